@@ -1,0 +1,98 @@
+"""JSON as JavaScript writes it, id generation, secret redaction and the error tree."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from chatconduit import _json
+from chatconduit._exceptions import (
+    ChatConduitError,
+    HTTPStatusError,
+    MalformedEventError,
+    ProtocolError,
+    StreamTruncatedError,
+    TransportError,
+)
+from chatconduit._ids import generate_id, to_base36
+from chatconduit._redact import redact_headers
+
+
+def test_dumps_is_compact_raw_utf8_like_json_stringify() -> None:
+    value = {
+        "a": "wörld 👩‍👩‍👧 日本語",
+        "b": [1, 0.2, None, True],
+        "c": {"d": "\u2028\u2029\u0085"},
+    }
+    text = _json.dumps(value)
+    assert (
+        text == '{"a":"wörld 👩‍👩‍👧 日本語","b":[1,0.2,null,true],"c":{"d":"\u2028\u2029\u0085"}}'
+    )
+    assert _json.dumps_bytes(value) == text.encode("utf-8")
+    assert _json.loads(text) == value
+
+
+def test_lone_surrogates_are_escaped_like_javascript() -> None:
+    # JSON.stringify("\ud800x") === '"\\ud800x"'; Python would emit the raw surrogate.
+    text = _json.dumps({"s": "\ud800x\udfff"})
+    assert text == '{"s":"\\ud800x\\udfff"}'
+    text.encode("utf-8")  # must be encodable
+    assert json.loads(text) == {"s": "\ud800x\udfff"}
+
+
+def test_dumps_never_writes_invalid_json_for_nan() -> None:
+    # JSON.stringify writes NaN as null; the stdlib fallback refuses instead of writing `NaN`.
+    try:
+        text = _json.dumps({"x": float("nan")})
+    except ValueError:
+        return
+    assert text == '{"x":null}'
+
+
+def test_generated_ids_have_the_reference_shape_and_are_unique() -> None:
+    ids = {generate_id("msg") for _ in range(1000)}
+    assert len(ids) == 1000
+    assert all(re.fullmatch(r"msg-\d{13}-[0-9a-z]{7}", i) for i in ids)
+    assert to_base36(0) == "0"
+    assert to_base36(35) == "z"
+    assert to_base36(36) == "10"
+
+
+def test_redact_headers_masks_credentials_case_insensitively() -> None:
+    headers = {
+        "Authorization": "Bearer sk-secret",
+        "cookie": "session=abc",
+        "X-Api-Key": "k-123",
+        "X-Custom-Token": "t",
+        "Content-Type": "application/json",
+    }
+    redacted = redact_headers(headers)
+    assert redacted["Content-Type"] == "application/json"
+    for name in ("Authorization", "cookie", "X-Api-Key", "X-Custom-Token"):
+        assert redacted[name] == "[redacted]"
+    assert "sk-secret" not in repr(redacted)
+
+
+def test_http_status_error_is_one_readable_line() -> None:
+    err = HTTPStatusError(
+        429,
+        "Too Many Requests",
+        url="http://127.0.0.1:1/api",
+        headers={"retry-after": "3"},
+        body='{"error":\n  "slow down"}',
+    )
+    text = str(err)
+    assert "\n" not in text
+    assert text.startswith("HTTP error! status: 429 Too Many Requests")
+    assert '"slow down"' in text
+    assert err.retry_after == "3"
+    assert isinstance(err, ChatConduitError)
+
+
+def test_protocol_errors_name_the_line_and_an_excerpt() -> None:
+    err = MalformedEventError("invalid JSON", line=7, excerpt='{"type": oops')
+    assert "line 7" in str(err)
+    assert "oops" in str(err)
+    assert isinstance(err, ProtocolError)
+    assert isinstance(StreamTruncatedError("ended mid-event"), ChatConduitError)
+    assert not issubclass(ProtocolError, TransportError)
