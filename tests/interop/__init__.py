@@ -1,0 +1,1 @@
+"""Interop tests and helpers that run the real TanStack AI npm packages under Node."""
