@@ -1,0 +1,312 @@
+"""Newline-delimited JSON: an incremental decoder and the encoder (SPEC 2.3, 6.1).
+
+One JSON value per ``\\n``-terminated line; a trailing ``\\r`` is tolerated (JSON
+whitespace) and blank or whitespace-only lines are skipped, as the reference's line
+reader does. Only ``\\n`` ends a line: U+2028/U+2029/U+0085 inside JSON are data.
+
+An item is either a bare event (``{"type": ...}``) or, as resumable servers write it,
+an **envelope** ``{"id": "<offset>", "chunk": {...}}``: an object with a string ``id``,
+an object ``chunk`` and no ``type``. The decoder unwraps envelopes and exposes the id.
+A ``[DONE]`` line (not JSON; the 0.10 reference warns and skips it) is surfaced as an
+item with ``done=True`` rather than treated as an error.
+
+Limits and errors are those of :mod:`chatconduit._sse`: a line over ``max_frame_bytes``
+is a :class:`~chatconduit.FrameTooLargeError` (and is not buffered further); a line that
+is not JSON is a :class:`~chatconduit.MalformedEventError` naming its line number; at end
+of stream an unterminated last line is delivered when it is complete JSON (the reference
+parses it) and is otherwise a :class:`~chatconduit.StreamTruncatedError`. Strict mode
+raises in stream order (see :class:`~chatconduit._sse.SSEDecoder`); ``lenient=True``
+reports to ``on_error`` and skips the line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from . import _json
+from ._events import BaseEvent
+from ._exceptions import (
+    FrameTooLargeError,
+    MalformedEventError,
+    ProtocolError,
+    StreamTruncatedError,
+)
+from ._sse import (
+    DEFAULT_MAX_FRAME_BYTES,
+    ErrorHandler,
+    encode_payload,
+    excerpt,
+    is_json,
+    log_protocol_error,
+)
+
+__all__ = ["NDJSONDecoder", "NDJSONItem", "encode_ndjson", "unwrap_envelope"]
+
+_BOM = b"\xef\xbb\xbf"
+_DONE = b"[DONE]"
+
+
+@dataclass(frozen=True, slots=True)
+class NDJSONItem:
+    """One decoded line: ``value`` is the JSON value (an envelope's ``chunk``), ``id`` the
+    envelope's id (``None`` for a bare value), ``line`` its 1-based line number. ``done``
+    marks a ``[DONE]`` line (``value`` is then ``None``)."""
+
+    value: Any
+    id: str | None = None
+    line: int = 0
+    done: bool = False
+
+
+def unwrap_envelope(value: Any) -> tuple[Any, str | None]:
+    """``({"id": i, "chunk": c})`` → ``(c, i)`` for an envelope; anything else → ``(value, None)``.
+
+    An envelope is an object with a string ``id``, an object ``chunk`` and no ``type``
+    (an event always has a ``type``, so an event that happens to carry ``id`` and ``chunk``
+    keys is never mistaken for one).
+    """
+    if type(value) is dict and "type" not in value:
+        env_id = value.get("id")
+        chunk = value.get("chunk")
+        if type(env_id) is str and type(chunk) is dict:
+            return chunk, env_id
+    return value, None
+
+
+class NDJSONDecoder:
+    """Incremental, pure NDJSON decoder: bytes in, :class:`NDJSONItem` out."""
+
+    __slots__ = (
+        "_error",
+        "_finished",
+        "_head",
+        "_lenient",
+        "_line",
+        "_max",
+        "_on_error",
+        "_partial",
+        "_partial_bytes",
+        "_skip_line",
+        "_started",
+    )
+
+    def __init__(
+        self,
+        *,
+        max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
+        lenient: bool = False,
+        on_error: ErrorHandler | None = None,
+    ) -> None:
+        if max_frame_bytes < 1:
+            raise ValueError(f"max_frame_bytes must be positive, got {max_frame_bytes}")
+        self._max = max_frame_bytes
+        self._lenient = lenient
+        self._on_error = on_error or log_protocol_error
+        self._error: ProtocolError | None = None
+        self._finished = False
+        self._started = False
+        self._head = b""
+        self._partial: list[bytes] = []
+        self._partial_bytes = 0
+        self._line = 0
+        self._skip_line = False
+
+    # --- public API --------------------------------------------------------------------
+
+    @property
+    def pending_error(self) -> ProtocolError | None:
+        """The error that stopped decoding (strict mode), if any."""
+        return self._error
+
+    def check(self) -> None:
+        """Raise the pending error now instead of at the next ``feed()``/``finish()``."""
+        if self._error is not None:
+            raise self._error
+
+    def feed(self, data: bytes) -> list[NDJSONItem]:
+        """Decode one read; return the items of the lines it completed."""
+        lines, first = self.feed_lines(data)
+        return self._items(lines, first)
+
+    def finish(self) -> list[NDJSONItem]:
+        """End of stream: deliver a complete unterminated last line, else StreamTruncatedError."""
+        tail = self.finish_line()
+        items = [] if tail is None else self._items([tail[0]], tail[1])
+        self.check()  # nothing comes after finish(): an error found here is raised now
+        return items
+
+    # --- lines (the hot path used by _decode) -----------------------------------------
+
+    def feed_lines(self, data: bytes) -> tuple[list[bytes], int]:
+        """Split one read into complete lines: ``(lines, number of the first)``.
+
+        Lines keep a trailing ``\\r`` and may be blank; JSON parsing tolerates both and the
+        caller skips blank ones.
+        """
+        if self._error is not None:
+            raise self._error
+        if self._finished:
+            raise RuntimeError("NDJSONDecoder.feed() called after finish()")
+        if not data:
+            return [], 0
+        if (
+            data.find(b"\n") == len(data) - 1
+            and self._started
+            and not self._partial
+            and not self._skip_line
+            and len(data) <= self._max
+        ):
+            # A read holding exactly one whole line (the usual read of a live stream).
+            self._line += 1
+            return [data[:-1]], self._line
+        if not self._started:
+            head = self._head + data
+            if len(head) < 3 and _BOM.startswith(head):
+                self._head = head  # could still become a BOM
+                return [], 0
+            self._head = b""
+            self._started = True
+            data = head[3:] if head.startswith(_BOM) else head
+        return self._split(data)
+
+    def finish_line(self) -> tuple[bytes, int] | None:
+        """End of stream: the unterminated last line, if it is complete JSON (or ``[DONE]``)."""
+        if self._error is not None:
+            raise self._error
+        if self._finished:
+            return None
+        self._finished = True
+        tail = self._head + b"".join(self._partial)
+        self._head = b""
+        self._partial = []
+        self._partial_bytes = 0
+        if self._skip_line or not tail.strip():
+            return None
+        line = self._line + 1
+        if tail.rstrip(b"\r") == _DONE or is_json(tail):
+            return tail, line
+        self._report(
+            StreamTruncatedError(
+                "NDJSON stream ended in the middle of a line", line=line, excerpt=excerpt(tail)
+            )
+        )
+        return None
+
+    # --- internals -------------------------------------------------------------------
+
+    def _split(self, data: bytes) -> tuple[list[bytes], int]:
+        if self._skip_line:
+            cut = data.find(b"\n")
+            if cut < 0:
+                return [], 0
+            self._skip_line = False
+            self._line += 1
+            data = data[cut + 1 :]
+        lines = data.split(b"\n")
+        rest = lines.pop()
+        if not lines:
+            self._partial.append(rest)
+            self._partial_bytes += len(rest)
+            if self._partial_bytes > self._max:
+                self._oversized_partial()
+            return [], 0
+        if self._partial:
+            self._partial.append(lines[0])
+            lines[0] = b"".join(self._partial)
+            self._partial = []
+        width = self._partial_bytes + len(data)
+        self._partial_bytes = len(rest)
+        if rest:
+            self._partial.append(rest)
+        first = self._line + 1
+        self._line += len(lines)
+        if width > self._max and max(map(len, lines)) > self._max:
+            lines = self._drop_oversized(lines, first)
+        if self._error is None and self._partial_bytes > self._max:
+            self._oversized_partial()
+        return lines, first
+
+    def _drop_oversized(self, lines: list[bytes], first: int) -> list[bytes]:
+        """Blank out too-long lines (lenient), or cut the batch before the first one (strict)."""
+        kept = list(lines)
+        for i, line in enumerate(lines):
+            if len(line) > self._max:
+                self._report(
+                    FrameTooLargeError(
+                        f"NDJSON line is {len(line)} bytes, over the {self._max}-byte limit",
+                        line=first + i,
+                        excerpt=excerpt(line),
+                    )
+                )
+                if self._error is not None:
+                    return kept[:i]
+                kept[i] = b""  # blank lines are skipped; numbering stays right
+        return kept
+
+    def _oversized_partial(self) -> None:
+        line = b"".join(self._partial)
+        self._partial = []
+        self._partial_bytes = 0
+        self._skip_line = True
+        self._report(
+            FrameTooLargeError(
+                f"NDJSON line grew over the {self._max}-byte limit",
+                line=self._line + 1,
+                excerpt=excerpt(line),
+            )
+        )
+
+    def _report(self, error: ProtocolError) -> None:
+        if self._lenient:
+            self._on_error(error)
+        else:
+            self._error = error
+            self._partial = []
+            self._partial_bytes = 0
+
+    def _items(self, lines: list[bytes], first: int) -> list[NDJSONItem]:
+        out: list[NDJSONItem] = []
+        for lineno, line in enumerate(lines, first):
+            if not line:
+                continue
+            try:
+                value = _json.loads(line)
+            except ValueError as exc:
+                stripped = line.strip()
+                if not stripped:
+                    continue
+                if stripped == _DONE:
+                    out.append(NDJSONItem(None, None, lineno, True))
+                    continue
+                self._report(
+                    MalformedEventError(
+                        f"NDJSON line is not valid JSON ({exc})", line=lineno, excerpt=excerpt(line)
+                    )
+                )
+                if self._error is not None:
+                    break
+                continue
+            value, env_id = unwrap_envelope(value)
+            out.append(NDJSONItem(value, env_id, lineno))
+        if not out:
+            self.check()
+        return out
+
+
+def encode_ndjson(
+    event_or_dict: BaseEvent | Mapping[str, Any], /, *, id: str | None = None
+) -> bytes:
+    """One NDJSON line: ``<compact JSON>\\n``, exactly as TanStack 0.10 writes it; with ``id``,
+    the resumable envelope ``{"id":<id>,"chunk":<JSON>}\\n``."""
+    payload = encode_payload(event_or_dict)
+    if b"\n" in payload or b"\r" in payload:
+        # Only possible as whitespace between JSON tokens (inside strings they are
+        # escaped), so a space keeps the value and the framing.
+        payload = payload.replace(b"\r", b" ").replace(b"\n", b" ")
+    if id is None:
+        return payload + b"\n"
+    if not isinstance(id, str):
+        raise TypeError(f"NDJSON envelope id must be a str, got {type(id).__name__}")
+    return b'{"id":' + _json.dumps_bytes(id) + b',"chunk":' + payload + b"}\n"
