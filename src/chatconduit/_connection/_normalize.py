@@ -1,0 +1,303 @@
+"""``normalize_connection_adapter``: every adapter, as the push (subscribe + send) shape.
+
+Shape detection follows the reference (SPEC 3.2): by attribute presence, so an
+object that *has* ``connect`` counts as a pull adapter even if the attribute
+is ``None``; a plain mapping is checked by its keys. The error messages are
+the reference's, word for word.
+
+A pull adapter is wrapped in :class:`ConnectAdapterWrapper` (SPEC 3.3): ``send``
+runs ``connect`` and pushes every event into a queue that the newest
+``subscribe()`` iterator owns. Where the reference loses a chunk (an aborted
+subscriber's parked waiter stays registered and swallows the next push), here
+an aborted or closed subscriber detaches itself and hands back whatever it had
+not delivered, so the next subscriber gets it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from typing import Any, cast
+
+from .._events import (
+    Event,
+    RunErrorDetail,
+    RunErrorEvent,
+    RunFinishedEvent,
+    coerce_event,
+    is_terminal,
+)
+from .._exceptions import AdapterContractError
+from .._ids import generate_id, now_ms
+from ._abort import Aborted, AbortScope, AbortSignal
+from ._iterables import close_iterator, to_async_iterator
+from ._protocols import Chunk, ConnectConnectionAdapter, NormalizedConnectionAdapter, RunContext
+
+__all__ = ["ConnectAdapterWrapper", "NativePushAdapter", "normalize_connection_adapter"]
+
+MSG_REQUIRED = "Connection adapter is required"
+MSG_BOTH_MODES = (
+    "Connection adapter must provide either connect or both subscribe and send, not both modes"
+)
+MSG_NEITHER = "Connection adapter must provide either connect or both subscribe and send"
+
+
+def _has(obj: object, name: str) -> bool:
+    if isinstance(obj, Mapping):
+        return name in obj
+    return hasattr(obj, name)
+
+
+def _get(obj: object, name: str) -> Any:
+    return obj[name] if isinstance(obj, Mapping) else getattr(obj, name)
+
+
+class NativePushAdapter:
+    """A push adapter as given, its events typed: dicts become events, and a chunk
+    that is not an event is a ``MalformedEventError``. Its own ``subscribe`` and
+    ``send`` are called, bound to the original object (SPEC 3.2)."""
+
+    def __init__(self, subscribe: Any, send: Any, original: object) -> None:
+        self._subscribe = subscribe
+        self._send = send
+        self.original = original
+
+    def subscribe(self, abort_signal: AbortSignal | None = None) -> AsyncIterator[Event]:
+        return _typed(self._subscribe(abort_signal))
+
+    async def send(
+        self,
+        messages: Sequence[Any],
+        data: Mapping[str, Any] | None = None,
+        abort_signal: AbortSignal | None = None,
+        run_context: RunContext | None = None,
+    ) -> None:
+        await self._send(messages, data, abort_signal, run_context)
+
+    def __repr__(self) -> str:
+        return f"NativePushAdapter({self.original!r})"
+
+
+async def _typed(chunks: Any) -> AsyncIterator[Event]:
+    iterator = await to_async_iterator(chunks, "subscribe()")
+    try:
+        async for chunk in iterator:
+            yield coerce_event(chunk)
+    finally:
+        await close_iterator(iterator)
+
+
+class _MappingConnect:
+    def __init__(self, connect: Any) -> None:
+        self.connect = connect
+
+
+def normalize_connection_adapter(connection: object) -> NormalizedConnectionAdapter:
+    """Return ``connection`` in the push shape, or raise ``AdapterContractError``.
+
+    A push adapter's own ``subscribe``/``send`` are used (its chunks typed on the
+    way out); a pull adapter is wrapped in a new :class:`ConnectAdapterWrapper`
+    (one per call: the wrapper holds the queue).
+    """
+    if connection is None or connection is False:
+        raise AdapterContractError(MSG_REQUIRED)
+    has_connect = _has(connection, "connect")
+    has_subscribe = _has(connection, "subscribe")
+    has_send = _has(connection, "send")
+    if has_connect and (has_subscribe or has_send):
+        raise AdapterContractError(MSG_BOTH_MODES)
+    if has_subscribe and has_send:
+        return NativePushAdapter(
+            _get(connection, "subscribe"), _get(connection, "send"), connection
+        )
+    if not has_connect:
+        raise AdapterContractError(MSG_NEITHER)
+    if isinstance(connection, Mapping):
+        connection = _MappingConnect(connection["connect"])
+    return ConnectAdapterWrapper(cast(ConnectConnectionAdapter, connection))
+
+
+class _Subscriber:
+    """One ``subscribe()`` iterator of a :class:`ConnectAdapterWrapper`.
+
+    Ends only when its abort signal aborts or it is closed (``aclose``, or the
+    consuming task is cancelled), as in the reference.
+    """
+
+    def __init__(self, owner: ConnectAdapterWrapper, signal: AbortSignal | None) -> None:
+        self._owner = owner
+        self._signal = signal
+        self.queue: deque[Event] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.closed = False
+        self._remove_listener: Callable[[], None] | None = None
+        if signal is not None:
+            self._remove_listener = signal.add_listener(self._on_abort)
+
+    def __aiter__(self) -> _Subscriber:
+        return self
+
+    async def __anext__(self) -> Event:
+        while True:
+            if self.closed or (self._signal is not None and self._signal.aborted):
+                self._close()
+                raise StopAsyncIteration
+            if self.queue:
+                return self.queue.popleft()
+            loop = asyncio.get_running_loop()
+            self._loop = loop
+            self._waiter = loop.create_future()
+            try:
+                # A cancelled wait loses nothing: pushes land in ``queue``, never in
+                # the waiter, and a newer subscriber takes the queue over.
+                await self._waiter
+            finally:
+                self._waiter = None
+
+    def wake(self) -> None:
+        # Called on the loop thread (by push) or via call_soon_threadsafe (by an abort).
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _on_abort(self) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self.wake)
+
+    def _close(self) -> None:
+        if self.closed and self._remove_listener is None:
+            return
+        self.closed = True
+        if self._remove_listener is not None:
+            self._remove_listener()
+            self._remove_listener = None
+        self._owner._detach(self)
+
+    async def aclose(self) -> None:
+        self._close()
+        self.wake()
+
+
+class ConnectAdapterWrapper:
+    """A pull adapter seen through the push shape (``subscribe`` + ``send``)."""
+
+    def __init__(self, adapter: ConnectConnectionAdapter) -> None:
+        self._adapter = adapter
+        self._orphans: deque[Event] = deque()  # pushed while no live subscriber owned them
+        self._active: _Subscriber | None = None
+
+    @property
+    def adapter(self) -> ConnectConnectionAdapter:
+        """The wrapped pull adapter."""
+        return self._adapter
+
+    def __repr__(self) -> str:
+        return f"ConnectAdapterWrapper({self._adapter!r})"
+
+    # -- the queue ------------------------------------------------------------------------
+
+    def _push(self, event: Event) -> None:
+        active = self._active
+        if active is None or active.closed:
+            self._orphans.append(event)
+            return
+        active.queue.append(event)
+        active.wake()
+
+    def _detach(self, subscriber: _Subscriber) -> None:
+        if self._active is subscriber:
+            self._active = None
+            # Undelivered events go back to the pool for the next subscriber.
+            self._orphans.extend(subscriber.queue)
+            subscriber.queue.clear()
+
+    def subscribe(self, abort_signal: AbortSignal | None = None) -> AsyncIterator[Event]:
+        """The session's event stream. The newest subscriber takes over everything undelivered."""
+        subscriber = _Subscriber(self, abort_signal)
+        previous = self._active
+        if previous is not None:
+            # Ownership transfer: the previous subscriber keeps waiting but gets nothing more.
+            subscriber.queue.extend(previous.queue)
+            previous.queue.clear()
+        subscriber.queue.extend(self._orphans)
+        self._orphans.clear()
+        self._active = subscriber
+        if abort_signal is not None and abort_signal.aborted:
+            subscriber._close()
+        return subscriber
+
+    # -- a request ------------------------------------------------------------------------
+
+    async def send(
+        self,
+        messages: Sequence[Any],
+        data: Mapping[str, Any] | None = None,
+        abort_signal: AbortSignal | None = None,
+        run_context: RunContext | None = None,
+    ) -> None:
+        """Run ``connect`` and push its events; resolves when the stream has been read.
+
+        No terminal event → a synthesized RUN_FINISHED. ``connect`` raised → a
+        synthesized RUN_ERROR (unless the stream already ended the run), then the
+        error is raised again. Aborted → nothing synthesized, and the pull stream
+        is closed even if the adapter ignores the signal.
+        """
+        saw_terminal = False
+        scope = AbortScope(abort_signal)
+        iterator: AsyncIterator[Chunk] | None = None
+        try:
+            result = self._adapter.connect(messages, data, abort_signal, run_context)
+            events = await scope.run(to_async_iterator(result, "connect()"))
+            iterator = events
+            while True:
+                try:
+                    chunk = await scope.run(anext(events))
+                except StopAsyncIteration:
+                    break
+                event = coerce_event(chunk)
+                if is_terminal(event):
+                    saw_terminal = True
+                self._push(event)
+        except Aborted:
+            return
+        except Exception as exc:
+            if not saw_terminal and not scope.aborted:
+                self._push(_synthesized_error(exc, run_context))
+            raise
+        finally:
+            scope.close()
+            await close_iterator(iterator)
+        if not saw_terminal and not scope.aborted:
+            self._push(_synthesized_finish(run_context))
+
+
+def _ids(run_context: RunContext | None) -> tuple[str, str]:
+    thread_id = run_context.thread_id if run_context else None
+    run_id = run_context.run_id if run_context else None
+    return thread_id or generate_id("thread"), run_id or generate_id("run")
+
+
+def _synthesized_finish(run_context: RunContext | None) -> RunFinishedEvent:
+    thread_id, run_id = _ids(run_context)
+    return RunFinishedEvent(
+        thread_id=thread_id,
+        run_id=run_id,
+        model="connect-wrapper",
+        timestamp=now_ms(),
+        finish_reason="stop",
+    )
+
+
+def _synthesized_error(exc: BaseException, run_context: RunContext | None) -> RunErrorEvent:
+    thread_id, run_id = _ids(run_context)
+    message = str(exc) or type(exc).__name__
+    return RunErrorEvent(
+        thread_id=thread_id,
+        run_id=run_id,
+        timestamp=now_ms(),
+        message=message,
+        error=RunErrorDetail(message=message),
+    )
