@@ -1,0 +1,126 @@
+"""The demo's ASGI app: the demo agent behind SSE and NDJSON chat routes.
+
+    POST /api/chat/sse      SSE framing (what fetchServerSentEvents reads)
+    POST /api/chat/ndjson   NDJSON framing (what fetchHttpStream reads)
+    GET  /                  what this server is and how to talk to it (JSON)
+    GET  /health            {"status": "ok"}
+
+With ``durable=True`` events carry ids and runs are kept in an in-memory replay
+buffer, so a resumable client can reconnect with ``Last-Event-ID`` (and ``GET
+/api/chat/sse?runId=...&offset=-1`` joins a run). It is off by default because
+the TanStack 0.10 client does not understand ids: it warns on every SSE ``id:``
+line and cannot read NDJSON ``{id, chunk}`` envelopes at all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from .. import __version__
+from ..server import (
+    DEFAULT_HEARTBEAT,
+    DEFAULT_MAX_BODY_BYTES,
+    Agent,
+    DurableRuns,
+    InMemoryStreamLog,
+    chat_endpoint,
+)
+from ._agent import SERVER_TOOLS, DemoAgent
+
+__all__ = ["create_app"]
+
+SSE_PATH = "/api/chat/sse"
+NDJSON_PATH = "/api/chat/ndjson"
+
+
+def _bearer_check(api_key: str) -> Any:
+    expected = f"Bearer {api_key}".encode()
+
+    def authorize(request: Request) -> bool:
+        given = request.headers.get("authorization", "").encode("latin-1", "replace")
+        return secrets.compare_digest(given, expected)
+
+    return authorize
+
+
+def create_app(
+    *,
+    agent: Agent | None = None,
+    delay: float = 0.03,
+    api_key: str | None = None,
+    heartbeat: float = DEFAULT_HEARTBEAT,
+    durable: bool = False,
+    cors_origins: Sequence[str] = (),
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> Starlette:
+    """The demo server. ``agent`` defaults to :class:`DemoAgent` with ``delay``.
+
+    ``api_key`` requires ``Authorization: Bearer <api_key>`` on the chat routes
+    (401 otherwise). ``heartbeat`` applies to SSE (NDJSON pings stay off, since
+    the 0.10 client would hand them to ``onChunk``). ``cors_origins`` allows
+    browser apps from those origins.
+    """
+    chat_agent: Agent = agent if agent is not None else DemoAgent(delay=delay)
+    authorize = _bearer_check(api_key) if api_key else None
+    runs = DurableRuns(InMemoryStreamLog()) if durable else None
+    common: dict[str, Any] = {
+        "authorize": authorize,
+        "durable": runs,
+        "max_body_bytes": max_body_bytes,
+    }
+    sse = chat_endpoint(chat_agent, framing="sse", heartbeat=heartbeat, **common)
+    ndjson = chat_endpoint(chat_agent, framing="ndjson", **common)
+    methods = ["POST", "GET"] if durable else ["POST"]
+
+    async def info(request: Request) -> JSONResponse:
+        return JSONResponse(
+            {
+                "name": "chatconduit demo",
+                "version": __version__,
+                "endpoints": {"sse": SSE_PATH, "ndjson": NDJSON_PATH, "health": "/health"},
+                "auth": "bearer" if api_key else None,
+                "durable": durable,
+                "tools": [tool.name for tool in SERVER_TOOLS],
+                "try": ["what is 2+3*4", "what time is it", "think about rivers", "hello"],
+            }
+        )
+
+    async def health(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        if runs is not None:
+            await runs.aclose()
+
+    middleware = []
+    if cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(cors_origins),
+                allow_methods=["GET", "POST"],
+                allow_headers=["*"],
+            )
+        )
+    return Starlette(
+        routes=[
+            Route("/", info, methods=["GET"]),
+            Route("/health", health, methods=["GET"]),
+            Route(SSE_PATH, sse, methods=methods),
+            Route(NDJSON_PATH, ndjson, methods=methods),
+        ],
+        middleware=middleware,
+        lifespan=lifespan,
+    )

@@ -1,0 +1,221 @@
+"""Durable runs: the agent keeps going while its client reconnects.
+
+Without durability the agent lives and dies with its HTTP response. With it, the
+agent runs in a background task that records every event in a
+:class:`~chatconduit.server.StreamLog`; each response (the first one, and every
+resume after a dropped connection) is only a *reader* of that log, so a client
+that reconnects with ``Last-Event-ID`` continues exactly where it stopped, live
+if the run is still producing.
+
+Nobody listening must not mean running forever: when a run has had no reader
+for ``abandon_after`` seconds it is cancelled (its ``finally`` runs and the
+``on_disconnect`` hook gets what it produced). Readers are counted in this
+process only; with a log shared between processes, pass ``abandon_after=None``
+and let runs finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from .. import _json
+from ._errors import ErrorPayloadMapper, RunErrorPayload, log_agent_failure, run_error_event
+from ._errors import run_error_payload as default_error_payload
+from ._heartbeat import HEARTBEAT, aclose_quietly, with_heartbeats
+from ._replay import ReplayError, StreamLog
+from ._streams import (
+    DisconnectHook,
+    EventSource,
+    Framing,
+    frame_payload,
+    guarded_events,
+    heartbeat_frame,
+)
+
+__all__ = ["DurableRuns"]
+
+logger = logging.getLogger("chatconduit.server")
+
+
+_STOPPED: RunErrorPayload = {
+    "message": "The run was stopped before it finished.",
+    "code": "run_cancelled",
+}
+
+
+def _payload(event: dict[str, Any], index: int) -> bytes:
+    return _json.dumps_bytes(event)
+
+
+@dataclass
+class _LiveRun:
+    task: asyncio.Task[None] | None = None
+    readers: int = 0
+    abandon: asyncio.TimerHandle | None = None
+
+
+class DurableRuns:
+    """Runs agents in background tasks that record into ``log``; readers replay and follow.
+
+    ``abandon_after`` seconds without a reader cancel a run (``None``: never,
+    ``0``: as soon as the last reader leaves, like a non-durable stream).
+    """
+
+    def __init__(self, log: StreamLog, *, abandon_after: float | None = 30.0) -> None:
+        if abandon_after is not None and abandon_after < 0:
+            raise ValueError(f"abandon_after must be >= 0 seconds or None, got {abandon_after!r}")
+        self.log = log
+        self.abandon_after = abandon_after
+        self._live: dict[str, _LiveRun] = {}
+
+    def __repr__(self) -> str:
+        return f"DurableRuns(log={self.log!r}, live={len(self._live)})"
+
+    def is_live(self, key: str) -> bool:
+        """Whether the run ``key`` is producing in this process right now."""
+        return key in self._live
+
+    async def start(
+        self,
+        key: str,
+        events: EventSource,
+        *,
+        run_id: str | None = None,
+        thread_id: str | None = None,
+        on_disconnect: DisconnectHook | None = None,
+        error_payload: ErrorPayloadMapper = default_error_payload,
+    ) -> None:
+        """Create the run ``key`` in the log and start recording ``events`` into it.
+
+        ``key`` is the run's name in the log: its ``runId``, or a scoped form of it
+        (see ``run_scope`` of ``chat_endpoint``); ``run_id``/``thread_id`` (default:
+        ``key``) name the run in the RUN_ERROR events written on its behalf. Raises
+        what ``log.create`` raises (the run exists, the log is full); the agent is
+        then not started.
+        """
+        await self.log.create(key)
+        run_id = key if run_id is None else run_id
+        recorded = guarded_events(
+            events,
+            transform=_payload,
+            on_disconnect=on_disconnect,
+            error_payload=error_payload,
+            run_id=run_id,
+            thread_id=thread_id,
+        )
+        live = _LiveRun()
+        self._live[key] = live
+        task = self._record(key, recorded, run_id, thread_id)
+        live.task = asyncio.create_task(task, name=f"chatconduit-run-{run_id}")
+        self._arm(key, live)
+
+    async def _record(
+        self, key: str, recorded: AsyncIterator[bytes], run_id: str, thread_id: str | None
+    ) -> None:
+        try:
+            async for payload in recorded:
+                await self.log.append(key, payload)
+        except asyncio.CancelledError:
+            # Abandoned (or shut down): close the agent first, then give later readers
+            # a terminal event instead of a run that just stops.
+            await aclose_quietly(recorded)
+            stopped = run_error_event(_STOPPED, run_id=run_id, thread_id=thread_id)
+            try:
+                await self.log.append(key, _json.dumps_bytes(stopped))
+            except Exception as exc:
+                log_agent_failure(exc, where=f"recording the end of run {run_id!r}")
+            raise
+        except Exception as exc:  # the log failed (the agent's own errors are events)
+            log_agent_failure(exc, where=f"recording run {run_id!r}")
+        finally:
+            await aclose_quietly(recorded)
+            live = self._live.pop(key, None)
+            if live is not None and live.abandon is not None:
+                live.abandon.cancel()
+            try:
+                await self.log.close(key)
+            except Exception as exc:
+                log_agent_failure(exc, where=f"closing run {run_id!r}")
+
+    def _arm(self, key: str, live: _LiveRun) -> None:
+        """Schedule the cancellation of an unwatched run."""
+        if self.abandon_after is None or live.readers > 0 or live.task is None:
+            return
+        live.abandon = asyncio.get_running_loop().call_later(self.abandon_after, live.task.cancel)
+
+    def _attach(self, key: str) -> _LiveRun | None:
+        live = self._live.get(key)
+        if live is not None:
+            live.readers += 1
+            if live.abandon is not None:
+                live.abandon.cancel()
+                live.abandon = None
+        return live
+
+    def _detach(self, key: str, live: _LiveRun | None) -> None:
+        if live is None:
+            return
+        live.readers -= 1
+        if live.readers == 0 and self._live.get(key) is live:
+            self._arm(key, live)
+
+    async def stream(
+        self,
+        key: str,
+        *,
+        after: str | None = None,
+        framing: Framing = "sse",
+        heartbeat: float = 0.0,
+        run_id: str | None = None,
+    ) -> AsyncIterator[bytes]:
+        """Check the run and offset now (raising :class:`~chatconduit.server.UnknownRunError`
+        / :class:`~chatconduit.server.ReplayGapError`) and return the framed events after
+        ``after``, with ids, following the run live until it ends. ``run_id``
+        (default: ``key``) names the run in a RUN_ERROR this reader may add."""
+        reader = await self.log.read(key, after=after)
+        live = self._attach(key)
+        name = key if run_id is None else run_id
+        return self._frames(key, name, live, reader, framing, heartbeat)
+
+    async def _frames(
+        self,
+        key: str,
+        run_id: str,
+        live: _LiveRun | None,
+        reader: AsyncIterator[tuple[str, bytes]],
+        framing: Framing,
+        heartbeat: float,
+    ) -> AsyncIterator[bytes]:
+        ticking = with_heartbeats(reader, heartbeat) if heartbeat > 0 else reader
+        pulse = heartbeat_frame(framing)
+        try:
+            async for item in ticking:
+                if item is HEARTBEAT:
+                    yield pulse
+                else:
+                    offset, payload = item
+                    yield frame_payload(framing, payload, offset)
+        except ReplayError as exc:  # this reader fell behind the bounded buffer
+            logger.warning("replay of run %r ended: %s", run_id, exc)
+            error = run_error_event(
+                {"message": "The stream fell too far behind to resume.", "code": "replay_gap"},
+                run_id=run_id,
+            )
+            yield frame_payload(framing, _json.dumps_bytes(error))
+        finally:
+            await aclose_quietly(ticking)
+            self._detach(key, live)
+
+    async def aclose(self) -> None:
+        """Cancel every live run and wait for them (call it on application shutdown)."""
+        tasks = [live.task for live in self._live.values() if live.task is not None]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            with contextlib.suppress(Exception):
+                await asyncio.wait(tasks)

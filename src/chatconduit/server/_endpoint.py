@@ -1,0 +1,224 @@
+"""``chat_endpoint(agent)``: a whole chat route in one line.
+
+    app = Starlette(routes=[Route("/api/chat", chat_endpoint(my_agent), methods=["POST"])])
+
+The endpoint reads and validates the body (400/413 before the agent is ever
+called), optionally checks ``authorize(request)`` (401), calls
+``agent(params, request)`` and streams what it yields. With ``durable=`` it also
+serves resumes: a request carrying ``Last-Event-ID`` or ``?offset=`` (with the
+run named by ``?runId=``, ``X-Run-Id`` or the body) replays the run's log from
+there instead of starting the agent again; register the route for ``GET`` too
+to allow ``joinRun`` (``GET ?runId=<id>&offset=-1``).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any, TypeAlias
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+
+from .._events import BaseEvent
+from .._exceptions import RequestValidationError
+from .._wire import RunAgentInput
+from ._durable import DurableRuns
+from ._errors import ErrorPayloadMapper
+from ._errors import run_error_payload as default_error_payload
+from ._heartbeat import aclose_quietly
+from ._replay import (
+    ReplayError,
+    ReplayGapError,
+    RunExistsError,
+    StreamLogFullError,
+    UnknownRunError,
+)
+from ._requests import DEFAULT_MAX_BODY_BYTES, read_chat_request, request_error_response
+from ._responses import NDJSON_HEADERS, SSE_HEADERS, EventStreamResponse, merge_headers
+from ._streams import (
+    DEFAULT_HEARTBEAT,
+    AgentOutputError,
+    DisconnectHook,
+    EventSource,
+    Framing,
+    check_heartbeat,
+    event_bytes,
+)
+
+__all__ = ["Agent", "Authorize", "RunScope", "chat_endpoint", "error_response"]
+
+Agent: TypeAlias = Callable[[RunAgentInput, Request], EventSource | Awaitable[EventSource]]
+"""``agent(params, request)``: an async generator of events, or a coroutine returning one."""
+Authorize: TypeAlias = Callable[[Request], bool | Awaitable[bool]]
+"""``authorize(request)``: falsy means 401, before the body is read."""
+RunScope: TypeAlias = Callable[[Request], str | Awaitable[str]]
+"""``run_scope(request)``: the namespace durable runs of this caller are kept in."""
+
+
+def error_response(
+    status_code: int, message: str, code: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    """``{"error": {"message", "code"}}`` with ``status_code``: the shape of every refusal."""
+    return JSONResponse(
+        {"error": {"message": message, "code": code}}, status_code=status_code, headers=headers
+    )
+
+
+async def agent_events(
+    agent: Agent, params: RunAgentInput, request: Request
+) -> AsyncIterator[BaseEvent | Mapping[str, Any]]:
+    """Call the agent lazily, inside the stream, so that even an agent failing at
+    call time ends as a RUN_ERROR like any other failure."""
+    result = agent(params, request)
+    if inspect.isawaitable(result):
+        result = await result
+    if not isinstance(result, AsyncIterable):
+        raise AgentOutputError(
+            f"agent returned a {type(result).__name__}; expected an async iterable of events"
+        )
+    iterator = aiter(result)
+    try:
+        async for event in iterator:
+            yield event
+    finally:
+        await aclose_quietly(iterator)
+
+
+def _short(value: str | None) -> str:
+    """A client-supplied id quoted in an error message, cut to a sane length."""
+    return repr(value if value is None or len(value) <= 80 else value[:80] + "…")
+
+
+def _resume_point(request: Request) -> tuple[bool, str | None]:
+    """``(is a resume, offset)``; offset ``None`` means "from the first event"."""
+    last_event_id = request.headers.get("last-event-id")
+    if last_event_id:
+        return True, last_event_id
+    offset = request.query_params.get("offset")
+    if offset:
+        return True, None if offset == "-1" else offset
+    return False, None
+
+
+def chat_endpoint(
+    agent: Agent,
+    *,
+    framing: Framing = "sse",
+    heartbeat: float | None = None,
+    headers: Mapping[str, str] | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    event_ids: bool = False,
+    on_disconnect: DisconnectHook | None = None,
+    error_payload: ErrorPayloadMapper = default_error_payload,
+    authorize: Authorize | None = None,
+    durable: DurableRuns | None = None,
+    run_scope: RunScope | None = None,
+) -> Callable[[Request], Awaitable[Response]]:
+    """A Starlette/FastAPI endpoint streaming ``agent``'s events.
+
+    ``heartbeat`` defaults to 15 s for SSE and off for NDJSON. ``event_ids``
+    adds ids without durability (resume then has nothing to replay, so resume
+    requests are refused with 409); ``durable`` implies ids.
+
+    Run ids are chosen by clients, so with ``durable`` anyone who knows (or
+    guesses) a run id could join that run. ``run_scope(request)`` returns the
+    caller's namespace (a user or tenant id, after authentication); runs are
+    then kept per namespace and a caller can only start, resume or join its own.
+    """
+    if framing not in ("sse", "ndjson"):
+        raise ValueError(f"framing must be 'sse' or 'ndjson', got {framing!r}")
+    if heartbeat is None:
+        heartbeat = DEFAULT_HEARTBEAT if framing == "sse" else 0.0
+    check_heartbeat(heartbeat)
+    if max_body_bytes < 0:
+        raise ValueError(f"max_body_bytes must be >= 0, got {max_body_bytes}")
+    response_headers = merge_headers(SSE_HEADERS if framing == "sse" else NDJSON_HEADERS, headers)
+    pulse = heartbeat
+
+    async def endpoint(request: Request) -> Response:
+        if authorize is not None:
+            allowed = authorize(request)
+            if inspect.isawaitable(allowed):
+                allowed = await allowed
+            if not allowed:
+                return error_response(
+                    401, "Unauthorized", "unauthorized", {"WWW-Authenticate": "Bearer"}
+                )
+        resuming, offset = _resume_point(request)
+        if request.method != "POST" and not (durable is not None and resuming):
+            return error_response(
+                405,
+                "Use POST (GET only joins a durable run: ?runId=&offset=)",
+                "method_not_allowed",
+            )
+        if resuming and durable is None:
+            return error_response(
+                409, "This endpoint keeps no replay buffer; resume is not possible.", "no_replay"
+            )
+        params: RunAgentInput | None = None
+        run_id = request.query_params.get("runId") or request.headers.get("x-run-id")
+        if request.method == "POST" and not (resuming and run_id):
+            try:
+                params = await read_chat_request(request, max_body_bytes=max_body_bytes)
+            except RequestValidationError as exc:
+                return request_error_response(exc)
+            except ClientDisconnect:
+                return Response(status_code=400)
+            run_id = params.run_id
+        if durable is None:
+            assert params is not None
+            body = event_bytes(
+                agent_events(agent, params, request),
+                framing=framing,
+                heartbeat=pulse,
+                event_ids=event_ids,
+                on_disconnect=on_disconnect,
+                error_payload=error_payload,
+                run_id=params.run_id,
+                thread_id=params.thread_id,
+            )
+            return EventStreamResponse(body, headers=response_headers)
+        if not run_id:
+            return error_response(400, "Resuming needs a runId query parameter", "missing_run_id")
+        key = run_id
+        if run_scope is not None:
+            scope = run_scope(request)
+            if inspect.isawaitable(scope):
+                scope = await scope
+            key = f"{scope}\x1f{run_id}"  # a separator clients cannot put in a header value
+        if params is not None and not resuming and not await durable.log.has_run(key):
+            try:
+                await durable.start(
+                    key,
+                    agent_events(agent, params, request),
+                    run_id=run_id,
+                    thread_id=params.thread_id,
+                    on_disconnect=on_disconnect,
+                    error_payload=error_payload,
+                )
+            except StreamLogFullError:
+                return error_response(
+                    503, "Too many runs in progress", "busy", {"Retry-After": "5"}
+                )
+            except RunExistsError:
+                pass  # a concurrent identical POST won the race: join it below
+        # A repeated POST of a recorded run replays it from the start instead of
+        # running the agent twice.
+        try:
+            stream = await durable.stream(
+                key, after=offset, framing=framing, heartbeat=pulse, run_id=run_id
+            )
+        except UnknownRunError:
+            return error_response(404, f"No replay buffer for run {_short(run_id)}", "unknown_run")
+        except ReplayGapError:
+            message = (
+                f"Offset {_short(offset)} of run {_short(run_id)} is not available "
+                "(too old, or not an event id of that run)"
+            )
+            return error_response(410, message, "replay_gap")
+        except ReplayError:
+            return error_response(409, f"Run {_short(run_id)} cannot be replayed", "replay_error")
+        return EventStreamResponse(stream, headers=response_headers)
+
+    return endpoint

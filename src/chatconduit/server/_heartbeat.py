@@ -1,0 +1,134 @@
+"""Keep-alives while an agent is quiet.
+
+Proxies (nginx, load balancers) close idle connections after 30-60 s and the
+client's idle watchdog gives up after its own timeout; a long tool call easily
+exceeds both. :func:`with_heartbeats` interleaves a :data:`HEARTBEAT` marker
+whenever the source has been silent for ``interval`` seconds.
+
+The source runs to completion in *one* dedicated task (a pump) that hands items
+over through a one-slot queue. One task matters: an agent that uses
+``anyio.fail_after`` or a context variable across its ``yield`` statements would
+break if each step ran in a fresh task (as ``asyncio.wait_for(anext(...))``
+would do), and a timeout around ``anext`` would throw into the agent. A timer
+that drops a marker into the empty queue does not touch the agent at all, and
+costs one timer per interval rather than one per event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+from collections.abc import AsyncIterable, AsyncIterator
+from typing import Any, Final, TypeVar
+
+__all__ = ["HEARTBEAT", "Heartbeat", "aclose_quietly", "raised_by_source", "with_heartbeats"]
+
+T = TypeVar("T")
+
+
+class Heartbeat(enum.Enum):
+    """The type of :data:`HEARTBEAT` (an enum so that ``is`` checks narrow types)."""
+
+    TICK = "tick"
+
+
+HEARTBEAT: Final = Heartbeat.TICK
+
+_END: Final = object()
+
+
+class _Failure:
+    __slots__ = ("exc",)
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+async def aclose_quietly(iterator: object) -> None:
+    """Run an async generator's ``finally`` now (not whenever the GC gets to it)."""
+    aclose = getattr(iterator, "aclose", None)
+    if aclose is not None:
+        with contextlib.suppress(Exception):
+            await aclose()
+
+
+def raised_by_source(exc: asyncio.CancelledError) -> bool:
+    """True when ``exc`` was raised by the code we run, not by a cancellation of our task.
+
+    An agent can leak a ``CancelledError`` (say, from a task of its own that was
+    cancelled); that is its failure and must end the stream like any other, not
+    be mistaken for the client going away.
+    """
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() == 0
+
+
+async def with_heartbeats(
+    source: AsyncIterable[T], interval: float
+) -> AsyncIterator[T | Heartbeat]:
+    """Yield the items of ``source``, plus :data:`HEARTBEAT` after each ``interval`` of silence.
+
+    Exceptions raised by ``source`` are re-raised here. Closing this generator
+    (or cancelling its consumer) cancels the source and waits until its
+    ``finally`` blocks have run.
+    """
+    if interval <= 0:
+        raise ValueError(f"heartbeat interval must be > 0 seconds, got {interval!r}")
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=1)
+    last_item = loop.time()
+    timer: asyncio.TimerHandle | None = None
+
+    async def pump() -> None:
+        iterator = aiter(source)
+        try:
+            async for item in iterator:
+                await queue.put(item)
+        except Exception as exc:  # handed to the consumer, which re-raises it
+            await queue.put(_Failure(exc))
+            return
+        except asyncio.CancelledError as exc:
+            if not raised_by_source(exc):
+                raise
+            await queue.put(_Failure(exc))  # else the consumer would wait forever
+            return
+        finally:
+            # If we were cancelled while parked in queue.put, the source is suspended
+            # at a yield and only aclose() runs its cleanup.
+            await aclose_quietly(iterator)
+        await queue.put(_END)
+
+    def tick() -> None:
+        # One timer per interval instead of a timeout around every get: the
+        # per-event cost stays a queue hand-over. An empty queue means the
+        # consumer is waiting for the source, so a heartbeat is due.
+        nonlocal timer
+        idle = loop.time() - last_item
+        if idle >= interval and queue.empty():
+            queue.put_nowait(HEARTBEAT)
+            idle = 0.0
+        timer = loop.call_later(interval - idle if idle < interval else interval, tick)
+
+    task = asyncio.create_task(pump(), name="chatconduit-heartbeat-pump")
+    timer = loop.call_later(interval, tick)
+    try:
+        while True:
+            item = await queue.get()
+            if item is HEARTBEAT:
+                yield HEARTBEAT
+                continue
+            last_item = loop.time()
+            if item is _END:
+                return
+            if isinstance(item, _Failure):
+                raise item.exc
+            yield item
+    finally:
+        if timer is not None:
+            timer.cancel()
+        if not task.done():
+            task.cancel()
+            # asyncio.wait never raises the task's own CancelledError; it raises only
+            # if *we* are cancelled meanwhile, and then the pump finishes on its own.
+            await asyncio.wait({task})

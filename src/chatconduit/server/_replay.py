@@ -1,0 +1,234 @@
+"""Replay buffers: where a run's events are kept so a dropped client can resume.
+
+:class:`StreamLog` is the interface; :class:`InMemoryStreamLog` keeps events in
+this process. The interface is shaped so that a Redis Streams log can implement
+it without change: ``append`` returns the id the store assigned (``XADD``),
+``read`` checks the run and offset, then its iterator replays everything after
+that id and follows live appends (``XRANGE`` then ``XREAD BLOCK``), ``close``
+writes an end marker. Ids are opaque strings; only the log compares them.
+
+Events are stored as their compact JSON (``bytes``): encoded once by the
+writer, framed as is for every reader, and what a networked store keeps anyway.
+
+Offsets as clients send them: the id of the last event they saw (``Last-Event-ID``
+or ``?offset=<id>``), or ``-1`` for "from the beginning" (``joinRun``), which the
+endpoint turns into ``after=None``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict, deque
+from collections.abc import AsyncIterator
+from typing import Protocol, runtime_checkable
+
+from .._exceptions import ChatConduitError
+
+__all__ = [
+    "InMemoryStreamLog",
+    "ReplayError",
+    "ReplayGapError",
+    "RunExistsError",
+    "StreamLog",
+    "StreamLogFullError",
+    "UnknownRunError",
+]
+
+
+class ReplayError(ChatConduitError):
+    """Base class of replay-buffer errors."""
+
+
+class UnknownRunError(ReplayError, LookupError):
+    """No run with this id is kept (never started here, or already evicted)."""
+
+
+class RunExistsError(ReplayError):
+    """A run with this id was already created."""
+
+
+class ReplayGapError(ReplayError):
+    """The requested offset is older than the oldest event still kept, or not an id of this run."""
+
+
+class StreamLogFullError(ReplayError):
+    """Every slot holds a run that is still producing; no new run can be recorded."""
+
+
+@runtime_checkable
+class StreamLog(Protocol):
+    """Where durable runs record their events. All methods are coroutines or async iterators."""
+
+    async def create(self, run_id: str) -> None:
+        """Start recording ``run_id``.
+
+        Raises :class:`RunExistsError` or :class:`StreamLogFullError`.
+        """
+        ...
+
+    async def append(self, run_id: str, payload: bytes) -> str:
+        """Store one event (its compact JSON) and return its id."""
+        ...
+
+    async def close(self, run_id: str) -> None:
+        """Mark the run complete: readers stop after its last event."""
+        ...
+
+    async def has_run(self, run_id: str) -> bool:
+        """Whether ``run_id`` is kept (live or finished)."""
+        ...
+
+    async def read(
+        self, run_id: str, *, after: str | None = None
+    ) -> AsyncIterator[tuple[str, bytes]]:
+        """Check ``run_id`` and ``after`` now, raising :class:`UnknownRunError` or
+        :class:`ReplayGapError`, and return an iterator of ``(id, payload)`` for every
+        event after ``after`` (all when ``None``) that then follows live appends until
+        the run is closed. The iterator raises :class:`ReplayGapError` if it falls
+        so far behind that events it has not read yet were dropped."""
+        ...
+
+
+class _Run:
+    __slots__ = ("changed", "closed_at", "events", "first", "next")
+
+    def __init__(self, max_events: int) -> None:
+        self.events: deque[bytes] = deque(maxlen=max_events)
+        self.first = 0  # offset of events[0]
+        self.next = 0  # offset the next append gets
+        self.closed_at: float | None = None
+        # Replaced on every append: readers wait on the current one, writers set it.
+        self.changed = asyncio.Event()
+
+
+class InMemoryStreamLog:
+    """A bounded, per-process :class:`StreamLog`.
+
+    ``max_runs`` runs are kept; finished runs are dropped after ``retention``
+    seconds, or earlier (oldest first) when a new run needs the slot. When every
+    slot holds a live run, :meth:`create` raises :class:`StreamLogFullError`
+    instead of silently evicting a run somebody is still reading. Each run keeps
+    its last ``max_events_per_run`` events; a resume from an older offset raises
+    :class:`ReplayGapError` rather than replaying with a hole. Offsets are
+    ``"0"``, ``"1"``, ... in append order.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_runs: int = 1024,
+        max_events_per_run: int = 10_000,
+        retention: float = 300.0,
+    ) -> None:
+        if max_runs < 1 or max_events_per_run < 1:
+            raise ValueError("max_runs and max_events_per_run must be at least 1")
+        if retention < 0:
+            raise ValueError(f"retention must be >= 0 seconds, got {retention!r}")
+        self.max_runs = max_runs
+        self.max_events_per_run = max_events_per_run
+        self.retention = retention
+        self._runs: OrderedDict[str, _Run] = OrderedDict()
+
+    def __repr__(self) -> str:
+        live = sum(1 for run in self._runs.values() if run.closed_at is None)
+        return f"InMemoryStreamLog(runs={len(self._runs)}, live={live}, max_runs={self.max_runs})"
+
+    def _evict(self) -> None:
+        self._evict_expired()
+        if len(self._runs) < self.max_runs:
+            return
+        for run_id, run in self._runs.items():  # insertion order: oldest first
+            if run.closed_at is not None:
+                del self._runs[run_id]
+                return
+        raise StreamLogFullError(
+            f"all {self.max_runs} replay slots hold runs that are still producing"
+        )
+
+    def _get(self, run_id: str) -> _Run:
+        run = self._runs.get(run_id)
+        if run is None:
+            raise UnknownRunError(f"no replay buffer for run {run_id!r}")
+        return run
+
+    async def create(self, run_id: str) -> None:
+        if run_id in self._runs:
+            raise RunExistsError(f"run {run_id!r} is already recorded")
+        self._evict()
+        self._runs[run_id] = _Run(self.max_events_per_run)
+
+    async def append(self, run_id: str, payload: bytes) -> str:
+        run = self._get(run_id)
+        if run.closed_at is not None:
+            raise ReplayError(f"run {run_id!r} is closed; cannot append")
+        if len(run.events) == run.events.maxlen:
+            run.first += 1
+        run.events.append(payload)
+        offset = run.next
+        run.next += 1
+        self._wake(run)
+        return str(offset)
+
+    async def close(self, run_id: str) -> None:
+        run = self._get(run_id)
+        if run.closed_at is None:
+            run.closed_at = time.monotonic()
+            self._wake(run)
+
+    async def has_run(self, run_id: str) -> bool:
+        self._evict_expired()
+        return run_id in self._runs
+
+    def _evict_expired(self) -> None:
+        now = time.monotonic()
+        for run_id, run in list(self._runs.items()):
+            if run.closed_at is not None and now - run.closed_at >= self.retention:
+                del self._runs[run_id]
+
+    @staticmethod
+    def _wake(run: _Run) -> None:
+        changed, run.changed = run.changed, asyncio.Event()
+        changed.set()
+
+    def _start(self, run: _Run, run_id: str, after: str | None) -> int:
+        if after is None:
+            position = run.first
+        else:
+            try:
+                position = int(after) + 1
+            except ValueError:
+                raise ReplayGapError(
+                    f"offset {after!r} is not an event id of run {run_id!r}"
+                ) from None
+            if position < 0 or position > run.next:
+                raise ReplayGapError(f"offset {after!r} is not an event id of run {run_id!r}")
+        if position < run.first:
+            raise ReplayGapError(
+                f"offset {after!r} of run {run_id!r} is no longer kept "
+                f"(oldest kept event is {run.first})"
+            )
+        return position
+
+    async def read(
+        self, run_id: str, *, after: str | None = None
+    ) -> AsyncIterator[tuple[str, bytes]]:
+        run = self._get(run_id)
+        return self._follow(run, run_id, self._start(run, run_id, after))
+
+    async def _follow(
+        self, run: _Run, run_id: str, position: int
+    ) -> AsyncIterator[tuple[str, bytes]]:
+        while True:
+            if position < run.first:
+                raise ReplayGapError(
+                    f"reader of run {run_id!r} fell behind: event {position} was dropped "
+                    f"(the buffer holds {self.max_events_per_run} events)"
+                )
+            if position < run.next:
+                yield str(position), run.events[position - run.first]
+                position += 1
+            elif run.closed_at is not None:
+                return
+            else:
+                await run.changed.wait()

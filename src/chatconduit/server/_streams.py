@@ -1,0 +1,309 @@
+"""Agent events to response bytes: SSE or NDJSON, for any ASGI framework.
+
+:func:`server_sent_events_stream` and :func:`http_stream` are async generators
+of ``bytes``. Hand them to any streaming response; Starlette users can take the
+ready-made responses in ``_responses``. What they add over a plain loop:
+
+* every item is checked and normalised (:func:`~chatconduit._events.event_to_dict`),
+  so an agent yielding garbage is reported as a RUN_ERROR, not a broken stream;
+* an exception from the agent becomes one RUN_ERROR (see ``_errors`` for what the
+  client is told) and the stream ends, as the reference's helpers do;
+* heartbeats during silence (``_heartbeat``);
+* optional event ids (SSE ``id:`` lines, NDJSON ``{id, chunk}`` envelopes);
+* when the stream is closed before the agent finished (the client went away),
+  the agent is closed at once, so its ``finally`` runs, and ``on_disconnect``
+  receives the events produced so far.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, TypeAlias, TypeVar
+
+from .. import _json
+from .._events import BaseEvent, event_to_dict
+from .._exceptions import MalformedEventError
+from .._ndjson import encode_ndjson
+from .._sse import encode_sse, encode_sse_comment
+from ._errors import (
+    ErrorPayloadMapper,
+    RunErrorPayload,
+    log_agent_failure,
+    redact_text,
+    run_error_event,
+)
+from ._errors import run_error_payload as default_error_payload
+from ._heartbeat import HEARTBEAT, aclose_quietly, raised_by_source, with_heartbeats
+
+__all__ = [
+    "AgentOutputError",
+    "DisconnectHook",
+    "EventSource",
+    "Framing",
+    "check_heartbeat",
+    "encode_frame",
+    "event_bytes",
+    "frame_payload",
+    "guarded_events",
+    "heartbeat_frame",
+    "http_stream",
+    "server_sent_events_stream",
+]
+
+logger = logging.getLogger("chatconduit.server")
+
+Framing: TypeAlias = Literal["sse", "ndjson"]
+EventSource: TypeAlias = AsyncIterable[BaseEvent | Mapping[str, Any]]
+"""What an agent produces: AG-UI events, as models or as camelCase dicts."""
+DisconnectHook: TypeAlias = Callable[[list[dict[str, Any]]], Awaitable[None] | None]
+"""Called with the events produced so far when a stream is abandoned before the end."""
+
+DEFAULT_HEARTBEAT = 15.0
+_SSE_HEARTBEAT = encode_sse_comment("ping")
+# An event type no client knows: the 0.10 processor ignores it, AG-UI clients skip it.
+_NDJSON_HEARTBEAT = b'{"type":"ping"}\n'
+
+# Hook tasks that outlived a cancelled stream; kept here so they are not garbage collected.
+_background: set[asyncio.Task[None]] = set()
+
+
+class AgentOutputError(TypeError):
+    """An agent yielded something that is not an AG-UI event."""
+
+
+def encode_frame(framing: Framing, event: dict[str, Any], event_id: str | None = None) -> bytes:
+    """One event in the chosen framing (``data: <json>\\n\\n`` or ``<json>\\n``)."""
+    if framing == "sse":
+        return encode_sse(event, id=event_id)
+    return encode_ndjson(event, id=event_id)
+
+
+def frame_payload(framing: Framing, payload: bytes, event_id: str | None = None) -> bytes:
+    """Frame an already-encoded compact JSON ``payload`` (as a replay log stores it).
+
+    Same bytes as :func:`encode_frame` for the same event: compact JSON has no raw
+    CR/LF, so no line splitting is needed.
+    """
+    if framing == "sse":
+        head = b"" if event_id is None else b"id: " + _one_line_id(event_id) + b"\n"
+        return head + b"data: " + payload + b"\n\n"
+    if event_id is None:
+        return payload + b"\n"
+    return b'{"id":' + _json.dumps_bytes(event_id) + b',"chunk":' + payload + b"}\n"
+
+
+def _one_line_id(event_id: str) -> bytes:
+    if "\n" in event_id or "\r" in event_id or "\x00" in event_id:
+        raise ValueError(f"event id must be one line without NUL, got {event_id[:40]!r}")
+    return event_id.encode("utf-8")
+
+
+def check_heartbeat(heartbeat: float) -> None:
+    """Refuse a negative or non-numeric interval when the stream is set up, not mid-stream."""
+    if isinstance(heartbeat, bool) or not isinstance(heartbeat, int | float) or heartbeat < 0:
+        raise ValueError(
+            f"heartbeat must be a number of seconds >= 0 (0 disables), got {heartbeat!r}"
+        )
+
+
+def heartbeat_frame(framing: Framing) -> bytes:
+    """An SSE comment (``: ping``), or the ``{"type":"ping"}`` line for NDJSON."""
+    return _SSE_HEARTBEAT if framing == "sse" else _NDJSON_HEARTBEAT
+
+
+def _normalize(item: object, index: int) -> dict[str, Any]:
+    if isinstance(item, BaseEvent | Mapping):
+        try:
+            return event_to_dict(item)
+        except MalformedEventError as exc:  # no string "type", a field of the wrong type, ...
+            raise AgentOutputError(
+                f"agent event #{index} is not a valid AG-UI event: {exc}"
+            ) from None
+    raise AgentOutputError(
+        f"agent event #{index} is a {type(item).__name__}, "
+        "expected an AG-UI event model or a mapping with a string 'type'"
+    )
+
+
+async def _call_hook(hook: DisconnectHook, events: list[dict[str, Any]]) -> None:
+    try:
+        result = hook(events)
+        if inspect.isawaitable(result):
+            await result
+    except Exception as exc:
+        logger.error("on_disconnect hook failed: %s", redact_text(repr(exc)))
+
+
+async def run_disconnect_hook(hook: DisconnectHook, events: list[dict[str, Any]]) -> None:
+    """Run ``hook`` in its own task: a cancellation of the caller does not cut it short."""
+    task = asyncio.create_task(_call_hook(hook, events), name="chatconduit-on-disconnect")
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+    await asyncio.shield(task)
+
+
+def _client_payload(mapper: ErrorPayloadMapper, exc: BaseException) -> RunErrorPayload:
+    """``mapper(exc)``, falling back to the default policy if a custom mapper fails."""
+    if mapper is default_error_payload:
+        return mapper(exc)
+    try:
+        payload = mapper(exc)
+        if isinstance(payload.get("message"), str):
+            return payload
+        raise TypeError(f"error_payload returned {payload!r}, expected a dict with a 'message'")
+    except Exception as failure:
+        log_agent_failure(failure, where="error_payload mapper")
+        return default_error_payload(exc)
+
+
+@dataclass
+class _RunIds:
+    """Ids of the run the agent announced (RUN_STARTED), so a RUN_ERROR names the same run."""
+
+    run_id: str | None = None
+    thread_id: str | None = None
+
+    def note(self, event: dict[str, Any]) -> None:
+        if event.get("type") == "RUN_STARTED":
+            run_id, thread_id = event.get("runId"), event.get("threadId")
+            self.run_id = run_id if isinstance(run_id, str) else self.run_id
+            self.thread_id = thread_id if isinstance(thread_id, str) else self.thread_id
+
+
+T = TypeVar("T")
+
+
+async def guarded_events(
+    events: EventSource,
+    *,
+    transform: Callable[[dict[str, Any], int], T],
+    heartbeat: float = 0.0,
+    pulse: T | None = None,
+    on_disconnect: DisconnectHook | None = None,
+    error_payload: ErrorPayloadMapper = default_error_payload,
+    run_id: str | None = None,
+    thread_id: str | None = None,
+) -> AsyncIterator[T]:
+    """The engine behind every stream here; see the module docstring.
+
+    Each event is normalised to a wire dict and passed to ``transform(event,
+    index)`` (an encoder); whatever fails on the way - the agent, a malformed
+    event, the encoder - ends the stream with one RUN_ERROR (transformed the same
+    way). ``pulse`` is yielded after each ``heartbeat`` seconds of silence.
+    ``run_id``/``thread_id`` name the run in that RUN_ERROR until the agent
+    announces its own with RUN_STARTED.
+    """
+    source = aiter(events)
+    ticking = with_heartbeats(source, heartbeat) if heartbeat > 0 and pulse is not None else source
+    produced: list[dict[str, Any]] | None = [] if on_disconnect is not None else None
+    ids = _RunIds(run_id, thread_id)
+    count = 0
+    complete = False
+    try:
+        try:
+            async for item in ticking:
+                if item is HEARTBEAT:
+                    if pulse is not None:  # always true: heartbeats are only on with a pulse
+                        yield pulse
+                    continue
+                event = _normalize(item, count)
+                out = transform(event, count)
+                count += 1
+                ids.note(event)
+                if produced is not None:
+                    produced.append(event)
+                yield out
+        except (Exception, asyncio.CancelledError) as exc:
+            if isinstance(exc, asyncio.CancelledError) and not raised_by_source(exc):
+                raise  # the client went away (or the server stops): nobody to tell
+            await aclose_quietly(ticking)  # stop the agent before telling the client
+            log_agent_failure(exc, where="agent stream")
+            payload = _client_payload(error_payload, exc)
+            error = run_error_event(payload, run_id=ids.run_id, thread_id=ids.thread_id)
+            yield transform(error, count)
+        complete = True
+    finally:
+        await aclose_quietly(ticking)
+        if not complete and on_disconnect is not None and produced is not None:
+            await run_disconnect_hook(on_disconnect, produced)
+
+
+def event_bytes(
+    events: EventSource,
+    *,
+    framing: Framing,
+    heartbeat: float,
+    event_ids: bool = False,
+    on_disconnect: DisconnectHook | None = None,
+    error_payload: ErrorPayloadMapper = default_error_payload,
+    run_id: str | None = None,
+    thread_id: str | None = None,
+) -> AsyncIterator[bytes]:
+    """``events`` framed as SSE or NDJSON; ids ``"0"``, ``"1"``, ... when ``event_ids``."""
+    check_heartbeat(heartbeat)
+
+    def encode(event: dict[str, Any], index: int) -> bytes:
+        return encode_frame(framing, event, str(index) if event_ids else None)
+
+    return guarded_events(
+        events,
+        transform=encode,
+        heartbeat=heartbeat,
+        pulse=heartbeat_frame(framing),
+        on_disconnect=on_disconnect,
+        error_payload=error_payload,
+        run_id=run_id,
+        thread_id=thread_id,
+    )
+
+
+def server_sent_events_stream(
+    events: EventSource,
+    *,
+    heartbeat: float = DEFAULT_HEARTBEAT,
+    event_ids: bool = False,
+    on_disconnect: DisconnectHook | None = None,
+    error_payload: ErrorPayloadMapper = default_error_payload,
+) -> AsyncIterator[bytes]:
+    """``data: <json>\\n\\n`` per event, byte-equal to TanStack's ``toServerSentEventsStream``.
+
+    ``heartbeat`` seconds of silence produce a ``: ping`` comment (``0`` disables).
+    ``event_ids=True`` writes ``id: 0``, ``id: 1``, ... before each ``data:``.
+    """
+    return event_bytes(
+        events,
+        framing="sse",
+        heartbeat=heartbeat,
+        event_ids=event_ids,
+        on_disconnect=on_disconnect,
+        error_payload=error_payload,
+    )
+
+
+def http_stream(
+    events: EventSource,
+    *,
+    heartbeat: float = 0.0,
+    event_ids: bool = False,
+    on_disconnect: DisconnectHook | None = None,
+    error_payload: ErrorPayloadMapper = default_error_payload,
+) -> AsyncIterator[bytes]:
+    """``<json>\\n`` per event (NDJSON), byte-equal to TanStack's ``toHttpStream``.
+
+    Heartbeats are opt-in here: a ``{"type":"ping"}`` line is an event the 0.10
+    client hands to ``onChunk`` (its processor ignores it). ``event_ids=True``
+    wraps each event as ``{"id": "<n>", "chunk": {...}}``, which only resumable
+    readers (chatconduit, TanStack after 0.10) understand.
+    """
+    return event_bytes(
+        events,
+        framing="ndjson",
+        heartbeat=heartbeat,
+        event_ids=event_ids,
+        on_disconnect=on_disconnect,
+        error_payload=error_payload,
+    )
