@@ -1,0 +1,500 @@
+"""What a ``ChatClient`` shows to the outside: its lifecycle, and snapshots of it.
+
+Two things live here, both pure bookkeeping with no I/O:
+
+1. **The lifecycle state machine.** The reference keeps ``status``, ``isLoading``
+   and a handful of flags that interact (and can disagree: a reply with no content
+   leaves ``status == 'submitted'`` with ``isLoading == false``). Here there is one
+   value, :class:`ChatStatus`, driven by a small transition table; ``is_loading`` is
+   derived from it, so the two can never contradict each other. A transition that is
+   not in the table is a bug in the client and raises :class:`ClientStateError`
+   instead of leaving the client in a state nobody designed.
+
+2. **Snapshots for ``ChatClient.updates()``.** A UI that renders from an async
+   iterator needs point-in-time copies of the conversation, produced without making
+   a long stream quadratic. :class:`MessageFreezer` copies only what changed since
+   the previous snapshot (text is shared, never copied: Python strings are
+   immutable), and :class:`UpdateHub` decides *when* a new snapshot may be built so
+   that the total copying work stays proportional to the data received (see its
+   docstring for the rule). Consumers that fall behind simply get the latest
+   snapshot: nothing queues up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from pydantic import BaseModel
+
+from ._exceptions import ChatConduitError
+from ._messages import TextPart, ThinkingPart, ToolCallPart, ToolResultPart, UIMessage
+
+__all__ = [
+    "TRANSITIONS",
+    "ChatConnectionStatus",
+    "ChatSnapshot",
+    "ChatStatus",
+    "ClientStateError",
+    "Lifecycle",
+    "MessageFreezer",
+    "Trigger",
+    "UpdateHub",
+    "Updates",
+    "freeze_message",
+    "freeze_part",
+]
+
+
+# =========================================================================== lifecycle
+
+
+class ChatStatus(enum.StrEnum):
+    """The client's status, with the reference's four values."""
+
+    READY = "ready"  # idle; the last request (if any) succeeded or was stopped
+    SUBMITTED = "submitted"  # a request is out, nothing of the reply has arrived yet
+    STREAMING = "streaming"  # the reply is arriving (or its client tools are running)
+    ERROR = "error"  # idle; the last request failed (``ChatClient.error`` says why)
+
+
+class Trigger(enum.Enum):
+    """What happened, as far as the lifecycle is concerned."""
+
+    SEND = "send"  # a turn starts (send_message, append, reload, a tool answer when idle)
+    RECEIVE = "receive"  # the first change to the messages caused by the reply
+    CONTINUE = "continue"  # the same turn sends another request (client-tool follow-up, reload)
+    FINISH = "finish"  # the turn ended normally
+    FAIL = "fail"  # the turn (or, idle, the subscription) failed
+    STOP = "stop"  # stop(), unsubscribe(), a connection swap, a cancelled send
+    RESET = "reset"  # clear(): forget the error
+
+
+_R, _SUB, _STR, _ERR = (
+    ChatStatus.READY,
+    ChatStatus.SUBMITTED,
+    ChatStatus.STREAMING,
+    ChatStatus.ERROR,
+)
+
+TRANSITIONS: Final[Mapping[tuple[ChatStatus, Trigger], ChatStatus]] = {
+    (_R, Trigger.SEND): _SUB,
+    (_ERR, Trigger.SEND): _SUB,
+    (_SUB, Trigger.RECEIVE): _STR,
+    (_SUB, Trigger.CONTINUE): _SUB,
+    (_STR, Trigger.CONTINUE): _SUB,
+    (_SUB, Trigger.FINISH): _R,
+    (_STR, Trigger.FINISH): _R,
+    (_SUB, Trigger.FAIL): _ERR,
+    (_STR, Trigger.FAIL): _ERR,
+    # A push subscription can break while no request is out: the chat is broken.
+    (_R, Trigger.FAIL): _ERR,
+    (_ERR, Trigger.FAIL): _ERR,
+    (_SUB, Trigger.STOP): _R,
+    (_STR, Trigger.STOP): _R,
+    (_R, Trigger.RESET): _R,
+    (_ERR, Trigger.RESET): _R,
+}
+"""The whole lifecycle. ``(status, trigger) → next status``; anything else is a bug."""
+
+_LOADING: Final = frozenset({ChatStatus.SUBMITTED, ChatStatus.STREAMING})
+
+
+class ClientStateError(ChatConduitError, RuntimeError):
+    """The client attempted a lifecycle transition its table does not allow (a bug)."""
+
+
+class Lifecycle:
+    """The current :class:`ChatStatus` and the only way to change it: :meth:`fire`."""
+
+    __slots__ = ("_status",)
+
+    def __init__(self) -> None:
+        self._status = ChatStatus.READY
+
+    @property
+    def status(self) -> ChatStatus:
+        return self._status
+
+    @property
+    def is_loading(self) -> bool:
+        """A turn is in progress (derived: submitted or streaming)."""
+        return self._status in _LOADING
+
+    def can(self, trigger: Trigger) -> bool:
+        return (self._status, trigger) in TRANSITIONS
+
+    def fire(self, trigger: Trigger) -> tuple[ChatStatus, ChatStatus]:
+        """Apply ``trigger``; return ``(before, after)``. Raises on an illegal transition."""
+        before = self._status
+        after = TRANSITIONS.get((before, trigger))
+        if after is None:
+            raise ClientStateError(
+                f"illegal ChatClient transition: {trigger.value!r} while {before.value!r} "
+                "(this is a bug in chatconduit; please report it)"
+            )
+        self._status = after
+        return before, after
+
+    def __repr__(self) -> str:
+        return f"Lifecycle({self._status.value})"
+
+
+class ChatConnectionStatus(enum.StrEnum):
+    """The client's view of its connection (the reference's ``connectionStatus``).
+
+    Pull adapters (``connect``): per request, ``connecting`` when it starts,
+    ``connected`` once the first event arrived, ``disconnected`` when the response
+    ended (or was stopped), ``error`` when the transport failed. Push adapters: the
+    long-lived subscription's state, as in the reference. (The HTTP transports report
+    finer detail, such as reconnects, through ``FetchOptions.on_status``.)
+    """
+
+    DISCONNECTED = "disconnected"
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    ERROR = "error"
+
+
+# =========================================================================== snapshots
+
+
+@dataclass(frozen=True, slots=True)
+class ChatSnapshot:
+    """The client's observable state at one moment, safe to keep and to hand to another thread.
+
+    ``messages`` are copies: the client never mutates them afterwards (text is shared
+    with the live messages, which is free because strings are immutable). Treat them
+    as read-only: an unchanged message is the *same* object in consecutive snapshots.
+    ``version`` grows with every change, so two snapshots with the same version are
+    identical.
+    """
+
+    version: int
+    messages: tuple[UIMessage, ...]
+    status: ChatStatus
+    error: BaseException | None
+    connection_status: ChatConnectionStatus
+    session_generating: bool
+    state: Any = None
+
+    @property
+    def is_loading(self) -> bool:
+        return self.status in _LOADING
+
+    @property
+    def last_message(self) -> UIMessage | None:
+        return self.messages[-1] if self.messages else None
+
+
+_MISSING: Final = object()
+
+
+def _string_size(part: BaseModel) -> int:
+    """Characters of the part's growing string (what copying it would cost)."""
+    if isinstance(part, TextPart | ThinkingPart | ToolResultPart):
+        return len(part.content)
+    if isinstance(part, ToolCallPart):
+        return len(part.arguments)
+    return 0
+
+
+def freeze_part(part: BaseModel) -> BaseModel:
+    """A copy of ``part`` that later in-place updates of ``part`` do not reach.
+
+    Field values are shared (strings and the JSON values the processor assigns are
+    replaced, never mutated), except nested models (a tool call's ``approval`` is
+    updated in place), which are copied.
+    """
+    copy = part.model_copy()
+    d = copy.__dict__
+    for key, value in d.items():
+        if isinstance(value, BaseModel):
+            d[key] = value.model_copy(deep=True)
+    return copy
+
+
+def freeze_message(message: UIMessage) -> UIMessage:
+    """A copy of ``message`` (and its parts) that later updates of it do not reach."""
+    frozen = message.model_copy()
+    frozen.__dict__["parts"] = [freeze_part(p) for p in message.parts]
+    return frozen
+
+
+def part_unchanged(live: BaseModel, frozen: BaseModel) -> bool:
+    """Whether ``frozen`` (made by :func:`freeze_part`) still equals ``live``, in O(fields).
+
+    Identity is enough for everything but nested models: an in-place append to a string
+    that a snapshot shares always produces a new string object (the snapshot holds a
+    reference, so CPython cannot resize it in place).
+    """
+    if type(live) is not type(frozen):
+        return False
+    ld = live.__dict__
+    fd = frozen.__dict__
+    if len(ld) != len(fd):
+        return False
+    for key, value in ld.items():
+        other = fd.get(key, _MISSING)
+        if value is other:
+            continue
+        if isinstance(value, BaseModel) and value == other:
+            continue
+        return False
+    return (
+        live.model_fields_set == frozen.model_fields_set
+        and live.__pydantic_extra__ == frozen.__pydantic_extra__
+    )
+
+
+class _Entry:
+    __slots__ = ("fields", "frozen", "live", "parts")
+
+    def __init__(
+        self,
+        live: UIMessage,
+        frozen: UIMessage,
+        parts: tuple[BaseModel, ...],
+        fields: tuple[tuple[str, Any], ...],
+    ) -> None:
+        self.live = live  # keeps the live object alive, so its id() is not reused
+        self.frozen = frozen
+        self.parts = parts  # the live part objects the frozen parts were copied from
+        self.fields = fields  # the live message's other fields, by identity
+
+    def fields_unchanged(self, message: UIMessage) -> bool:
+        d = message.__dict__
+        if len(d) != len(self.fields) + 1:
+            return False
+        return all(d.get(key, _MISSING) is value for key, value in self.fields)
+
+
+def _other_fields(message: UIMessage) -> tuple[tuple[str, Any], ...]:
+    return tuple((k, v) for k, v in message.__dict__.items() if k != "parts")
+
+
+class MessageFreezer:
+    """Copies a message list for a snapshot, reusing the copies of what did not change.
+
+    The cost of :meth:`freeze` is one check per message and part, plus copying the
+    parts that changed; it returns that cost (in "characters", a part counting its
+    text length) so that :class:`UpdateHub` can keep the total linear.
+    """
+
+    __slots__ = ("_entries",)
+
+    def __init__(self) -> None:
+        self._entries: dict[int, _Entry] = {}
+
+    def freeze(self, messages: Sequence[UIMessage]) -> tuple[tuple[UIMessage, ...], int]:
+        entries: dict[int, _Entry] = {}
+        out: list[UIMessage] = []
+        cost = 0
+        for message in messages:
+            parts = message.parts
+            cost += 1 + len(parts)
+            entry = self._entries.get(id(message))
+            if entry is not None and entry.live is not message:
+                entry = None
+            if (
+                entry is not None
+                and entry.fields_unchanged(message)
+                and len(parts) == len(entry.parts)
+                and all(
+                    p is q and part_unchanged(p, f)
+                    for p, q, f in zip(parts, entry.parts, entry.frozen.parts, strict=True)
+                )
+            ):
+                entries[id(message)] = entry
+                out.append(entry.frozen)
+                continue
+            old: dict[int, BaseModel] = {}
+            if entry is not None:
+                old = {id(p): f for p, f in zip(entry.parts, entry.frozen.parts, strict=True)}
+            frozen_parts: list[Any] = []
+            for part in parts:
+                previous = old.get(id(part))
+                if previous is not None and part_unchanged(part, previous):
+                    frozen_parts.append(previous)
+                else:
+                    frozen_parts.append(freeze_part(part))
+                    cost += _string_size(part)
+            frozen = message.model_copy()
+            frozen.__dict__["parts"] = frozen_parts
+            entry = _Entry(message, frozen, tuple(parts), _other_fields(message))
+            entries[id(message)] = entry
+            out.append(frozen)
+        self._entries = entries
+        return tuple(out), cost
+
+
+# =========================================================================== updates
+
+
+SnapshotBuilder = Callable[[int], tuple[ChatSnapshot, int]]
+"""Builds the snapshot for a version; returns it and its cost (see MessageFreezer)."""
+
+
+class UpdateHub:
+    """Tells ``updates()`` iterators when there is something new, and hands out snapshots.
+
+    Every change bumps :attr:`version`. A snapshot is built lazily, when an iterator
+    asks for one, and shared by all iterators asking for the same version.
+
+    **Why building is rationed.** Sharing a string with a snapshot makes the
+    processor's next append to it copy the string once. So a snapshot costs about the
+    size of the text it shares that is still growing, and one snapshot per token would
+    make a long reply quadratic. A snapshot may therefore be built only when one of
+    these holds:
+
+    - the change is *urgent* (status, error, connection, the end of a request);
+    - the data received since the last build is at least ``1/amortization`` of that
+      build's cost (so the total building work is at most about
+      ``(amortization + 1)`` times the data received: linear);
+    - ``max_latency`` seconds passed since the last build (so a reader never waits
+      longer than that for a slow trickle to show up).
+
+    Early in a reply, when the text is short, that is every token; later it is
+    every few tokens, or every ``max_latency``.
+    """
+
+    def __init__(self, build: SnapshotBuilder, *, amortization: int = 8) -> None:
+        if amortization < 1:
+            raise ValueError(f"amortization must be >= 1, got {amortization}")
+        self._build = build
+        self._amortization = amortization
+        self.version = 0
+        self._urgent_version = 0
+        self.growth = 0  # data received since the last build (characters, roughly)
+        self._last_cost = 0
+        self._last_build = -float("inf")
+        self._snapshot: ChatSnapshot | None = None
+        self._waiters: list[tuple[asyncio.Future[None], bool]] = []  # (future, wants_any)
+        self._subscribers = 0
+        self.closed = False
+        self.builds = 0  # how many snapshots were built (observability, tests)
+        self.build_cost = 0  # the sum of their costs
+
+    @property
+    def has_subscribers(self) -> bool:
+        return self._subscribers > 0
+
+    def changed(self, *, urgent: bool = False) -> None:
+        """Something observable changed."""
+        self.version += 1
+        if urgent:
+            self._urgent_version = self.version
+        if self._waiters:
+            self._wake(all_=urgent or self._budget_allows())
+
+    def _budget_allows(self) -> bool:
+        return self.growth * self._amortization >= self._last_cost
+
+    def _wake(self, *, all_: bool) -> None:
+        keep: list[tuple[asyncio.Future[None], bool]] = []
+        for future, wants_any in self._waiters:
+            if all_ or wants_any:
+                if not future.done():
+                    future.set_result(None)
+            else:
+                keep.append((future, wants_any))
+        self._waiters = keep
+
+    def close(self) -> None:
+        """End every iterator (the client closed)."""
+        self.closed = True
+        self._wake(all_=True)
+
+    def snapshot(self) -> ChatSnapshot:
+        """The snapshot of the current version, built now if needed (no rationing)."""
+        snapshot = self._snapshot
+        if snapshot is not None and snapshot.version == self.version:
+            return snapshot
+        snapshot, cost = self._build(self.version)
+        self._snapshot = snapshot
+        self._last_cost = cost
+        self.growth = 0
+        self._last_build = time.monotonic()
+        self.builds += 1
+        self.build_cost += cost
+        return snapshot
+
+    def _next_for(self, seen: int, max_latency: float) -> ChatSnapshot | float:
+        """A snapshot newer than ``seen`` if one may be handed out now, else how long to wait."""
+        cached = self._snapshot
+        if cached is not None and cached.version == self.version:
+            return cached
+        if self._urgent_version > seen or self._budget_allows():
+            return self.snapshot()
+        waited = time.monotonic() - self._last_build
+        if waited >= max_latency:
+            return self.snapshot()
+        return max_latency - waited
+
+    async def _wait(self, delay: float | None, *, wants_any: bool) -> None:
+        """Until woken by :meth:`changed` (or :meth:`close`), or ``delay`` seconds."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        entry = (future, wants_any)
+        self._waiters.append(entry)
+        try:
+            if delay is None:
+                await future
+            else:
+                try:
+                    async with asyncio.timeout(delay):
+                        await future
+                except TimeoutError:
+                    pass
+        finally:
+            if entry in self._waiters:
+                self._waiters.remove(entry)
+
+    def subscribe(self, max_latency: float) -> Updates:
+        if not (max_latency >= 0):
+            raise ValueError(f"max_latency must be a number >= 0, got {max_latency!r}")
+        return Updates(self, max_latency)
+
+
+class Updates:
+    """``async for snapshot in client.updates()``: the latest :class:`ChatSnapshot` each time.
+
+    The first item is the current state. After that, each ``__anext__`` waits for a
+    change and returns the newest snapshot: a consumer that is slower than the stream
+    skips intermediate states (never the final one), and nothing accumulates while it
+    is busy. Ends when the client is closed or :meth:`aclose` is called.
+    """
+
+    def __init__(self, hub: UpdateHub, max_latency: float) -> None:
+        self._hub = hub
+        self._max_latency = max_latency
+        self._seen = -1
+        self._closed = False
+        hub._subscribers += 1
+
+    def __aiter__(self) -> Updates:
+        return self
+
+    async def __anext__(self) -> ChatSnapshot:
+        hub = self._hub
+        while True:
+            if self._closed or hub.closed:
+                await self.aclose()
+                raise StopAsyncIteration
+            if hub.version > self._seen:
+                got = hub._next_for(self._seen, self._max_latency)
+                if isinstance(got, ChatSnapshot):
+                    self._seen = got.version
+                    return got
+                await hub._wait(got, wants_any=False)
+            else:
+                await hub._wait(None, wants_any=True)
+
+    async def aclose(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._hub._subscribers -= 1
+            self._hub._wake(all_=True)  # a waiting __anext__ of ours re-checks and ends
