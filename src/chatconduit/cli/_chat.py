@@ -1,0 +1,382 @@
+"""``chatconduit chat`` and ``chatconduit demo``: a ChatClient on an HTTP adapter, shown live.
+
+One :class:`ChatSession` is one conversation. It owns an event loop that lives
+as long as the session, because the client's HTTP connections belong to the
+loop that opened them; between replies the loop is idle while ``input()``
+waits for the next line.
+
+Ctrl-C while a reply streams calls ``ChatClient.stop()``: the request is
+cancelled and its HTTP response closed (the server sees the disconnect), and
+the partial reply stays on screen and in the conversation. A second Ctrl-C
+before the stop has completed cancels everything and quits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+import time
+import traceback
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, TextIO
+
+import httpx
+from rich.console import Console
+from rich.text import Text
+
+from .._client import ChatClient
+from .._connection import (
+    ConnectionStatusEvent,
+    FetchOptions,
+    fetch_http_stream,
+    fetch_server_sent_events,
+)
+from .._events import BaseEvent
+from .._messages import MessagePart, ThinkingPart, UIMessage
+from ._args import ChatCommand, DemoCommand, SessionOptions
+from ._errors import ExitCode, describe_error, exit_code_for
+from ._render import ThinkingMode, render_message
+from ._repl import COMMANDS_HELP, run_repl
+from ._request import format_request, format_response_head
+from ._serve import NDJSON_PATH, SSE_PATH, background_server, demo_app
+from ._views import LiveView, Outcome, PlainView, RawView, ReplyView
+
+__all__ = ["ChatSession", "run_chat", "run_demo"]
+
+DEMO_PROMPTS = ("what is 12*7?", "what time is it?", "think about primes")
+CONNECT_TIMEOUT = 10.0
+QUIT_WINDOW = 0.5
+
+
+class _NoteHandler(logging.Handler):
+    """Library warnings as one dim line each, through the view (so a live
+    display is not torn by a stray write)."""
+
+    def __init__(self, session: ChatSession) -> None:
+        super().__init__(logging.WARNING)
+        self._session = session
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with contextlib.suppress(Exception):
+            self._session.view.note(f"{record.levelname.lower()}: {record.getMessage()}")
+
+
+class ChatSession:
+    """A conversation with one endpoint, and the terminal it is shown on."""
+
+    def __init__(
+        self,
+        url: str,
+        options: SessionOptions,
+        *,
+        headers: Sequence[tuple[str, str]] = (),
+        body: Mapping[str, Any] | None = None,
+        thread_id: str | None = None,
+        stdout: TextIO | None = None,
+        stderr: TextIO | None = None,
+    ) -> None:
+        self.options = options
+        self._out = stdout or sys.stdout
+        self._err = stderr or sys.stderr
+        self.console = Console(file=self._out)
+        self.err_console = Console(file=self._err, stderr=True, highlight=False)
+        self.view: ReplyView = self._choose_view()
+        self.thinking: ThinkingMode = options.thinking
+        self._last_reply: UIMessage | None = None
+        self._stopping = False  # Ctrl-C was pressed during this exchange
+        self._quit_requested = False  # ... twice
+        self._interrupted_at = 0.0
+        self._quit_event = asyncio.Event()
+        # Seconds after a first Ctrl-C within which a second one quits (interactive).
+        self.quit_window = QUIT_WINDOW
+        self._task: asyncio.Task[Outcome] | None = None
+        self._loop = asyncio.new_event_loop()
+
+        hooks: dict[str, list[Any]] = {"request": [], "response": []}
+        if options.show_request:
+            hooks["request"].append(self._show_request)
+            hooks["response"].append(self._show_response)
+        # Our own httpx client: for the --show-request hooks, and so that closing the
+        # session closes every connection it opened.
+        self._http = httpx.AsyncClient(
+            follow_redirects=True,
+            timeout=httpx.Timeout(CONNECT_TIMEOUT, read=None, write=None),
+            event_hooks=hooks,
+        )
+        fetch = fetch_server_sent_events if options.transport == "sse" else fetch_http_stream
+        adapter = fetch(
+            url,
+            FetchOptions(headers=list(headers), client=self._http, on_status=self._on_status),
+        )
+        self.client = ChatClient(
+            adapter,
+            thread_id=thread_id,
+            forwarded_props=body,
+            on_chunk=self._on_chunk,
+            on_messages_change=self._on_messages_change,
+        )
+        self._log_handler = self._setup_logging()
+
+    # ------------------------------------------------------------------ set-up
+
+    def _choose_view(self) -> ReplyView:
+        if self.options.raw:
+            return RawView(self._out, self._err)
+        if not self.console.is_terminal or self.console.is_dumb_terminal:
+            return PlainView(self._out, self._err)
+        return LiveView(self.console, self.options.thinking)
+
+    def _setup_logging(self) -> logging.Handler:
+        library = logging.getLogger("chatconduit")
+        if self.options.debug:
+            handler: logging.Handler = logging.StreamHandler(self._err)
+            handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+            library.setLevel(logging.DEBUG)
+        else:
+            handler = _NoteHandler(self)
+        library.addHandler(handler)
+        return handler
+
+    def close(self) -> None:
+        """Close the client and every connection; nothing is left running."""
+        logging.getLogger("chatconduit").removeHandler(self._log_handler)
+        try:
+            self._loop.run_until_complete(self.client.aclose())
+            self._loop.run_until_complete(self._http.aclose())
+            self._loop.run_until_complete(self._loop.shutdown_asyncgens())
+        finally:
+            self._loop.close()
+
+    def __enter__(self) -> ChatSession:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ callbacks
+
+    def _on_chunk(self, event: BaseEvent) -> None:
+        self.view.on_event(event)
+
+    def _on_messages_change(self, messages: Sequence[UIMessage]) -> None:
+        self.view.on_change()
+
+    def _on_status(self, event: ConnectionStatusEvent) -> None:
+        self.view.on_connection(event)
+
+    async def _show_request(self, request: httpx.Request) -> None:
+        self.view.note(format_request(request))
+
+    async def _show_response(self, response: httpx.Response) -> None:
+        self.view.note(format_response_head(response))
+
+    # ------------------------------------------------------------------ one exchange
+
+    def exchange(self, text: str) -> Outcome:
+        """Send ``text`` and show the reply until it ends, fails, or is stopped."""
+        task = self._loop.create_task(self._exchange(text))
+        self._task = task
+        self._stopping = self._quit_requested = False
+        self._quit_event = asyncio.Event()
+        # A plain signal handler rather than loop.add_signal_handler(): it runs as soon
+        # as the signal arrives, even in the instant the loop is not running (just
+        # after the reply ended), where a loop callback would wait for the next reply.
+        previous: Any = None
+        with contextlib.suppress(ValueError):  # not the main thread: Ctrl-C is not ours
+            previous = signal.signal(signal.SIGINT, self._on_sigint)
+        try:
+            while True:
+                try:
+                    outcome = self._loop.run_until_complete(task)
+                    break
+                except KeyboardInterrupt:  # our handler was not installed
+                    self.interrupt()
+            if self._stopping and not self._quit_requested:
+                self._loop.run_until_complete(self._second_interrupt_window())
+            # Two Ctrl-C in a row mean "quit", even when the first one had already
+            # ended the reply by the time the second arrived.
+            outcome.quit = outcome.quit or self._quit_requested
+            return outcome
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+            self._task = None
+
+    async def _second_interrupt_window(self) -> None:
+        """Keep listening for a second Ctrl-C until ``quit_window`` after the first.
+
+        Stopping takes milliseconds, so without this the second press of a quick
+        double Ctrl-C would land in ``input()`` as it starts, where CPython can miss
+        a signal (it only checks for one when the blocking read is interrupted).
+        """
+        remaining = self._interrupted_at + self.quit_window - time.monotonic()
+        if remaining > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._quit_event.wait(), remaining)
+
+    def _on_sigint(self, signum: int, frame: object) -> None:
+        self.interrupt()
+
+    def interrupt(self) -> None:
+        """Ctrl-C: stop the reply; a second one before the prompt is back quits.
+
+        Safe to call from a signal handler: it only sets flags and schedules the
+        work on the loop."""
+        task = self._task
+        if self._stopping:
+            self._quit_requested = True
+            self._loop.call_soon_threadsafe(self._quit_event.set)
+            if task is not None and not task.done():
+                self._loop.call_soon_threadsafe(task.cancel)
+            return
+        self._stopping = True
+        self._interrupted_at = time.monotonic()
+        self._loop.call_soon_threadsafe(self.client.stop)
+
+    async def _exchange(self, text: str) -> Outcome:
+        outcome = Outcome()
+        base = len(self.client.messages)  # the user's message goes here; the reply after it
+
+        def reply() -> UIMessage | None:
+            return _merge_reply(self.client.messages, base + 1)
+
+        self.view.begin(reply)
+        ticker = None
+        if self.view.refresh_interval is not None:
+            ticker = asyncio.create_task(self._tick(self.view.refresh_interval))
+        try:
+            await self.client.send_message(text)
+        except asyncio.CancelledError:
+            outcome.quit = True
+        except Exception as exc:  # a bug rather than a failed request: still one line
+            outcome.error = exc
+        finally:
+            if ticker is not None:
+                ticker.cancel()
+        if outcome.error is None and not outcome.quit:
+            outcome.error = self.client.error
+        outcome.stopped = self._stopping and not outcome.quit
+        self.view.end(outcome)
+        self._last_reply = reply()
+        if outcome.error is not None:
+            self.report(outcome.error)
+        return outcome
+
+    async def _tick(self, interval: float) -> None:
+        while True:
+            self.view.tick()
+            await asyncio.sleep(interval)
+
+    def report(self, error: BaseException) -> None:
+        if self.options.debug:
+            self._err.write("".join(traceback.format_exception(error)))
+        self.err_console.print(Text(f"error: {describe_error(error)}", style="red"))
+
+    # ------------------------------------------------------------------ the REPL's hooks
+
+    def toggle_thinking(self) -> ThinkingMode:
+        self.thinking = "expanded" if self.thinking == "auto" else "auto"
+        if isinstance(self.view, LiveView):
+            self.view.thinking = self.thinking
+        return self.thinking
+
+    def show_last_reply(self) -> bool:
+        """Print the last reply again if it had thinking (after /thinking, to see
+        what was collapsed)."""
+        reply = self._last_reply
+        if reply is None or not any(isinstance(p, ThinkingPart) for p in reply.parts):
+            return False
+        self.console.print(render_message(reply, thinking=self.thinking))
+        return True
+
+    # ------------------------------------------------------------------ modes
+
+    def one_shot(self, text: str) -> int:
+        self.quit_window = 0.0  # a Ctrl-C ends the program anyway
+        outcome = self.exchange(text)
+        if outcome.quit or outcome.stopped:
+            return ExitCode.INTERRUPTED
+        if outcome.error is not None:
+            return exit_code_for(outcome.error)
+        return ExitCode.OK
+
+    def interactive(self, banner: Sequence[Text]) -> int:
+        for line in banner:
+            self.console.print(line)
+        return run_repl(self, self.console)
+
+
+def _merge_reply(messages: Sequence[UIMessage], start: int) -> UIMessage | None:
+    """The reply as one message: the parts of every assistant message after ``start``
+    (a reply that ran client tools spans several requests, hence messages)."""
+    parts: list[MessagePart] = []
+    for message in messages[start:]:
+        if message.role == "assistant":
+            parts.extend(message.parts)
+    if not parts:
+        return None
+    return UIMessage.model_construct(id="reply", role="assistant", parts=parts)
+
+
+def _chat_banner(url: str, transport: str) -> list[Text]:
+    return [
+        Text.assemble(("chatconduit", "bold"), f" · {url} ({transport.upper()})"),
+        Text(f"Ctrl-C stops a reply · {COMMANDS_HELP}", style="dim"),
+    ]
+
+
+def _demo_banner(url: str, transport: str) -> list[Text]:
+    examples = "  ·  ".join(DEMO_PROMPTS)
+    return [
+        Text.assemble(
+            ("chatconduit demo", "bold"),
+            " — a deterministic demo agent (no model, no network), served at ",
+            (url, "cyan"),
+            f" over {transport.upper()}.",
+        ),
+        Text.assemble(("Try: ", "bold"), examples),
+        Text(f"Ctrl-C stops a reply · {COMMANDS_HELP}", style="dim"),
+    ]
+
+
+def run_chat(command: ChatCommand) -> int:
+    with ChatSession(
+        command.url,
+        command.session,
+        headers=command.headers,
+        body=command.body,
+        thread_id=command.thread_id,
+    ) as session:
+        if command.session.message is not None:
+            return session.one_shot(command.session.message)
+        return session.interactive(_chat_banner(command.url, command.session.transport))
+
+
+def run_demo(command: DemoCommand) -> int:
+    options = command.session
+    with (
+        _quiet_server_errors(options.debug),
+        background_server(demo_app(command.delay), debug=options.debug) as base,
+    ):
+        url = base + (SSE_PATH if options.transport == "sse" else NDJSON_PATH)
+        with ChatSession(url, options) as session:
+            if options.message is not None:
+                return session.one_shot(options.message)
+            return session.interactive(_demo_banner(url, options.transport))
+
+
+@contextlib.contextmanager
+def _quiet_server_errors(debug: bool) -> Iterator[None]:
+    """The embedded server shares our terminal: keep its logs out of the chat unless
+    --debug (a stopped reply, for one, is a disconnect it would log)."""
+    logger = logging.getLogger("uvicorn.error")
+    previous = logger.level
+    if not debug:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)

@@ -1,0 +1,115 @@
+"""What the user sees when something fails: one line, and an exit status per kind.
+
+The exit statuses let a script tell "my token is wrong" (HTTP) from "the
+server is down" (connection) from "the model failed" (run) without parsing
+text. They are documented in ``docs/cli.md``; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from typing import Any
+
+from .._exceptions import (
+    ChatConduitError,
+    HTTPStatusError,
+    ProtocolError,
+    RunError,
+    TransportError,
+)
+
+__all__ = ["ExitCode", "UsageError", "describe_error", "exit_code_for", "server_message"]
+
+
+class ExitCode(enum.IntEnum):
+    OK = 0
+    FAILURE = 1  # anything not covered below (a bug, an unexpected exception)
+    USAGE = 2  # bad arguments (argparse uses 2 as well)
+    HTTP = 3  # the server answered with a non-2xx status
+    CONNECTION = 4  # could not connect, or the connection broke / stalled mid-stream
+    RUN = 5  # the server reported RUN_ERROR
+    PROTOCOL = 6  # the server's bytes are not a valid event stream
+    INTERRUPTED = 130  # Ctrl-C in one-shot mode (128 + SIGINT, as shells report it)
+
+
+class UsageError(ChatConduitError):
+    """A command-line problem found after argparse (bad ``-H``, bad ``--body``)."""
+
+
+def exit_code_for(error: BaseException) -> ExitCode:
+    if isinstance(error, UsageError):
+        return ExitCode.USAGE
+    if isinstance(error, HTTPStatusError):
+        return ExitCode.HTTP
+    if isinstance(error, TransportError):
+        return ExitCode.CONNECTION
+    if isinstance(error, RunError):
+        return ExitCode.RUN
+    if isinstance(error, ProtocolError):
+        return ExitCode.PROTOCOL
+    return ExitCode.FAILURE
+
+
+def describe_error(error: BaseException) -> str:
+    """One readable line (no newline, no traceback) saying what went wrong."""
+    if isinstance(error, HTTPStatusError):
+        text = f"HTTP {error.status_code}"
+        if error.reason:
+            text += f" {error.reason}"
+        message = server_message(error.body)
+        if message:
+            text += f": {message}"
+        if error.url:
+            text += f" ({error.url})"
+    elif isinstance(error, RunError):
+        text = f"the agent failed: {error}"
+        if error.code:
+            text += f" [{error.code}]"
+    elif isinstance(error, ProtocolError):
+        text = f"the server sent an invalid stream: {error}"
+    elif isinstance(error, ChatConduitError):
+        text = str(error) or type(error).__name__
+    else:
+        text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    return _one_line(text)
+
+
+def server_message(body: str, limit: int = 300) -> str:
+    """The human part of an error body: ``{"error": {"message"}}`` and the usual
+    variants (``{"error": "..."}``, ``{"message"}``, ``{"detail"}``), else the text
+    itself. HTML error pages say nothing a status line does not, so they are dropped."""
+    stripped = body.strip()
+    if not stripped:
+        return ""
+    try:
+        parsed: Any = json.loads(stripped)
+    except ValueError:
+        parsed = None
+    if parsed is not None:
+        found = _message_in(parsed)
+        text = found if found is not None else stripped
+    elif stripped.startswith("<"):
+        return ""
+    else:
+        text = stripped
+    text = _one_line(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _message_in(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value
+    if not isinstance(value, dict):
+        return None
+    for key in ("error", "message", "detail", "error_description"):
+        if key in value:
+            found = _message_in(value[key])
+            if found:
+                code = value.get("code") if key == "message" else None
+                return f"{found} [{code}]" if isinstance(code, str) and code else found
+    return None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

@@ -1,0 +1,64 @@
+"""``--show-request``: the request exactly as it goes on the wire, secrets masked.
+
+It is printed from an httpx request hook, i.e. from the ``httpx.Request`` the
+transport really sends (retries and resumes included), not from a
+reconstruction that could drift from what the adapter does.
+"""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+from .._redact import MASK, is_sensitive_header
+
+__all__ = ["format_request", "format_response_head", "mask_url"]
+
+# Query parameters whose values look like credentials (``?api_key=...``).
+_SECRET_QUERY_HINTS = ("key", "token", "secret", "password", "auth", "sig", "credential")
+
+
+def mask_url(url: httpx.URL) -> str:
+    """The URL without user info, credential-like query values masked."""
+    if url.userinfo:
+        url = url.copy_with(username=None, password=None)
+    if url.query:
+        params = [
+            (name, MASK if any(h in name.lower() for h in _SECRET_QUERY_HINTS) else value)
+            for name, value in url.params.multi_items()
+        ]
+        url = url.copy_with(params=params)
+    return str(url)
+
+
+def format_request(request: httpx.Request) -> str:
+    """curl ``-v`` style: ``> POST url``, one ``> name: value`` per header, then the
+    body pretty-printed (it is compact JSON on the wire; the shape is what matters
+    when debugging)."""
+    lines = [f"> {request.method} {mask_url(request.url)}"]
+    lines += [f"> {name}: {value}" for name, value in _masked(request.headers)]
+    lines.append(">")
+    body = request.content
+    if body:
+        try:
+            lines.append(json.dumps(json.loads(body), indent=2, ensure_ascii=False))
+        except ValueError:
+            lines.append(body.decode("utf-8", "replace"))
+    return "\n".join(lines) + "\n"
+
+
+def format_response_head(response: httpx.Response) -> str:
+    """``< HTTP/1.1 200 OK`` and the response headers, masked."""
+    lines = [f"< {response.http_version} {response.status_code} {response.reason_phrase}".rstrip()]
+    lines += [f"< {name}: {value}" for name, value in _masked(response.headers)]
+    return "\n".join(lines) + "\n"
+
+
+def _masked(headers: httpx.Headers) -> list[tuple[str, str]]:
+    # Item by item rather than redact_headers(): that returns a dict, and a response
+    # may repeat a header (set-cookie) that must be shown, masked, each time.
+    return [
+        (name, MASK if is_sensitive_header(name) else value)
+        for name, value in headers.multi_items()
+    ]

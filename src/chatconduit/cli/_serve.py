@@ -1,0 +1,163 @@
+"""Running the demo backend: in the foreground (``serve``) or in a background thread (``demo``).
+
+Both bind the listening socket themselves before uvicorn starts, so that port 0
+("pick a free one") works and the printed URL is the real one, and so that
+"address already in use" is reported as one line before anything else happens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any, TextIO
+
+import uvicorn
+
+from ._args import ServeCommand
+from ._errors import ExitCode
+
+__all__ = ["NDJSON_PATH", "SSE_PATH", "background_server", "demo_app", "run_serve"]
+
+SSE_PATH = "/api/chat/sse"
+NDJSON_PATH = "/api/chat/ndjson"
+START_TIMEOUT = 15.0
+
+
+class ListenError(Exception):
+    """The server could not listen on the requested address."""
+
+
+def demo_app(delay: float | None) -> Any:
+    # Imported here: the demo needs Starlette (the ``cli``/``server`` extras), and
+    # ``chatconduit chat`` must work without it.
+    from ..demo import create_app
+
+    return create_app() if delay is None else create_app(delay=delay)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise ListenError(f"cannot resolve {host!r}: {exc.strerror}") from None
+    family, _, _, _, address = infos[0]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        raise ListenError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def _base_url(sock: socket.socket, host: str) -> str:
+    port = sock.getsockname()[1]
+    shown = host
+    if host in ("0.0.0.0", "::", ""):
+        shown = "127.0.0.1"  # a wildcard address is not something a client can dial
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}"
+
+
+def _config(app: Any, debug: bool, access_log: bool) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        log_level="debug" if debug else "warning",
+        access_log=access_log,
+        lifespan="on",
+        # Streaming replies must not be cut by a graceful shutdown that waits forever.
+        timeout_graceful_shutdown=3,
+    )
+
+
+class _StopRequested(Exception):
+    """SIGTERM arrived (re-raised by uvicorn after its graceful shutdown)."""
+
+
+def _raise_stop(signum: int, frame: object) -> None:
+    raise _StopRequested
+
+
+def run_serve(command: ServeCommand, out: TextIO, err: TextIO) -> int:
+    """``chatconduit serve``: serve the demo until Ctrl-C (or SIGTERM)."""
+    try:
+        sock = _bind(command.host, command.port)
+    except ListenError as exc:
+        err.write(f"chatconduit: error: {exc}\n")
+        return ExitCode.FAILURE
+    base = _base_url(sock, command.host)
+    out.write(
+        "chatconduit demo server\n"
+        f"  SSE     POST {base}{SSE_PATH}\n"
+        f"  NDJSON  POST {base}{NDJSON_PATH}\n"
+        f"  info    GET  {base}/\n"
+        f"try: chatconduit chat {base}{SSE_PATH}\n"
+        "Press Ctrl-C to stop.\n"
+    )
+    out.flush()
+    config = _config(demo_app(command.delay), command.debug, access_log=True)
+    server = uvicorn.Server(config)
+    # Show requests as they come, without uvicorn's start-up chatter.
+    logging.getLogger("uvicorn.access").setLevel(logging.INFO)
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then raises the signal again
+    # for the handler that was there before. For SIGINT that is a KeyboardInterrupt;
+    # for SIGTERM the default would kill the process, so make it an exception too:
+    # either way, being asked to stop is a clean exit.
+    previous_term = signal.signal(signal.SIGTERM, _raise_stop)
+    try:
+        server.run(sockets=[sock])
+    except (KeyboardInterrupt, _StopRequested):
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous_term)
+        sock.close()
+    out.write("stopped\n")
+    out.flush()
+    return ExitCode.OK
+
+
+@contextlib.contextmanager
+def background_server(app: Any, *, debug: bool = False) -> Iterator[str]:
+    """Run ``app`` on a free 127.0.0.1 port in a daemon thread; yield its base URL.
+
+    Leaving the ``with`` block stops the server and waits for its thread, so
+    nothing is left running when ``chatconduit demo`` returns.
+    """
+    sock = _bind("127.0.0.1", 0)
+    server = uvicorn.Server(_config(app, debug, access_log=debug))
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(server.serve(sockets=[sock]))
+        except BaseException as exc:  # reported by the waiting thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, name="chatconduit-demo-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + START_TIMEOUT
+    while not server.started:
+        if failure or not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            sock.close()
+            raise RuntimeError(
+                "the demo server did not start"
+                + (f": {failure[0]}" if failure else " (see --debug)")
+            )
+        time.sleep(0.01)
+    try:
+        yield _base_url(sock, "127.0.0.1")
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
