@@ -16,8 +16,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
-from chatconduit._connection import AbortSignal, RunContext, normalize_connection_adapter
-from chatconduit._events import Event, coerce_event
+from chatconduit import AbortSignal, Event, RunContext, coerce_event, normalize_connection_adapter
 
 Agent = Callable[[Sequence[Any], RunContext], AsyncIterator[dict[str, Any]]]
 

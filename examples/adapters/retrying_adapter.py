@@ -19,17 +19,18 @@ import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
-from chatconduit._connection import (
+from chatconduit import (
     AbortSignal,
     ConnectConnectionAdapter,
+    Event,
     FetchOptions,
     ResumePolicy,
     RetryPolicy,
     RunContext,
+    coerce_event,
     fetch_server_sent_events,
     stream,
 )
-from chatconduit._events import Event, coerce_event
 
 
 def resilient_sse(url: str, token: str) -> ConnectConnectionAdapter:

@@ -14,8 +14,7 @@ import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
-from chatconduit._connection import AbortSignal, RunContext, normalize_connection_adapter, stream
-from chatconduit._events import is_terminal
+from chatconduit import AbortSignal, RunContext, is_terminal, normalize_connection_adapter, stream
 
 cleanups: list[str] = []  # what the agent's ``finally`` recorded (the test reads it)
 

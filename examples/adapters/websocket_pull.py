@@ -23,10 +23,16 @@ from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 from websockets.asyncio.client import connect as ws_connect
 
-from chatconduit._connection import AbortSignal, RunContext, normalize_connection_adapter
+from chatconduit import (
+    AbortSignal,
+    Event,
+    RunContext,
+    TextMessageContentEvent,
+    encode_run_agent_input,
+    is_terminal,
+    normalize_connection_adapter,
+)
 from chatconduit._decode import decode_event_payload
-from chatconduit._events import Event, TextMessageContentEvent, is_terminal
-from chatconduit._wire import encode_run_agent_input
 
 
 class WebSocketPullAdapter:

@@ -89,7 +89,7 @@ from ._connection._protocols import (
 )
 from ._events import BaseEvent, EventType, coerce_event
 from ._exceptions import (
-    ChatConduitError,
+    ClientClosedError,
     HTTPStatusError,
     ProtocolError,
     StreamReadError,
@@ -135,10 +135,6 @@ PartInput: TypeAlias = BaseModel | Mapping[str, Any]
 MessageInput: TypeAlias = UIMessage | ModelMessage | Mapping[str, Any]
 Callback: TypeAlias = Callable[..., object]
 """A callback may be a plain function or return an awaitable (``async def``)."""
-
-
-class ClientClosedError(ChatConduitError, RuntimeError):
-    """The client was closed (``aclose()``); create a new one."""
 
 
 class _Unset:

@@ -31,7 +31,7 @@ from typing import Any, Final
 
 from pydantic import BaseModel
 
-from ._exceptions import ChatConduitError
+from ._exceptions import ClientStateError
 from ._messages import TextPart, ThinkingPart, ToolCallPart, ToolResultPart, UIMessage
 
 __all__ = [
@@ -102,10 +102,6 @@ TRANSITIONS: Final[Mapping[tuple[ChatStatus, Trigger], ChatStatus]] = {
 """The whole lifecycle. ``(status, trigger) → next status``; anything else is a bug."""
 
 _LOADING: Final = frozenset({ChatStatus.SUBMITTED, ChatStatus.STREAMING})
-
-
-class ClientStateError(ChatConduitError, RuntimeError):
-    """The client attempted a lifecycle transition its table does not allow (a bug)."""
 
 
 class Lifecycle:

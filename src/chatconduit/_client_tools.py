@@ -30,7 +30,7 @@ from typing import Any, TypeAlias, cast
 from pydantic import BaseModel, ValidationError
 
 from . import _json
-from ._exceptions import ChatConduitError
+from ._exceptions import UnknownApprovalError, UnknownToolCallError
 from ._wire import ToolSpec
 
 __all__ = [
@@ -49,14 +49,6 @@ logger = logging.getLogger("chatconduit.client")
 Schema: TypeAlias = Mapping[str, Any] | type[BaseModel]
 Execute: TypeAlias = Callable[[Any], Any]
 ToolInput: TypeAlias = "Tool | Mapping[str, Any]"
-
-
-class UnknownToolCallError(ChatConduitError, LookupError):
-    """``add_tool_result`` named a tool call id that no message holds."""
-
-
-class UnknownApprovalError(ChatConduitError, LookupError):
-    """``add_tool_approval_response`` named an approval id that no tool call carries."""
 
 
 @dataclass(frozen=True, slots=True)

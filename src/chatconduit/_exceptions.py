@@ -14,7 +14,14 @@
     │   └── FrameTooLargeError      a line or event exceeded the size limit
     ├── RunError                    the server reported RUN_ERROR
     ├── JSONPatchError              a STATE_DELTA (RFC 6902 JSON Patch) does not apply to the state
+    ├── MessageValidationError      a dict does not describe a valid UI message or part
+    ├── ClientClosedError           the ChatClient was closed
+    ├── ClientStateError            an illegal lifecycle transition (a bug, never user input)
+    ├── UnknownToolCallError        add_tool_result named a tool call no message holds
+    ├── UnknownApprovalError        add_tool_approval_response named an unknown approval
+    ├── UserFacingError             (server side) raised by an agent: its message reaches the user
     └── RequestValidationError      (server side) a request body is not a valid RunAgentInput
+        └── PayloadTooLargeError    the body is larger than the endpoint accepts (HTTP 413)
 
 Messages name what was wrong and where, and never carry secrets: headers are
 redacted (see ``_redact``) before they are stored on an exception.
@@ -158,3 +165,53 @@ class JSONPatchError(ChatConduitError, ValueError):
         self.operation = dict(operation) if operation is not None else None
         self.pointer = pointer if isinstance(pointer, str) else None
         super().__init__(message)
+
+
+class MessageValidationError(ChatConduitError, ValueError):
+    """A dict does not describe a valid message or part. ``errors`` lists ``(path, problem)``."""
+
+    def __init__(self, message: str, errors: list[tuple[str, str]] | None = None):
+        self.errors = errors or []
+        super().__init__(message)
+
+
+class ClientClosedError(ChatConduitError, RuntimeError):
+    """The client was closed (``aclose()``); create a new one."""
+
+
+class ClientStateError(ChatConduitError, RuntimeError):
+    """The client attempted a lifecycle transition its table does not allow (a bug)."""
+
+
+class UnknownToolCallError(ChatConduitError, LookupError):
+    """``add_tool_result`` named a tool call id that no message holds."""
+
+
+class UnknownApprovalError(ChatConduitError, LookupError):
+    """``add_tool_approval_response`` named an approval id that no tool call carries."""
+
+
+class UserFacingError(ChatConduitError):
+    """Raise this from an agent to show ``message`` (and ``code``) to the user.
+
+    Every other exception reaches the client as a generic message, so that
+    internals never leak by accident.
+    """
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        self.message = message
+        self.code = code
+        super().__init__(message)
+
+
+class PayloadTooLargeError(RequestValidationError):
+    """The request body is larger than the endpoint accepts (answered with HTTP 413)."""
+
+    def __init__(self, limit: int, received: int | None = None) -> None:
+        self.limit = limit
+        self.received = received
+        size = f" ({received} bytes declared)" if received is not None else ""
+        super().__init__(
+            f"Request body exceeds the limit of {limit} bytes{size}.",
+            [("body", f"larger than {limit} bytes")],
+        )

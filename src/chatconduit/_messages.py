@@ -29,7 +29,7 @@ from typing import Annotated, Any, Literal, TypeAlias
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic.alias_generators import to_camel
 
-from ._exceptions import ChatConduitError
+from ._exceptions import MessageValidationError
 
 __all__ = [
     "AudioPart",
@@ -371,14 +371,6 @@ def message_to_dict(message: UIMessage) -> dict[str, Any]:
 
 def model_message_to_dict(message: ModelMessage) -> dict[str, Any]:
     return _model_to_dict(message)
-
-
-class MessageValidationError(ChatConduitError, ValueError):
-    """A dict does not describe a valid message or part. ``errors`` lists ``(path, problem)``."""
-
-    def __init__(self, message: str, errors: list[tuple[str, str]] | None = None):
-        self.errors = errors or []
-        super().__init__(message)
 
 
 _TYPE_LABELS = frozenset({"str", "int", "float", "bool", "list", "dict", "none", "bytes"})

@@ -28,7 +28,12 @@ import traceback
 from collections.abc import Callable
 from typing import Any, TypedDict
 
-from .._exceptions import ChatConduitError, HTTPStatusError, RequestValidationError, RunError
+from .._exceptions import (
+    HTTPStatusError,
+    PayloadTooLargeError,
+    RunError,
+    UserFacingError,
+)
 from .._ids import now_ms
 
 __all__ = [
@@ -48,32 +53,6 @@ GENERIC_MESSAGE = "Internal server error"
 GENERIC_CODE = "internal_error"
 _ABORT_NAMES = frozenset({"AbortError", "APIUserAbortError", "RequestAbortedError"})
 _SAFE_CODE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
-
-
-class UserFacingError(ChatConduitError):
-    """Raise this from an agent to show ``message`` (and ``code``) to the user.
-
-    Every other exception reaches the client as a generic message, so that
-    internals never leak by accident.
-    """
-
-    def __init__(self, message: str, code: str | None = None) -> None:
-        self.message = message
-        self.code = code
-        super().__init__(message)
-
-
-class PayloadTooLargeError(RequestValidationError):
-    """The request body is larger than the endpoint accepts (answered with HTTP 413)."""
-
-    def __init__(self, limit: int, received: int | None = None) -> None:
-        self.limit = limit
-        self.received = received
-        size = f" ({received} bytes declared)" if received is not None else ""
-        super().__init__(
-            f"Request body exceeds the limit of {limit} bytes{size}.",
-            [("body", f"larger than {limit} bytes")],
-        )
 
 
 class RunErrorPayload(TypedDict, total=False):
