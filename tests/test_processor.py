@@ -18,7 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import chatconduit._partial_json as partial_json_module
-import chatconduit._processor as processor_module
+import chatconduit._processor._text_messages as text_messages_module
+import chatconduit._processor._tool_calls as tool_calls_module
 from chatconduit._events import StepFinishedEvent, TextMessageContentEvent, ToolCallArgsEvent
 from chatconduit._exceptions import JSONPatchError, MalformedEventError, RunError
 from chatconduit._messages import (
@@ -1306,7 +1307,7 @@ def test_the_memory_check_catches_a_copying_append(monkeypatch: pytest.MonkeyPat
     def copying_append(part: Any, name: str, text: str) -> None:
         setattr(part, name, getattr(part, name) + text)
 
-    monkeypatch.setattr(processor_module, "_append", copying_append)
+    monkeypatch.setattr(text_messages_module, "append_in_place", copying_append)
     n = 50_000
     events = [TextMessageContentEvent(message_id="m1", delta="abcdefghij") for _ in range(n)]
     peak = _peak_while_streaming(events, [text_start()])
@@ -1321,7 +1322,7 @@ def test_arguments_are_parsed_lazily_and_cached(monkeypatch: pytest.MonkeyPatch)
         calls.append(len(text))
         return real(text)
 
-    monkeypatch.setattr(processor_module, "parse_partial_json", counting)
+    monkeypatch.setattr(tool_calls_module, "parse_partial_json", counting)
     p = StreamProcessor()
     feed(p, tool_start(), *(tool_args(delta='{"k":"') for _ in range(1)))
     feed(p, *(tool_args(delta="x") for _ in range(1000)))

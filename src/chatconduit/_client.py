@@ -114,17 +114,12 @@ from ._messages import (
 )
 from ._processor import ApprovalRequest, MessagesView, StreamProcessor, ToolCallRequest
 from ._strategies import ChunkStrategy
+from ._text import JS_WHITESPACE as _JS_WHITESPACE  # the reference trims user text
 from ._wire import generate_run_id
 
 __all__ = ["ChatClient", "ClientClosedError"]
 
 logger = logging.getLogger("chatconduit.client")
-
-# What JavaScript's String.prototype.trim() removes (the reference trims user text).
-_JS_WHITESPACE: Final = (
-    "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
-    "\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
-)
 
 _RUN_STARTED: Final = EventType.RUN_STARTED
 _TERMINAL: Final = frozenset({EventType.RUN_FINISHED, EventType.RUN_ERROR})

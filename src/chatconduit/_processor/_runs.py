@@ -1,0 +1,117 @@
+"""Runs and the end of a stream: RUN_STARTED / RUN_FINISHED / RUN_ERROR, finalize.
+
+A stream may carry several runs. Each is recorded in ``Context.runs`` (a
+:class:`RunInfo`); the ones still going are ``Context.active_runs``. The finish rules:
+
+* A RUN_FINISHED that leaves no run active completes every pending tool call. With
+  ``finishReason: "tool_calls"`` it is an agent-loop step and does not finalize; any
+  other reason finalizes the stream (difference 3). Reason and usage are kept (6).
+* RUN_ERROR records the error and creates no message (difference 1); it does not
+  finalize.
+* :func:`finalize` (SPEC 4.5) is also what ``StreamProcessor.finalize_stream`` does.
+"""
+
+from __future__ import annotations
+
+from .._events import RunErrorEvent, RunFinishedEvent, RunStartedEvent
+from .._exceptions import RunError
+from .._messages import TextPart, UIMessage
+from .._text import is_js_blank
+from ._chunks import close_chunk
+from ._context import Context
+from ._records import RunInfo
+from ._text_messages import flush_text
+from ._tool_calls import complete_tool_calls
+
+__all__ = ["finalize", "on_run_error", "on_run_finished", "on_run_started"]
+
+
+def _run(ctx: Context, run_id: str | None) -> RunInfo:
+    info = ctx.runs.get(run_id)
+    if info is None:
+        info = ctx.runs[run_id] = RunInfo(run_id=run_id)
+    return info
+
+
+def on_run_started(ctx: Context, ev: RunStartedEvent) -> None:
+    """RUN_STARTED: the run is active. No message is created."""
+    info = _run(ctx, ev.run_id)
+    info.thread_id = ev.thread_id
+    info.status = "running"
+    ctx.active_runs[ev.run_id] = None
+    ctx.is_done = False
+
+
+def on_run_finished(ctx: Context, ev: RunFinishedEvent) -> None:
+    """RUN_FINISHED (SPEC 4.4; differences 3 and 6)."""
+    info = _run(ctx, ev.run_id)
+    if ev.thread_id is not None:
+        info.thread_id = ev.thread_id
+    info.status = "finished"
+    info.finish_reason = ev.finish_reason
+    info.usage = ev.usage
+    ctx.finish_reason = ev.finish_reason
+    ctx.usage = ev.usage
+    ctx.active_runs.pop(ev.run_id, None)
+    if ctx.active_runs:
+        return  # other runs of this stream are still going
+    for ms in list(ctx.active.values()):
+        complete_tool_calls(ctx, ms)
+    if ev.finish_reason == "tool_calls":
+        # An agent-loop step: the same response usually continues (server tools), or it
+        # ends and the owner calls finalize_stream(). Either way: not yet.
+        return
+    ctx.is_done = True
+    finalize(ctx)
+
+
+def on_run_error(ctx: Context, ev: RunErrorEvent) -> None:
+    """RUN_ERROR (SPEC 4.4; difference 1): the error goes on the processor and on its
+    run (every active run when it names none), then to ``on_error``."""
+    # message || error.message || 'An error occurred'; code ?? error.code
+    nested = ev.error
+    message = ev.message or (nested.message if nested is not None else None)
+    code = ev.code if ev.code is not None else (nested.code if nested is not None else None)
+    error = RunError(message or "An error occurred", code=code, run_id=ev.run_id)
+    ctx.error = error
+    if ev.run_id is not None:
+        ctx.active_runs.pop(ev.run_id, None)
+        failed: list[str | None] = [ev.run_id]
+    else:
+        failed = list(ctx.active_runs)
+        ctx.active_runs.clear()
+    for run_id in failed:
+        info = _run(ctx, run_id)
+        info.status = "error"
+        info.error = error
+    if ctx.on_error is not None:
+        ctx.on_error(error)
+
+
+def finalize(ctx: Context) -> None:
+    """End the stream (SPEC 4.5): complete pending tool calls, announce pending text,
+    then fire ``on_stream_end`` with the last assistant message, or remove that message
+    when it is a whitespace-only reply (and the stream had no error). Idempotent."""
+    close_chunk(ctx)
+    last_assistant: UIMessage | None = None
+    for ms in ctx.active.values():
+        complete_tool_calls(ctx, ms)
+        flush_text(ctx, ms)
+        ms.complete = True
+        if ms.role == "assistant" and ctx.index_of(ms.message) is not None:
+            last_assistant = ms.message
+    ctx.active.clear()
+    if last_assistant is None:
+        return
+    if (
+        ctx.error is None
+        and last_assistant.parts
+        and all(isinstance(p, TextPart) and is_js_blank(p.content) for p in last_assistant.parts)
+    ):
+        index = ctx.index_of(last_assistant)
+        if index is not None:
+            del ctx.messages[index]
+        ctx.emit_messages()
+        return
+    if ctx.on_stream_end is not None:
+        ctx.on_stream_end(last_assistant)
