@@ -286,6 +286,8 @@ class Resumable:
     connection ends ("complete", or "hang" to test the idle watchdog).
     ``stall_at``: connection k (0-based keys) sends nothing new after that
     index and just hangs, as a server that stopped mid-stream would.
+    ``retry_ms``: the first connection starts with an SSE ``retry:`` field (the
+    reconnection time); later ones do not, since a client keeps it (WHATWG).
     """
 
     events: list[dict[str, Any]]
@@ -294,6 +296,7 @@ class Resumable:
     replay_overlap: int = 0
     stall_at: dict[int, int] = field(default_factory=dict)
     end: Literal["complete", "drop", "hang"] = "complete"
+    retry_ms: int | None = None
     connections: int = 0
     last_event_ids: list[str | None] = field(default_factory=list)
 
@@ -313,6 +316,8 @@ class Resumable:
         stop = len(self.events)
         end: Literal["complete", "drop", "hang"] = self.end
         body: list[bytes | Gap] = []
+        if self.retry_ms is not None and connection == 0:
+            body.append(f"retry: {self.retry_ms}\n\n".encode())
         if connection < len(self.drops):
             stop = self.drops[connection]
             end = "drop"

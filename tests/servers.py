@@ -12,10 +12,17 @@ import contextlib
 import socket
 import threading
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeAlias
 
 import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+Handler: TypeAlias = Callable[[Request], Response]
+Install: TypeAlias = Callable[[Handler], "RunningServer"]
 
 
 class RunningServer:
@@ -58,3 +65,25 @@ def serve(app: Any, **config: Any) -> Iterator[RunningServer]:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+@contextlib.contextmanager
+def serve_handlers() -> Iterator[Install]:
+    """One uvicorn for many tests, each with its own handler for ``/`` (POST and GET).
+
+    Yields ``install``: ``install(handler)`` makes ``/`` answer with ``handler``
+    from now on and returns the server. Starting uvicorn per test would cost a
+    few hundred milliseconds each; use it in a module-scoped fixture.
+    """
+    handlers: list[Handler] = []
+
+    async def endpoint(request: Request) -> Response:
+        return handlers[-1](request)
+
+    with serve(Starlette(routes=[Route("/", endpoint, methods=["POST", "GET"])])) as srv:
+
+        def install(handler: Handler) -> RunningServer:
+            handlers.append(handler)
+            return srv
+
+        yield install

@@ -66,6 +66,24 @@ def test_demo_answers_one_message_over_sse() -> None:
     assert '"result": 84' in result.stderr
 
 
+def test_demo_with_stderr_on_the_same_pipe_keeps_each_note_on_its_own_line() -> None:
+    # `chatconduit demo -m ... 2>&1 | cat`: the reply's text ends without a newline
+    # before the tool call; the note must not be glued to it.
+    result = subprocess.run(
+        [sys.executable, "-m", "chatconduit", "demo", "--delay", "0", "-m", "what is 12*7?"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1"},
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout
+    lines = result.stdout.splitlines()
+    assert 'tool: calculator(expression="12*7")' in lines
+    assert lines[-1] == "`12*7` = **84**"
+    assert "\n\n\n" not in result.stdout  # ending the line added no blank one
+
+
 def test_demo_over_ndjson_streams_thinking_then_the_answer() -> None:
     result = run_cli("demo", "--delay", "0", "--transport", "ndjson", "-m", "think about primes")
     assert result.returncode == 0, result.stderr
@@ -166,7 +184,8 @@ def test_demo_api_key_accepts_the_header(demo_server: RunningServer) -> None:
         refused = run_cli("chat", url, "-m", "hi")
     assert ok.returncode == 0, ok.stderr
     assert refused.returncode == 3
-    assert "HTTP 401" in assert_one_error_line(refused.stderr)
+    line = assert_one_error_line(refused.stderr)
+    assert line.startswith("error: HTTP 401 Unauthorized: Missing or invalid bearer token (")
 
 
 def test_unset_variable_is_a_usage_error() -> None:

@@ -7,6 +7,10 @@ and the text a person would see is asserted.
 from __future__ import annotations
 
 import io
+import json
+import os
+from pathlib import Path
+from typing import TextIO
 
 import pytest
 from rich.console import Console, RenderableType
@@ -198,6 +202,40 @@ def test_plain_printer_sharing_one_stream_keeps_notes_on_their_own_lines() -> No
     assert out.getvalue() == "Checking\ntool: clock()\n\nNoon.\n"
 
 
+def print_text_then_a_tool_call(out: TextIO, notes: TextIO) -> None:
+    """The demo's calculator reply: text without a newline, then a note about a tool call."""
+    printer = PlainPrinter(out, notes)
+    call = ToolCallPart(id="c1", name="clock", arguments="{}", state="input-complete")
+    printer.update(assistant(TextPart(content="Checking"), call))
+    printer.update(assistant(TextPart(content="Checking"), call, TextPart(content="Noon.")))
+    printer.finish()
+
+
+def test_plain_printer_ends_the_line_when_stdout_and_stderr_share_a_pipe() -> None:
+    # `chatconduit ... 2>&1 | less`: two file objects, one pipe. Without the check
+    # for a shared destination the note is glued to the text: "Checkingtool: clock()".
+    read_fd, write_fd = os.pipe()
+    with os.fdopen(read_fd, "rb") as reader:
+        with (
+            os.fdopen(write_fd, "w", encoding="utf-8") as out,
+            os.fdopen(os.dup(write_fd), "w", encoding="utf-8") as notes,
+        ):
+            print_text_then_a_tool_call(out, notes)
+        assert reader.read().decode() == "Checking\ntool: clock()\n\nNoon.\n"
+
+
+def test_plain_printer_adds_no_newline_when_stdout_goes_elsewhere(tmp_path: Path) -> None:
+    # `chatconduit ... > answer.md`: stdout a file, stderr the terminal. The file gets
+    # the reply exactly as written, with no line break where the note was.
+    with (
+        open(tmp_path / "answer.md", "w", encoding="utf-8") as out,
+        open(tmp_path / "notes.txt", "w", encoding="utf-8") as notes,
+    ):
+        print_text_then_a_tool_call(out, notes)
+    assert (tmp_path / "answer.md").read_text() == "Checking\n\nNoon.\n"
+    assert (tmp_path / "notes.txt").read_text() == "tool: clock()\n"
+
+
 # --------------------------------------------------------------------------- status line
 
 
@@ -262,18 +300,33 @@ def test_status_line_prefers_the_servers_usage_count() -> None:
 # --------------------------------------------------------------------------- errors
 
 
-def test_http_error_line_has_status_and_the_servers_message() -> None:
+@pytest.mark.parametrize(
+    ("message", "code", "shown"),
+    [
+        ("token expired", "invalid_token", ": token expired [invalid_token]"),
+        # what only restates the status line ("401 Unauthorized") is left out
+        ("missing or invalid token", "unauthorized", ": missing or invalid token"),
+        ("Unauthorized", "unauthorized", ""),
+        ("UNAUTHORIZED", "token_expired", " [token_expired]"),
+    ],
+)
+def test_http_error_line_has_status_and_the_servers_message(
+    message: str, code: str, shown: str
+) -> None:
     error = HTTPStatusError(
         401,
         "Unauthorized",
         url="http://127.0.0.1:9/api/chat",
-        body='{"error": {"message": "missing or invalid token", "code": "unauthorized"}}',
+        body=json.dumps({"error": {"message": message, "code": code}}),
     )
     line = describe_error(error)
-    assert line == (
-        "HTTP 401 Unauthorized: missing or invalid token [unauthorized] (http://127.0.0.1:9/api/chat)"
-    )
+    assert line == f"HTTP 401 Unauthorized{shown} (http://127.0.0.1:9/api/chat)"
     assert exit_code_for(error) == ExitCode.HTTP
+
+
+def test_http_error_line_drops_a_message_that_repeats_the_reason() -> None:
+    error = HTTPStatusError(404, "Not Found", body='{"detail": "Not Found"}')
+    assert describe_error(error) == "HTTP 404 Not Found"
 
 
 @pytest.mark.parametrize(

@@ -144,6 +144,47 @@ async def test_abort_between_items_stops_before_the_next() -> None:
     assert produced == [0]
 
 
+def maybe_signal(with_signal: bool) -> AbortSignal | None:
+    # Without a signal the adapter iterates the user's stream directly; with one,
+    # through an abort scope: both routes must close and fail the same way.
+    return AbortController().signal if with_signal else None
+
+
+@pytest.mark.parametrize("with_signal", [False, True])
+async def test_closing_the_stream_early_closes_the_generator(with_signal: bool) -> None:
+    closed = asyncio.Event()
+
+    async def factory(messages: Any, data: Any) -> AsyncIterator[dict[str, Any]]:
+        try:
+            yield delta("one")
+            yield delta("two")
+        finally:
+            closed.set()
+
+    iterator = stream(factory).connect([], None, maybe_signal(with_signal))
+    assert (await anext(iterator)).delta == "one"
+    await iterator.aclose()  # type: ignore[attr-defined]
+    assert closed.is_set()  # at once, not when the garbage collector gets to it
+    with pytest.raises(StopAsyncIteration):
+        await anext(iterator)
+
+
+@pytest.mark.parametrize("with_signal", [False, True])
+async def test_an_error_in_the_generator_reaches_the_consumer(with_signal: bool) -> None:
+    async def factory(messages: Any, data: Any) -> AsyncIterator[dict[str, Any]]:
+        yield delta("one")
+        raise ValueError("the model broke")
+
+    iterator = stream(factory).connect([], None, maybe_signal(with_signal))
+    got: list[str] = []
+    with pytest.raises(ValueError, match="the model broke"):
+        async for event in iterator:
+            got.append(event.delta)  # type: ignore[attr-defined]
+    assert got == ["one"]
+    with pytest.raises(StopAsyncIteration):
+        await anext(iterator)
+
+
 async def test_through_normalize_with_synthesized_finish() -> None:
     async def factory(messages: Any, data: Any) -> AsyncIterator[dict[str, Any]]:
         yield delta("a")

@@ -74,6 +74,14 @@ def test_resume_delay_doubles_up_to_max() -> None:
     assert [policy.delay_for(n) for n in range(1, 5)] == [0.25, 0.5, 1.0, 1.0]
 
 
+def test_resume_delay_starts_from_the_servers_reconnection_time() -> None:
+    policy = ResumePolicy(delay=0.25, max_delay=4.0)
+    assert [policy.delay_for(n, 1.0) for n in range(1, 5)] == [1.0, 2.0, 4.0, 4.0]
+    assert policy.delay_for(1, 60.0) == 4.0  # capped
+    # a shorter wish is granted once; failing again backs off as the policy would
+    assert [policy.delay_for(n, 0.0) for n in range(1, 4)] == [0.0, 0.5, 1.0]
+
+
 def test_tracker_skips_seen_ids_and_counts_no_progress() -> None:
     tracker = ResumeTracker()
     assert not tracker.resumable

@@ -283,6 +283,49 @@ async def test_resume_counts_failed_reconnect_requests(app: FaultyApp, server: S
     assert [r.header("last-event-id") for r in app.requests] == [None, "2", "2", "2"]
 
 
+def reconnect_delays(statuses: list[ConnectionStatusEvent]) -> list[float | None]:
+    return [s.delay for s in statuses if s.status is ConnectionStatus.RECONNECTING]
+
+
+async def test_resume_waits_the_reconnection_time_the_server_set(
+    app: FaultyApp, server: Switchboard
+) -> None:
+    events = text_run(8)
+    # retry: 30 ms on the first connection only; the policy alone would wait 2 s.
+    app.set_plans(Resumable(events, drops=[3, 7], retry_ms=30))
+    statuses: list[ConnectionStatusEvent] = []
+    policy = ResumePolicy(max_reconnects=3, delay=2.0, max_delay=4.0)
+    options = FetchOptions(resume=policy, on_status=statuses.append)
+    assert dicts(await run(fetch_server_sent_events(server.url, options))) == events
+    # Both reconnects brought progress (first in a row each); the second shows the
+    # server's value outlives the response that set it.
+    assert reconnect_delays(statuses) == [0.03, 0.03]
+
+
+async def test_the_servers_reconnection_time_is_capped_by_the_policy(
+    app: FaultyApp, server: Switchboard
+) -> None:
+    events = text_run(4)
+    app.set_plans(Resumable(events, drops=[2], retry_ms=3_600_000))  # "come back in an hour"
+    statuses: list[ConnectionStatusEvent] = []
+    policy = ResumePolicy(max_reconnects=3, delay=0.01, max_delay=0.05)
+    options = FetchOptions(resume=policy, on_status=statuses.append)
+    assert dicts(await run(fetch_server_sent_events(server.url, options))) == events
+    assert reconnect_delays(statuses) == [0.05]
+
+
+async def test_retry_zero_still_backs_off_while_reconnects_fail(
+    app: FaultyApp, server: Switchboard
+) -> None:
+    events = text_run(4)
+    app.set_plans(Resumable(events, drops=[2, 2, 2], retry_ms=0))  # two reconnects in vain
+    statuses: list[ConnectionStatusEvent] = []
+    policy = ResumePolicy(max_reconnects=3, delay=0.01, max_delay=1.0)
+    options = FetchOptions(resume=policy, on_status=statuses.append)
+    assert dicts(await run(fetch_server_sent_events(server.url, options))) == events
+    assert reconnect_delays(statuses) == [0.0, 0.02, 0.04]
+
+
 async def test_resume_disabled_makes_a_drop_an_error(app: FaultyApp, server: Switchboard) -> None:
     app.set_plans(Resumable(text_run(4), drops=[2]))
     with pytest.raises(StreamReadError):

@@ -5,47 +5,27 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 from chatconduit.server import (
     server_sent_events_stream,
     to_http_response,
     to_server_sent_events_response,
 )
-from servers import RunningServer, serve
+from servers import Install, serve_handlers
 
 LIVENESS = 10.0
-Handler = Callable[[Request], Response]
 
 
 @pytest.fixture(scope="module")
-def running() -> Iterator[tuple[RunningServer, list[Handler]]]:
-    handlers: list[Handler] = []
-
-    async def endpoint(request: Request) -> Response:
-        return handlers[-1](request)
-
-    with serve(Starlette(routes=[Route("/", endpoint, methods=["POST"])])) as srv:
-        yield srv, handlers
-
-
-@pytest.fixture
-def server(running: tuple[RunningServer, list[Handler]]) -> Callable[[Handler], RunningServer]:
-    srv, handlers = running
-
-    def install(handler: Handler) -> RunningServer:
-        handlers.append(handler)
-        return srv
-
-    return install
+def server() -> Iterator[Install]:
+    """``server(handler)``: the module's server, now answering ``/`` with ``handler``."""
+    with serve_handlers() as install:
+        yield install
 
 
 class Probe:

@@ -8,52 +8,31 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 from chatconduit._exceptions import HTTPStatusError, RunError
 from chatconduit.server import (
     RunErrorPayload,
     UserFacingError,
-    redact_text,
     run_error_event,
     run_error_payload,
     to_http_response,
     to_server_sent_events_response,
 )
-from servers import RunningServer, serve
+from servers import Install, serve_handlers
 
 SECRET = "sk-live-0123456789abcdef"
-Handler = Callable[[Request], Response]
 
 
 @pytest.fixture(scope="module")
-def running() -> Iterator[tuple[RunningServer, list[Handler]]]:
-    handlers: list[Handler] = []
-
-    async def endpoint(request: Request) -> Response:
-        return handlers[-1](request)
-
-    with serve(Starlette(routes=[Route("/", endpoint, methods=["POST"])])) as srv:
-        yield srv, handlers
-
-
-@pytest.fixture
-def server(running: tuple[RunningServer, list[Handler]]) -> Callable[[Handler], RunningServer]:
-    srv, handlers = running
-
-    def install(handler: Handler) -> RunningServer:
-        handlers.append(handler)
-        return srv
-
-    return install
+def server() -> Iterator[Install]:
+    """``server(handler)``: the module's server, now answering ``/`` with ``handler``."""
+    with serve_handlers() as install:
+        yield install
 
 
 def sse_events(body: bytes) -> list[dict[str, Any]]:
@@ -133,29 +112,6 @@ def test_run_error_event_has_both_shapes_in_reference_order() -> None:
     )
     bare = run_error_event({"message": "m"}, timestamp=5)
     assert bare == {"type": "RUN_ERROR", "timestamp": 5, "message": "m", "error": {"message": "m"}}
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        f"Authorization: Bearer {SECRET}",
-        f"calling https://api.example.com/v1?api_key={SECRET}&x=1",
-        f'{{"apiKey": "{SECRET}"}}',
-        f"key {SECRET} rejected",
-        "password=hunter2hunter2",
-        "token abcdefghijklmnop",
-    ],
-)
-def test_redact_text_masks_credentials(text: str) -> None:
-    redacted = redact_text(text)
-    assert "[redacted]" in redacted
-    assert SECRET not in redacted and "hunter2hunter2" not in redacted
-    assert "abcdefghijklmnop" not in redacted
-
-
-def test_redact_text_leaves_ordinary_text_alone() -> None:
-    text = "division by zero in step 3 (tokens used: 12)"
-    assert redact_text(text) == text
 
 
 # --- over a real server --------------------------------------------------------------------

@@ -7,16 +7,12 @@ through our helpers and compare with the captured bytes.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 from chatconduit._events import TextMessageContentEvent, event_to_dict
 from chatconduit._sse import encode_sse
@@ -28,7 +24,7 @@ from chatconduit.server import (
     to_server_sent_events_response,
 )
 from chatconduit.server._streams import encode_frame, frame_payload
-from servers import RunningServer, serve
+from servers import Install, serve_handlers
 
 FIXTURES = Path(__file__).parent / "fixtures" / "tanstack-0.10" / "responses"
 STREAM_SCENARIOS = ["text", "tools", "thinking", "reasoning", "long", "slow"]
@@ -55,33 +51,11 @@ async def replay(
         raise error
 
 
-Handler = Callable[[Request], Response]
-
-
 @pytest.fixture(scope="module")
-def running() -> Iterator[tuple[RunningServer, list[Handler]]]:
-    """One uvicorn for the module; each test installs its own handler for ``/``."""
-    handlers: list[Handler] = []
-
-    async def endpoint(request: Request) -> Response:
-        return handlers[-1](request)
-
-    with serve(Starlette(routes=[Route("/", endpoint, methods=["POST", "GET"])])) as srv:
-        yield srv, handlers
-
-
-@pytest.fixture
-def server(
-    running: tuple[RunningServer, list[Handler]],
-) -> Callable[[Handler], RunningServer]:
-    """``server(handler)``: the module's server, now answering ``POST /`` with ``handler``."""
-    srv, handlers = running
-
-    def install(handler: Handler) -> RunningServer:
-        handlers.append(handler)
-        return srv
-
-    return install
+def server() -> Iterator[Install]:
+    """``server(handler)``: the module's server, now answering ``/`` with ``handler``."""
+    with serve_handlers() as install:
+        yield install
 
 
 @pytest.mark.parametrize("scenario", STREAM_SCENARIOS)

@@ -5,16 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import json
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import anyio
 import httpx
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 from chatconduit._sse import SSEDecoder
 from chatconduit.server import (
@@ -24,33 +20,17 @@ from chatconduit.server import (
     to_server_sent_events_response,
 )
 from chatconduit.server._heartbeat import HEARTBEAT, with_heartbeats
-from servers import RunningServer, serve
+from servers import Install, serve_handlers
 
-Handler = Callable[[Request], Response]
 START = {"type": "RUN_STARTED", "threadId": "t", "runId": "r"}
 FINISH = {"type": "RUN_FINISHED", "threadId": "t", "runId": "r"}
 
 
 @pytest.fixture(scope="module")
-def running() -> Iterator[tuple[RunningServer, list[Handler]]]:
-    handlers: list[Handler] = []
-
-    async def endpoint(request: Request) -> Response:
-        return handlers[-1](request)
-
-    with serve(Starlette(routes=[Route("/", endpoint, methods=["POST"])])) as srv:
-        yield srv, handlers
-
-
-@pytest.fixture
-def server(running: tuple[RunningServer, list[Handler]]) -> Callable[[Handler], RunningServer]:
-    srv, handlers = running
-
-    def install(handler: Handler) -> RunningServer:
-        handlers.append(handler)
-        return srv
-
-    return install
+def server() -> Iterator[Install]:
+    """``server(handler)``: the module's server, now answering ``/`` with ``handler``."""
+    with serve_handlers() as install:
+        yield install
 
 
 async def slow_tool_call(pause: float) -> AsyncIterator[dict[str, Any]]:

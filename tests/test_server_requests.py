@@ -196,7 +196,10 @@ def test_authorize_refuses_before_reading(
     body = (FIXTURES / "curl-request-body.json").read_bytes()
     refused = httpx.post(f"{srv.url}/{route}", content=body, headers={"Authorization": "Bearer no"})
     assert refused.status_code == 401
-    assert refused.json()["error"]["code"] == "unauthorized"
+    assert refused.json()["error"] == {
+        "message": "Missing or invalid bearer token",  # not just the status line again
+        "code": "unauthorized",
+    }
     assert refused.headers["www-authenticate"] == "Bearer"
     assert recorder.calls == []
     allowed = httpx.post(

@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 import re
 
+import httpx
+import pytest
+
+import chatconduit.server
 from chatconduit import _json
 from chatconduit._exceptions import (
     ChatConduitError,
@@ -15,7 +19,7 @@ from chatconduit._exceptions import (
     TransportError,
 )
 from chatconduit._ids import generate_id, to_base36
-from chatconduit._redact import redact_headers
+from chatconduit._redact import redact_headers, redact_text, redact_url
 
 
 def test_dumps_is_compact_raw_utf8_like_json_stringify() -> None:
@@ -71,6 +75,70 @@ def test_redact_headers_masks_credentials_case_insensitively() -> None:
     for name in ("Authorization", "cookie", "X-Api-Key", "X-Custom-Token"):
         assert redacted[name] == "[redacted]"
     assert "sk-secret" not in repr(redacted)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://user:pw@api.example.com/v1/chat", "https://api.example.com/v1/chat"),
+        ("https://user@api.example.com/v1", "https://api.example.com/v1"),
+        ("http://h/x?api_key=s3cr3t&q=1", "http://h/x?api_key=%5Bredacted%5D&q=1"),
+        ("http://h/x?key=s3cr3t", "http://h/x?key=%5Bredacted%5D"),
+        ("http://h/x?access_token=s3cr3t", "http://h/x?access_token=%5Bredacted%5D"),
+        ("http://h/x?sig=s3cr3t&se=2030", "http://h/x?sig=%5Bredacted%5D&se=2030"),
+        ("http://h/x?X-Amz-Signature=s3cr3t", "http://h/x?X-Amz-Signature=%5Bredacted%5D"),
+        ("http://h/x?X-Amz-Credential=s3cr3t", "http://h/x?X-Amz-Credential=%5Bredacted%5D"),
+        ("http://h/x?client_secret=s3cr3t", "http://h/x?client_secret=%5Bredacted%5D"),
+        ("http://h/x?password=s3cr3t", "http://h/x?password=%5Bredacted%5D"),
+        ("http://h/x?passwd=s3cr3t", "http://h/x?passwd=%5Bredacted%5D"),
+        ("http://h/x?auth=s3cr3t", "http://h/x?auth=%5Bredacted%5D"),
+        # the name as sent may be percent-encoded; the value of a repeat is masked too
+        ("http://h/x?api%5Fkey=s3cr3t", "http://h/x?api%5Fkey=%5Bredacted%5D"),
+        ("http://h/x?Token=a&token=b", "http://h/x?Token=%5Bredacted%5D&token=%5Bredacted%5D"),
+        # nothing secret: the URL is shown exactly as it was given, encoding included
+        ("http://h/x?q=a%20b&n=%2F", "http://h/x?q=a%20b&n=%2F"),
+        ("http://h/x?q=a%20b&token=s3cr3t", "http://h/x?q=a%20b&token=%5Bredacted%5D"),
+        ("http://h:8000/api/chat/sse", "http://h:8000/api/chat/sse"),
+    ],
+)
+def test_redact_url(url: str, expected: str) -> None:
+    assert redact_url(url) == expected
+    assert redact_url(httpx.URL(url)) == expected  # what the CLI's request hook holds
+
+
+def test_redact_url_refuses_to_echo_what_is_not_a_url() -> None:
+    assert redact_url("http://[::1") == "<invalid url>"
+
+
+SECRET = "sk-live-4f9a8b7c6d5e"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"Authorization: Bearer {SECRET}",
+        f"calling https://api.example.com/v1?api_key={SECRET}&x=1",
+        f'{{"apiKey": "{SECRET}"}}',
+        f"key {SECRET} rejected",
+        "password=hunter2hunter2",
+        "token abcdefghijklmnop",
+    ],
+)
+def test_redact_text_masks_credentials(text: str) -> None:
+    redacted = redact_text(text)
+    assert "[redacted]" in redacted
+    assert SECRET not in redacted and "hunter2hunter2" not in redacted
+    assert "abcdefghijklmnop" not in redacted
+
+
+def test_redact_text_leaves_ordinary_text_alone() -> None:
+    text = "division by zero in step 3 (tokens used: 12)"
+    assert redact_text(text) == text
+
+
+def test_the_server_exports_the_shared_text_redaction() -> None:
+    # One set of rules: the server's public name is the shared function, not a copy.
+    assert chatconduit.server.redact_text is redact_text
 
 
 def test_http_status_error_is_one_readable_line() -> None:

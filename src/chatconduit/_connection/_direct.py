@@ -13,7 +13,7 @@ at once. ``run_context`` is passed when the callable names such a parameter.
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
 from .._events import Event, coerce_event
@@ -76,37 +76,37 @@ class _CallPlan:
         return fn(*args, **kwargs)
 
 
-class _AbortableStream(AsyncIterator[Event]):
-    """The user's stream, stopped (and ``aclose``d) as soon as the signal aborts."""
+async def _abortable(
+    start: Callable[[], Any], signal: AbortSignal | None, what: str
+) -> AsyncGenerator[Event, None]:
+    """The user's stream, stopped (and ``aclose``d) as soon as the signal aborts.
 
-    def __init__(self, start: Callable[[], Any], signal: AbortSignal | None, what: str) -> None:
-        self._start = start  # calls the user's function: deferred to the first __anext__
-        self._iterator: AsyncIterator[Any] | None = None
-        self._scope = AbortScope(signal)
-        self._what = what
-        self._done = False
-
-    async def __anext__(self) -> Event:
-        if self._done:
-            raise StopAsyncIteration
-        try:
-            if self._iterator is None:
-                self._iterator = await self._scope.run(to_async_iterator(self._start(), self._what))
-            chunk = await self._scope.run(anext(self._iterator))
-        except Aborted:
-            await self.aclose()
-            raise StopAsyncIteration from None
-        except BaseException:
-            await self.aclose()
-            raise
-        return coerce_event(chunk)
-
-    async def aclose(self) -> None:
-        if self._done:
+    One generator around the whole iteration; ``start`` (the user's call) runs at
+    the first ``anext``. Without a signal the user's iterator is iterated directly.
+    With one, each pull still goes through :meth:`AbortScope.run`: the consumer's
+    code runs in the same task between two events, and an abort must cancel only
+    the await blocked inside the user's stream, never that code.
+    """
+    scope = AbortScope(signal)
+    iterator: AsyncIterator[Any] | None = None
+    try:
+        iterator = await scope.run(to_async_iterator(start(), what))
+        if signal is None:
+            async for chunk in iterator:
+                yield coerce_event(chunk)
             return
-        self._done = True
-        self._scope.close()
-        iterator, self._iterator = self._iterator, None
+        while True:
+            try:
+                chunk = await scope.run(anext(iterator))
+            except StopAsyncIteration:
+                return
+            yield coerce_event(chunk)
+    except Aborted:
+        return
+    finally:
+        # On an abort, an error, the end, or the consumer's aclose(): the user's
+        # generator is closed now, so its ``finally`` blocks run at once.
+        scope.close()
         await close_iterator(iterator)
 
 
@@ -130,7 +130,7 @@ class DirectStreamAdapter:
         def start() -> Any:
             return self._plan.call(self._fn, messages, data, abort_signal, run_context)
 
-        return _AbortableStream(start, abort_signal, repr(self))
+        return _abortable(start, abort_signal, repr(self))
 
     def __repr__(self) -> str:
         name = getattr(self._fn, "__qualname__", type(self._fn).__name__)

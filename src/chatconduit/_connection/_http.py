@@ -30,9 +30,10 @@ from typing import Any
 import httpx
 
 from .._events import Event
+from .._redact import redact_url
 from ._abort import AbortSignal
 from ._framing import Framing
-from ._options import FetchOptions, OptionsInput, UrlInput, redact_url
+from ._options import FetchOptions, OptionsInput, UrlInput
 from ._protocols import RunContext
 from ._send import new_client
 from ._stream_run import StreamRun
@@ -80,7 +81,7 @@ class HTTPStreamAdapter:
 
     def __repr__(self) -> str:
         name = "fetch_server_sent_events" if self._framing == "sse" else "fetch_http_stream"
-        url = redact_url(str(self._url)) if isinstance(self._url, str | httpx.URL) else "<callable>"
+        url = redact_url(self._url) if isinstance(self._url, str | httpx.URL) else "<callable>"
         if self._options is None or isinstance(self._options, FetchOptions):
             options = repr(self._options)
         else:

@@ -28,7 +28,6 @@ __all__ = [
     "OptionsInput",
     "UrlInput",
     "merge_headers",
-    "redact_url",
     "resolve_options",
     "resolve_url",
 ]
@@ -222,35 +221,6 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
         if secret in text:
             text = text.replace(secret, MASK)
     return text
-
-
-_SENSITIVE_QUERY_HINTS = (
-    "key",
-    "token",
-    "secret",
-    "password",
-    "passwd",
-    "auth",
-    "sig",
-    "credential",
-)
-
-
-def redact_url(url: str) -> str:
-    """``url`` fit for logs and errors: no user info, credential-like query values masked."""
-    try:
-        parsed = httpx.URL(url)
-    except (httpx.InvalidURL, TypeError):
-        return "<invalid url>"
-    if parsed.userinfo:
-        parsed = parsed.copy_with(username=None, password=None)
-    if parsed.query:
-        params = [
-            (k, MASK if any(h in k.lower() for h in _SENSITIVE_QUERY_HINTS) else v)
-            for k, v in parsed.params.multi_items()
-        ]
-        parsed = parsed.copy_with(params=params)
-    return str(parsed)
 
 
 def cookie_items(cookies: CookiesInput | None) -> list[tuple[str, str]]:

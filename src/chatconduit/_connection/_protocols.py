@@ -81,15 +81,11 @@ class SubscribeConnectionAdapter(Protocol):
 ConnectionAdapter: TypeAlias = ConnectConnectionAdapter | SubscribeConnectionAdapter
 
 
-class NormalizedConnectionAdapter(Protocol):
-    """What ``normalize_connection_adapter`` returns: the push shape, yielding typed events."""
+class NormalizedConnectionAdapter(SubscribeConnectionAdapter, Protocol):
+    """What ``normalize_connection_adapter`` returns: the push shape, yielding typed events.
+
+    ``send`` is the push shape's own; only ``subscribe`` is narrower (typed events,
+    never dicts), so the two cannot drift apart.
+    """
 
     def subscribe(self, abort_signal: AbortSignal | None = None) -> AsyncIterator[Event]: ...
-
-    async def send(
-        self,
-        messages: Sequence[Any],
-        data: Mapping[str, Any] | None = None,
-        abort_signal: AbortSignal | None = None,
-        run_context: RunContext | None = None,
-    ) -> None: ...

@@ -20,7 +20,9 @@ class ResumePolicy:
 
     ``max_reconnects`` bounds *consecutive* reconnects that deliver no new
     event; any progress resets the count. The n-th consecutive reconnect waits
-    ``delay * 2**(n-1)`` seconds, at most ``max_delay``.
+    ``delay * 2**(n-1)`` seconds, at most ``max_delay``. An SSE server's
+    ``retry:`` field (its reconnection time) replaces ``delay``, see
+    :meth:`delay_for`.
     """
 
     max_reconnects: int = 5
@@ -41,9 +43,20 @@ class ResumePolicy:
     def disabled(cls) -> ResumePolicy:
         return cls(max_reconnects=0)
 
-    def delay_for(self, consecutive: int) -> float:
-        """Seconds to wait before the ``consecutive``-th reconnect in a row without progress."""
-        return float(min(self.max_delay, self.delay * 2.0 ** max(0, consecutive - 1)))
+    def delay_for(self, consecutive: int, server_delay: float | None = None) -> float:
+        """Seconds to wait before the ``consecutive``-th reconnect in a row without progress.
+
+        ``server_delay`` is the reconnection time the server asked for (SSE
+        ``retry:``, in seconds), which WHATWG has a client wait before reconnecting:
+        it replaces ``delay``. Reconnects in a row that bring nothing new still back
+        off, doubling from the larger of the two, so a server asking for ``retry: 0``
+        cannot make a client hammer it while it keeps failing. Never more than
+        ``max_delay``: a server cannot park a client for an hour either.
+        """
+        base = self.delay
+        if server_delay is not None:
+            base = server_delay if consecutive <= 1 else max(server_delay, self.delay)
+        return float(min(self.max_delay, base * 2.0 ** max(0, consecutive - 1)))
 
 
 def coerce_resume_policy(value: ResumePolicy | bool | None) -> ResumePolicy:

@@ -9,8 +9,9 @@ A run is one logical stream, which may take several requests:
 3. *After a drop* (broken connection, cut-off event, idle, or a clean end
    without a terminal event): a resumable stream (one whose events carry
    ids) is requested again with ``Last-Event-ID``, bounded by
-   :class:`ResumePolicy`; anything else is raised, or ends quietly when the
-   run had completed.
+   :class:`ResumePolicy` (waiting the reconnection time an SSE server set with
+   ``retry:``, within the policy's cap); anything else is raised, or ends
+   quietly when the run had completed.
 
 An abort cancels only the await that is blocked (see ``AbortScope``) and ends
 the run quietly; the response is always closed, never drained.
@@ -34,6 +35,7 @@ from .._exceptions import (
     StreamTruncatedError,
     TransportError,
 )
+from .._redact import redact_url
 from .._wire import encode_run_agent_input
 from ._abort import Aborted, AbortScope, AbortSignal
 from ._framing import Framing, StreamDecoder, make_decoder
@@ -43,7 +45,6 @@ from ._options import (
     UrlInput,
     cookie_items,
     merge_headers,
-    redact_url,
     resolve_options,
     resolve_url,
     scrub,
@@ -99,6 +100,9 @@ class StreamRun:
         self._retries = 0  # retries of the initial request
         self._last_was_terminal = False
         self._reported_end = False  # a CLOSED or ERROR status went out
+        # Seconds from the last SSE ``retry:`` field. Like EventSource's reconnection
+        # time it outlives the response that set it: later reconnects use it too.
+        self._server_retry: float | None = None
         self._safe_url = "<unresolved>"
         self._secrets: list[str] = []
 
@@ -148,6 +152,8 @@ class StreamRun:
                 finally:
                     await reader.aclose()
                     await response.aclose()  # closed, never drained: the server sees it
+                    if decoder.retry is not None:
+                        self._server_retry = decoder.retry / 1000
                 if not await self._continue_after(drop, done=decoder.done):
                     return
         except Aborted:
@@ -313,7 +319,7 @@ class StreamRun:
                 f"gave up resuming after {limit} reconnects in a row brought no new event "
                 f"(last event id {self._tracker.last_id!r}); last problem: {error}"
             ) from error
-        delay = self._resume.delay_for(failures)
+        delay = self._resume.delay_for(failures, self._server_retry)
         logger.info(
             "resuming after event id %r in %.2fs (reconnect %d of at most %d): %s",
             self._tracker.last_id,

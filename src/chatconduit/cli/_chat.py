@@ -273,7 +273,9 @@ class ChatSession:
     def report(self, error: BaseException) -> None:
         if self.options.debug:
             self._err.write("".join(traceback.format_exception(error)))
-        self.err_console.print(Text(f"error: {describe_error(error)}", style="red"))
+        # soft_wrap: one line, as promised, even when stderr is not a terminal (rich
+        # would otherwise break it at 80 columns, mid-URL, in a log or a pipe).
+        self.err_console.print(Text(f"error: {describe_error(error)}", style="red"), soft_wrap=True)
 
     # ------------------------------------------------------------------ the REPL's hooks
 

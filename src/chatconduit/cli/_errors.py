@@ -57,9 +57,13 @@ def describe_error(error: BaseException) -> str:
         text = f"HTTP {error.status_code}"
         if error.reason:
             text += f" {error.reason}"
-        message = server_message(error.body)
-        if message:
+        message, code = _server_parts(error.body)
+        # "HTTP 401 Unauthorized: Unauthorized [unauthorized]" says one thing three
+        # times: what merely restates the status line is left out.
+        if message and not _restates(message, error.reason):
             text += f": {message}"
+        if code and not _restates(code, error.reason):
+            text += f" [{code}]"
         if error.url:
             text += f" ({error.url})"
     elif isinstance(error, RunError):
@@ -79,36 +83,53 @@ def server_message(body: str, limit: int = 300) -> str:
     """The human part of an error body: ``{"error": {"message"}}`` and the usual
     variants (``{"error": "..."}``, ``{"message"}``, ``{"detail"}``), else the text
     itself. HTML error pages say nothing a status line does not, so they are dropped."""
+    message, code = _server_parts(body, limit)
+    return f"{message} [{code}]" if message and code else message
+
+
+def _server_parts(body: str, limit: int = 300) -> tuple[str, str | None]:
+    """``(message, code)`` of an error body; see :func:`server_message`."""
     stripped = body.strip()
     if not stripped:
-        return ""
+        return "", None
     try:
         parsed: Any = json.loads(stripped)
     except ValueError:
         parsed = None
+    code: str | None = None
     if parsed is not None:
         found = _message_in(parsed)
-        text = found if found is not None else stripped
+        text, code = found if found is not None else (stripped, None)
     elif stripped.startswith("<"):
-        return ""
+        return "", None
     else:
         text = stripped
     text = _one_line(text)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return (text if len(text) <= limit else text[: limit - 1] + "…"), code
 
 
-def _message_in(value: Any) -> str | None:
+def _message_in(value: Any) -> tuple[str, str | None] | None:
     if isinstance(value, str):
-        return value
+        return value, None
     if not isinstance(value, dict):
         return None
     for key in ("error", "message", "detail", "error_description"):
         if key in value:
             found = _message_in(value[key])
-            if found:
+            if found and found[0]:
                 code = value.get("code") if key == "message" else None
-                return f"{found} [{code}]" if isinstance(code, str) and code else found
+                return (found[0], code) if isinstance(code, str) and code else found
     return None
+
+
+def _restates(text: str, reason: str) -> bool:
+    """``Unauthorized``, ``unauthorized`` and ``UNAUTHORIZED`` all restate the reason
+    ``Unauthorized``; ``not_found`` restates ``Not Found``."""
+    return _words(text) == _words(reason)
+
+
+def _words(text: str) -> str:
+    return " ".join(text.replace("_", " ").replace("-", " ").lower().split())
 
 
 def _one_line(text: str) -> str:

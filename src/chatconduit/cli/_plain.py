@@ -4,11 +4,18 @@ The Markdown text of the reply goes to ``out`` (stdout) exactly as the model
 wrote it, so ``chatconduit chat URL -m '...' > answer.md`` captures the answer
 and nothing else. Thinking and tool calls are annotations: they go to
 ``notes`` (stderr), one line each, when they are complete.
+
+When both streams end up in the same place (``2>&1``, both on one pipe or a
+dumb terminal) a note written while the reply is mid-line would be glued to
+the text (``...the tool.tool: calculator(...)``), so the reply's line is ended
+first. When they go to different places the reply is left exactly as the model
+wrote it.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from typing import TextIO
 
 from .._messages import TextPart, ThinkingPart, ToolCallPart, ToolResultPart, UIMessage
@@ -27,6 +34,7 @@ class PlainPrinter:
         self._noted: set[str] = set()  # keys of annotations already written
         self._out_at_line_start = True
         self._wrote_text = False
+        self._shared = _same_destination(out, notes)
 
     def update(self, message: UIMessage, *, final: bool = False) -> None:
         """Write what ``message`` has beyond what was written. ``final``: the message
@@ -78,15 +86,34 @@ class PlainPrinter:
         self._wrote_text = True
         self._out_at_line_start = new.endswith("\n")
 
+    def note(self, text: str) -> None:
+        """Write ``text`` to ``notes`` on a line (or lines) of its own."""
+        if self._shared:
+            if not self._out_at_line_start:
+                self._out.write("\n")
+                self._out_at_line_start = True
+            # stdout is usually block-buffered when it is not a terminal: what was
+            # written to it must reach the shared destination before the note does.
+            self._out.flush()
+        self._notes.write(text if text.endswith("\n") else text + "\n")
+        self._notes.flush()
+
     def _note(self, key: str, line: str) -> None:
         if key in self._noted:
             return
         self._noted.add(key)
-        if self._notes is self._out and not self._out_at_line_start:
-            self._out.write("\n")
-            self._out_at_line_start = True
-        self._notes.write(line + "\n")
-        self._notes.flush()
+        self.note(line)
+
+
+def _same_destination(out: TextIO, notes: TextIO) -> bool:
+    """Whether writes to ``out`` and ``notes`` land in the same file, pipe or terminal."""
+    if out is notes:
+        return True
+    try:
+        a, b = os.fstat(out.fileno()), os.fstat(notes.fileno())
+    except (OSError, ValueError):  # no file descriptor (StringIO), or closed
+        return False
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
 
 
 def _output(value: object) -> str:

@@ -11,32 +11,16 @@ import json
 
 import httpx
 
-from .._redact import MASK, is_sensitive_header
+from .._redact import MASK, is_sensitive_header, redact_url
 
-__all__ = ["format_request", "format_response_head", "mask_url"]
-
-# Query parameters whose values look like credentials (``?api_key=...``).
-_SECRET_QUERY_HINTS = ("key", "token", "secret", "password", "auth", "sig", "credential")
-
-
-def mask_url(url: httpx.URL) -> str:
-    """The URL without user info, credential-like query values masked."""
-    if url.userinfo:
-        url = url.copy_with(username=None, password=None)
-    if url.query:
-        params = [
-            (name, MASK if any(h in name.lower() for h in _SECRET_QUERY_HINTS) else value)
-            for name, value in url.params.multi_items()
-        ]
-        url = url.copy_with(params=params)
-    return str(url)
+__all__ = ["format_request", "format_response_head"]
 
 
 def format_request(request: httpx.Request) -> str:
     """curl ``-v`` style: ``> POST url``, one ``> name: value`` per header, then the
     body pretty-printed (it is compact JSON on the wire; the shape is what matters
     when debugging)."""
-    lines = [f"> {request.method} {mask_url(request.url)}"]
+    lines = [f"> {request.method} {redact_url(request.url)}"]
     lines += [f"> {name}: {value}" for name, value in _masked(request.headers)]
     lines.append(">")
     body = request.content

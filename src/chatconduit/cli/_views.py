@@ -121,7 +121,8 @@ class PlainView:
         pass
 
     def note(self, text: str) -> None:
-        _write(self._notes, text)
+        # Through the printer: it knows whether the reply is mid-line.
+        self._printer.note(text)
 
     def end(self, outcome: Outcome) -> None:
         reply = self._reply()
@@ -129,7 +130,7 @@ class PlainView:
             self._printer.update(reply, final=True)
         self._printer.finish()
         if outcome.stopped or outcome.quit:
-            _write(self._notes, "(stopped)\n")
+            self._printer.note("(stopped)")
 
 
 class _LiveBody:

@@ -142,8 +142,12 @@ def chat_endpoint(
             if inspect.isawaitable(allowed):
                 allowed = await allowed
             if not allowed:
+                # The status line already says "Unauthorized"; the body says why.
                 return error_response(
-                    401, "Unauthorized", "unauthorized", {"WWW-Authenticate": "Bearer"}
+                    401,
+                    "Missing or invalid bearer token",
+                    "unauthorized",
+                    {"WWW-Authenticate": "Bearer"},
                 )
         resuming, offset = _resume_point(request)
         if request.method != "POST" and not (durable is not None and resuming):

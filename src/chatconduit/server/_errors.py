@@ -35,6 +35,7 @@ from .._exceptions import (
     UserFacingError,
 )
 from .._ids import now_ms
+from .._redact import redact_text  # re-exported: chatconduit.server.redact_text
 
 __all__ = [
     "ErrorPayloadMapper",
@@ -117,26 +118,6 @@ def run_error_event(
         event["code"] = payload["code"]
     event["error"] = dict(payload)
     return event
-
-
-# Things that look like credentials inside free text: bearer tokens, provider keys
-# (sk-..., xoxb-..., ghp_...), and key=value / "key": "value" pairs with a secret-ish key.
-_SECRET_PATTERNS = (
-    re.compile(r"(?i)\b(bearer|basic|token)(\s+)[A-Za-z0-9._~+/=-]{6,}"),
-    re.compile(r"\b(sk|pk|rk|xox[abprs]|ghp|gho|ghs|github_pat|AKIA)[-_][A-Za-z0-9_-]{6,}"),
-    re.compile(
-        r"(?i)((?:api[_-]?key|access[_-]?token|auth[_-]?token|secret|password|passwd|"
-        r"authorization|x-api-key)[\"']?\s*[:=]\s*[\"']?)[^\s\"'&,;}]+"
-    ),
-)
-MASK = "[redacted]"
-
-
-def redact_text(text: str) -> str:
-    """``text`` with credential-looking substrings replaced by ``[redacted]``."""
-    text = _SECRET_PATTERNS[0].sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
-    text = _SECRET_PATTERNS[1].sub(MASK, text)
-    return _SECRET_PATTERNS[2].sub(lambda m: f"{m.group(1)}{MASK}", text)
 
 
 def log_agent_failure(exc: BaseException, *, where: str) -> None:

@@ -28,12 +28,12 @@ from .. import _json
 from .._events import BaseEvent, event_to_dict
 from .._exceptions import MalformedEventError
 from .._ndjson import encode_ndjson
+from .._redact import redact_text
 from .._sse import encode_sse, encode_sse_comment
 from ._errors import (
     ErrorPayloadMapper,
     RunErrorPayload,
     log_agent_failure,
-    redact_text,
     run_error_event,
 )
 from ._errors import run_error_payload as default_error_payload
