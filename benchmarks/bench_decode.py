@@ -5,17 +5,21 @@ short realistic tokens, some non-ASCII, TEXT_MESSAGE_END, RUN_FINISHED) is encod
 as SSE and as NDJSON, cut into reads of 4-64 KiB (seeded, so every run sees the same
 reads), and decoded by each contender in the same process:
 
-  ours            EventDecoder -> typed pydantic events (what the transports use)
+  ours            EventDecoder.iter_feed -> typed pydantic events (what the transports use)
+  ours feed()     the same decoder's list API, EventDecoder.feed
   ours-frames     the framing layer alone (SSE frames / NDJSON lines, no JSON)
   httpx-sse+json  httpx_sse.EventSource(response).iter_sse() + json.loads (SSE only)
   httpx-lines     httpx Response.iter_lines() + json.loads (NDJSON; and SSE "data: " lines)
   split+json      a bare ``split(b"\\n")`` loop + json.loads (dicts, no SSE semantics)
   split+orjson    the same loop with orjson.loads (dicts; a floor, not a fair peer)
 
-Every contender's output is checked against the source events before timing. The
-httpx-based contenders and ours read the same httpx.Response (an in-memory byte
-stream), so HTTP client overhead is the same for both. Run ``--quick`` for a smoke
-run; see benchmarks/README.md.
+Fairness: every contender reads the same reads (the httpx-based ones and ours through the
+same kind of in-memory httpx.Response, so HTTP client overhead is the same), hands every
+decoded value to the same trivial consumer, which drops it, and runs under the same GC
+setting (enabled by default; ``--gc off`` pauses the cyclic GC for all of them, which no
+library may do for its users, so the headline ratios are the GC-enabled ones). Every
+contender's output is checked against the source events before timing. Run ``--quick``
+for a smoke run; see benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -36,11 +40,16 @@ import httpx_sse
 import orjson
 
 from chatconduit._decode import EventDecoder
+from chatconduit._events import event_to_dict
 from chatconduit._ndjson import NDJSONDecoder, encode_ndjson
 from chatconduit._sse import SSEDecoder, SSERun, encode_sse
 
 OURS = "ours: typed events"
 OURS_ASYNC = "ours async: typed events"
+OURS_LIST = "ours feed(): typed, per-read lists"
+# Before EventDecoder.iter_feed existed (``PYTHONPATH=<old src>`` to compare), the
+# transports used feed(): then that is "ours".
+LAZY = hasattr(EventDecoder, "iter_feed")
 
 TOKENS = [
     "The",
@@ -136,83 +145,84 @@ def response(chunks: list[bytes], content_type: str) -> httpx.Response:
 
 # --- contenders ------------------------------------------------------------------------------
 #
-# Each takes the reads and ``out``: a list to collect the decoded values into (for the
-# correctness check), or None when timed - then values are dropped as they come, as a
-# streaming consumer would, so no contender pays for keeping 200k objects alive.
+# Each takes the reads and the consumer, and hands the consumer every decoded value (a typed
+# event, a dict, or - framing only - a payload), one at a time, in stream order. Timed runs
+# use drop(), which keeps nothing, as a streaming client keeps nothing; the correctness check
+# uses list.append.
 
-Contender = Callable[[list[bytes], "list[Any] | None"], None]
+Consumer = Callable[[Any], object]
+Contender = Callable[[list[bytes], Consumer], None]
 
 
-def ours(framing: str, content_type: str) -> Contender:
-    def run(chunks: list[bytes], out: list[Any] | None) -> None:
+def drop(value: Any) -> None:
+    """The consumer of the timed runs: the same trivial call for every contender."""
+
+
+def ours(framing: str, content_type: str, lazy: bool) -> Contender:
+    def run(chunks: list[bytes], consume: Consumer) -> None:
         decoder = EventDecoder(framing)  # type: ignore[arg-type]
+        feed = decoder.iter_feed if lazy else decoder.feed
         for chunk in response(chunks, content_type).iter_raw():
-            events = decoder.feed(chunk)
-            if out is not None:
-                out.extend(event for event, _ in events)
-        events = decoder.finish()
-        if out is not None:
-            out.extend(event for event, _ in events)
+            for event, _ in feed(chunk):
+                consume(event)
+            decoder.check()
+        for event, _ in decoder.finish():
+            consume(event)
 
     return run
 
 
-def ours_async(framing: str, content_type: str) -> Contender:
-    async def main(chunks: list[bytes], out: list[Any] | None) -> None:
+def ours_async(framing: str, content_type: str, lazy: bool) -> Contender:
+    async def main(chunks: list[bytes], consume: Consumer) -> None:
         decoder = EventDecoder(framing)  # type: ignore[arg-type]
+        feed = decoder.iter_feed if lazy else decoder.feed
         async for chunk in response(chunks, content_type).aiter_raw():
-            events = decoder.feed(chunk)
-            if out is not None:
-                out.extend(event for event, _ in events)
-        events = decoder.finish()
-        if out is not None:
-            out.extend(event for event, _ in events)
+            for event, _ in feed(chunk):
+                consume(event)
+            decoder.check()
+        for event, _ in decoder.finish():
+            consume(event)
 
-    return lambda chunks, out: asyncio.run(main(chunks, out))
+    return lambda chunks, consume: asyncio.run(main(chunks, consume))
 
 
-def ours_frames_sse(chunks: list[bytes], out: list[Any] | None) -> None:
+def ours_frames_sse(chunks: list[bytes], consume: Consumer) -> None:
     decoder = SSEDecoder()
     for chunk in response(chunks, "text/event-stream").iter_raw():
-        raw = decoder.feed_raw(chunk)
-        if out is not None:
-            for item in raw:
-                out.extend(item.payloads if isinstance(item, SSERun) else [item[0]])
+        for item in decoder.feed_raw(chunk):
+            for payload in item.payloads if type(item) is SSERun else (item[0],):
+                consume(payload)
     decoder.finish_raw()
 
 
-def ours_frames_ndjson(chunks: list[bytes], out: list[Any] | None) -> None:
+def ours_frames_ndjson(chunks: list[bytes], consume: Consumer) -> None:
     decoder = NDJSONDecoder()
     for chunk in response(chunks, "application/x-ndjson").iter_raw():
         lines, _ = decoder.feed_lines(chunk)
-        if out is not None:
-            out.extend(lines)
+        for line in lines:
+            consume(line)
     tail = decoder.finish_line()
-    if out is not None and tail is not None:
-        out.append(tail[0])
+    if tail is not None:
+        consume(tail[0])
 
 
-def httpx_sse_json(chunks: list[bytes], out: list[Any] | None) -> None:
+def httpx_sse_json(chunks: list[bytes], consume: Consumer) -> None:
     source = httpx_sse.EventSource(response(chunks, "text/event-stream"))
     for sse in source.iter_sse():
-        value = json.loads(sse.data)
-        if out is not None:
-            out.append(value)
+        consume(json.loads(sse.data))
 
 
-def httpx_sse_json_async(chunks: list[bytes], out: list[Any] | None) -> None:
+def httpx_sse_json_async(chunks: list[bytes], consume: Consumer) -> None:
     async def main() -> None:
         source = httpx_sse.EventSource(response(chunks, "text/event-stream"))
         async for sse in source.aiter_sse():
-            value = json.loads(sse.data)
-            if out is not None:
-                out.append(value)
+            consume(json.loads(sse.data))
 
     asyncio.run(main())
 
 
 def httpx_lines_json(content_type: str, sse: bool) -> Contender:
-    def run(chunks: list[bytes], out: list[Any] | None) -> None:
+    def run(chunks: list[bytes], consume: Consumer) -> None:
         for line in response(chunks, content_type).iter_lines():
             if sse:
                 if not line.startswith("data: "):
@@ -220,27 +230,23 @@ def httpx_lines_json(content_type: str, sse: bool) -> Contender:
                 line = line[6:]
             elif not line.strip():
                 continue
-            value = json.loads(line)
-            if out is not None:
-                out.append(value)
+            consume(json.loads(line))
 
     return run
 
 
 def httpx_lines_json_async(content_type: str) -> Contender:
-    async def main(chunks: list[bytes], out: list[Any] | None) -> None:
+    async def main(chunks: list[bytes], consume: Consumer) -> None:
         async for line in response(chunks, content_type).aiter_lines():
             if not line.strip():
                 continue
-            value = json.loads(line)
-            if out is not None:
-                out.append(value)
+            consume(json.loads(line))
 
-    return lambda chunks, out: asyncio.run(main(chunks, out))
+    return lambda chunks, consume: asyncio.run(main(chunks, consume))
 
 
 def split_loop(loads: Callable[[bytes], Any], sse: bool) -> Contender:
-    def run(chunks: list[bytes], out: list[Any] | None) -> None:
+    def run(chunks: list[bytes], consume: Consumer) -> None:
         buf = b""
         for chunk in chunks:
             lines = (buf + chunk).split(b"\n")
@@ -252,13 +258,9 @@ def split_loop(loads: Callable[[bytes], Any], sse: bool) -> Contender:
                     line = line[6:]
                 elif not line:
                     continue
-                value = loads(line)
-                if out is not None:
-                    out.append(value)
+                consume(loads(line))
         if buf.strip():
-            value = loads(buf[6:] if sse else buf)
-            if out is not None:
-                out.append(value)
+            consume(loads(buf[6:] if sse else buf))
 
     return run
 
@@ -267,29 +269,45 @@ def split_loop(loads: Callable[[bytes], Any], sse: bool) -> Contender:
 
 
 def as_dict(value: Any) -> dict[str, Any]:
-    if isinstance(value, dict):
-        return value
-    from chatconduit._events import event_to_dict
-
-    return event_to_dict(value)
+    return value if isinstance(value, dict) else event_to_dict(value)
 
 
 def verify(name: str, got: list[Any], expected: list[dict[str, Any]]) -> None:
     if len(got) != len(expected):
         raise SystemExit(f"{name}: {len(got)} events, expected {len(expected)}")
     step = max(1, len(expected) // 2000)  # every event for small runs, a sample for large
-    for i in range(0, len(expected), step):
+    for i in [*range(0, len(expected), step), len(expected) - 1]:
         if as_dict(got[i]) != expected[i]:
             raise SystemExit(f"{name}: event {i} differs: {got[i]!r} != {expected[i]!r}")
-    if as_dict(got[-1]) != expected[-1]:
-        raise SystemExit(f"{name}: last event differs")
 
 
-def measure(fn: Contender, chunks: list[bytes]) -> float:
-    gc.collect()
+class GCClock:
+    """Collections and time spent in the cyclic GC, from gc.callbacks (all contenders alike)."""
+
+    def __init__(self) -> None:
+        self.collections = 0
+        self.seconds = 0.0
+        self._start = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.collections += 1
+            self.seconds += time.perf_counter() - self._start
+
+    def reset(self) -> None:
+        self.collections, self.seconds = 0, 0.0
+
+
+def measure(fn: Contender, chunks: list[bytes], clock: GCClock) -> tuple[float, int, float]:
+    gc.collect()  # every contender starts from the same, clean heap
+    clock.reset()
     start = time.perf_counter()
-    fn(chunks, None)
-    return time.perf_counter() - start
+    fn(chunks, drop)
+    elapsed = time.perf_counter() - start
+    return elapsed, clock.collections, clock.seconds
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -331,10 +349,24 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     sse_ct, nd_ct = "text/event-stream", "application/x-ndjson"
+    lazy_sse: list[tuple[str, Contender, bool]] = []
+    lazy_nd: list[tuple[str, Contender, bool]] = []
+    if LAZY:
+        lazy_sse = [
+            (OURS, ours("sse", sse_ct, lazy=True), True),
+            (OURS_ASYNC, ours_async("sse", sse_ct, lazy=True), True),
+        ]
+        lazy_nd = [
+            (OURS, ours("ndjson", nd_ct, lazy=True), True),
+            (OURS_ASYNC, ours_async("ndjson", nd_ct, lazy=True), True),
+        ]
+    list_name = OURS_LIST if LAZY else OURS
+    list_async = "ours async feed(): per-read lists" if LAZY else OURS_ASYNC
     contenders: dict[str, list[tuple[str, Contender, bool]]] = {
         "sse": [
-            (OURS, ours("sse", sse_ct), True),
-            (OURS_ASYNC, ours_async("sse", sse_ct), True),
+            *lazy_sse,
+            (list_name, ours("sse", sse_ct, lazy=False), True),
+            (list_async, ours_async("sse", sse_ct, lazy=False), True),
             ("ours: framing only", ours_frames_sse, False),
             ("httpx-sse + json", httpx_sse_json, True),
             ("httpx-sse async + json", httpx_sse_json_async, True),
@@ -343,8 +375,9 @@ def main(argv: list[str] | None = None) -> int:
             ("split + orjson (dicts)", split_loop(orjson.loads, sse=True), True),
         ],
         "ndjson": [
-            (OURS, ours("ndjson", nd_ct), True),
-            (OURS_ASYNC, ours_async("ndjson", nd_ct), True),
+            *lazy_nd,
+            (list_name, ours("ndjson", nd_ct, lazy=False), True),
+            (list_async, ours_async("ndjson", nd_ct, lazy=False), True),
             ("ours: framing only", ours_frames_ndjson, False),
             ("httpx iter_lines + json", httpx_lines_json(nd_ct, sse=False), True),
             ("httpx aiter_lines + json", httpx_lines_json_async(nd_ct), True),
@@ -354,8 +387,16 @@ def main(argv: list[str] | None = None) -> int:
     }
     bodies = {"sse": sse_chunks, "ndjson": nd_chunks}
     ratios = {
-        "sse": [(OURS, "httpx-sse + json"), (OURS_ASYNC, "httpx-sse async + json")],
-        "ndjson": [(OURS, "httpx iter_lines + json"), (OURS_ASYNC, "httpx aiter_lines + json")],
+        "sse": [
+            (OURS, "httpx-sse + json"),
+            (OURS_ASYNC, "httpx-sse async + json"),
+            (OURS, "split + json"),
+        ],
+        "ndjson": [
+            (OURS, "httpx iter_lines + json"),
+            (OURS_ASYNC, "httpx aiter_lines + json"),
+            (OURS, "split + json"),
+        ],
     }
 
     # Correctness first, against the source events; then drop them, so that timing runs
@@ -363,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
     for framing, entries in contenders.items():
         for name, fn, check in entries:
             result: list[Any] = []
-            fn(bodies[framing], result)
+            fn(bodies[framing], result.append)
             if check:
                 verify(f"{framing}/{name}", result, events)
             elif len(result) != count:
@@ -371,20 +412,27 @@ def main(argv: list[str] | None = None) -> int:
             del result
     del events
     gc.collect()
+    clock = GCClock()
     if args.gc == "off":
         gc.disable()
 
     for framing, entries in contenders.items():
-        samples: dict[str, list[float]] = {name: [] for name, _, _ in entries}
+        samples: dict[str, list[tuple[float, int, float]]] = {name: [] for name, _, _ in entries}
         for _ in range(repeat):  # interleaved, so drift in machine load hits all alike
             for name, fn, _ in entries:
-                samples[name].append(measure(fn, bodies[framing]))
-        print(f"\n{framing.upper()}")
+                samples[name].append(measure(fn, bodies[framing], clock))
+        print(f"\n{framing.upper()}{'':32s}  events/s     time   GC: runs  time")
         rates: dict[str, float] = {}
-        for name, times in samples.items():
+        for name, runs in samples.items():
+            times = [t for t, _, _ in runs]
             seconds = min(times) if repeat < 3 else statistics.median(times)
+            collections = statistics.median(c for _, c, _ in runs)
+            gc_ms = statistics.median(g for _, _, g in runs) * 1e3
             rates[name] = count / seconds
-            print(f"  {name:28s} {rates[name] / 1e3:8.0f} k events/s  ({seconds * 1e3:7.1f} ms)")
+            print(
+                f"  {name:34s} {rates[name] / 1e3:6.0f} k  {seconds * 1e3:7.1f} ms"
+                f"  {collections:5.0f} {gc_ms:6.1f} ms"
+            )
         for mine, theirs in ratios[framing]:
             print(f"  {mine} / {theirs}: {rates[mine] / rates[theirs]:.2f}x")
     return 0

@@ -9,15 +9,22 @@ from __future__ import annotations
 
 import json
 import os
-from itertools import pairwise
+from itertools import islice, pairwise
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chatconduit._decode import EventDecoder, _parse_batch
-from chatconduit._events import event_to_dict, parse_event, parse_event_json
-from chatconduit._exceptions import ProtocolError
+from chatconduit import _json
+from chatconduit._decode import DecodedEvent, EventDecoder
+from chatconduit._events import (
+    event_to_dict,
+    event_to_json,
+    parse_event,
+    parse_event_json,
+    parse_event_json_batch,
+)
+from chatconduit._exceptions import MalformedEventError, ProtocolError
 from chatconduit._ndjson import NDJSONDecoder, encode_ndjson
 from chatconduit._sse import SSEDecoder, encode_sse, encode_sse_comment
 
@@ -175,7 +182,7 @@ def test_batch_validation_matches_one_at_a_time(events: list[dict[str, Any]]) ->
     payloads = [encode_ndjson(e)[:-1] for e in events]
     one_by_one = [parse_event_json(p) for p in payloads]
     try:
-        batch = _parse_batch(payloads)
+        batch = parse_event_json_batch(payloads)
     except ValueError:
         # Allowed only when something in the batch needs the slow path (unknown types).
         assert any(type(e).__name__ == "UnknownEvent" for e in one_by_one)
@@ -281,3 +288,220 @@ def test_ndjson_decoding_does_not_depend_on_read_boundaries(
     pieces = run(cut(body, points))
     assert pieces[1] == whole[1]
     assert pieces[0] == whole[0]
+
+
+# --- the JSON fast path against the reference parser -------------------------------------------
+#
+# parse_event_json validates bytes with pydantic's own parser (jiter) and falls back to
+# _json.loads (JSON.parse semantics) + per-class validation for what it refuses. The two
+# parsers differ on NaN/Infinity, integers beyond 64 bits and a few malformed inputs; the
+# fast path must refuse exactly enough of them that the outcome never depends on which
+# path ran. Payloads are built as bytes so that invalid UTF-8 and bad escapes occur.
+
+_NUMBER_TEXT = st.one_of(
+    st.integers(-(2**70), 2**70).map(str),
+    # orjson's integer range ends here; beyond it JSON.parse and orjson make doubles
+    st.sampled_from([2**63 - 1, 2**63, 2**64 - 1, 2**64, -(2**63), -(2**63) - 1, 10**20, -(10**25)])
+    .flatmap(lambda n: st.integers(n - 2, n + 2))
+    .map(str),
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.builds(
+        lambda m, f, e: f"{m}.{f}e{e}",
+        st.integers(-999, 999),
+        st.integers(0, 10**20),
+        st.integers(-400, 400),
+    ),
+    st.sampled_from(
+        [
+            "NaN",
+            "Infinity",
+            "-Infinity",
+            "1e400",
+            "-1e400",
+            "1e-400",
+            "-0",
+            "-0.0",
+            "1E2",
+            "18446744073709551615",
+            "18446744073709551616",
+            "-9223372036854775808",
+            "-9223372036854775809",
+            "01",
+            "1.",
+            ".5",
+            "+1",
+        ]
+    ),
+).map(str.encode)
+_STRING_BYTES = st.one_of(
+    TEXT.map(lambda t: json.dumps(t, ensure_ascii=False).encode("utf-8")),
+    TEXT.map(lambda t: json.dumps(t).encode("ascii")),  # \uXXXX escapes, surrogate pairs
+    st.sampled_from(
+        [
+            *(b'"\\ud800"', b'"a\\udc00\\ud800b"', b'"\\x"', b'"\\u12"'),  # surrogates, bad escapes
+            *(b'"\xff"', b'"\xed\xa0\x80"', b'"\xc3"', b'"a\x01b"'),  # bad UTF-8, control char
+            *(b'"NaN"', b'"Infinity"', b'"12345678901234567890123"'),  # fine inside strings
+        ]
+    ),
+)
+_KEYS = st.sampled_from(
+    [
+        *(b"messageId", b"delta", b"timestamp", b"model", b"content", b"rawEvent", b"usage"),
+        *(b"name", b"value", b"input", b"toolCallId", b"index", b"metadata", b"promptTokens"),
+        *(b"message_id", b"extra", b"type", b""),  # a snake_case key, an extra, a duplicate
+    ]
+).map(lambda k: b'"' + k + b'"')
+_JSON_BYTES = st.recursive(
+    _NUMBER_TEXT | _STRING_BYTES | st.sampled_from([b"true", b"false", b"null"]),
+    lambda inner: (
+        st.lists(inner, max_size=3).map(lambda items: b"[" + b",".join(items) + b"]")
+        | st.lists(st.tuples(_KEYS, inner), max_size=3).map(
+            lambda pairs: b"{" + b",".join(k + b":" + v for k, v in pairs) + b"}"
+        )
+    ),
+    max_leaves=6,
+)
+_TYPES = st.sampled_from(
+    ["TEXT_MESSAGE_CONTENT", "RUN_FINISHED", "CUSTOM", "TOOL_CALL_START", "RUN_ERROR", "VENDOR"]
+).map(lambda t: json.dumps(t).encode())
+_MEMBER = st.tuples(_KEYS, _JSON_BYTES) | st.tuples(
+    st.sampled_from([b'"timestamp"', b'"index"', b'"value"', b'"extra"']), _NUMBER_TEXT
+)  # a number where the schema has int | float, Any, or an extra
+_PAYLOAD = st.builds(
+    lambda t, members: b'{"type":' + t + b"".join(b"," + k + b":" + v for k, v in members) + b"}",
+    _TYPES,
+    st.lists(_MEMBER, max_size=5),
+)
+
+
+def _described(event: Any) -> tuple[str, str]:
+    # repr tells 1 from 1.0, big ints from floats and NaN from inf (which JSON would not)
+    return repr(event), event_to_json(event)
+
+
+def _outcome(parse: Any, payload: bytes | str) -> tuple[str, str] | str:
+    try:
+        return _described(parse(payload))
+    except ProtocolError:
+        return "refused"
+
+
+def _reference(payload: bytes) -> Any:
+    try:
+        obj = _json.loads(payload)
+    except ValueError:
+        raise MalformedEventError("not JSON") from None
+    return parse_event(obj)
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+@settings(SETTINGS, max_examples=int(os.environ.get("CODEC_EXAMPLES", "150")) * 4)
+@given(_PAYLOAD)
+def test_fast_path_parses_exactly_like_the_reference(payload: bytes) -> None:
+    expected = _outcome(_reference, payload)
+    assert _outcome(parse_event_json, payload) == expected
+    if _is_utf8(payload):  # the same payload as text
+        assert _outcome(parse_event_json, payload.decode("utf-8")) == expected
+    try:
+        batch = parse_event_json_batch([payload, payload])
+    except ValueError:
+        return  # anything unusual goes one by one, through parse_event_json
+    assert [_described(e) for e in batch] == [expected, expected]
+
+
+# --- reads bigger than one slice, lazy iteration, [DONE] -------------------------------------
+#
+# EventDecoder validates a read in slices of 48 payloads, falling back to one payload at a
+# time for a slice holding anything unusual; iter_feed does it lazily. Whatever the reads,
+# the result must be what one-payload-per-read decoding (which never batches) gives.
+
+_ODDITY = st.sampled_from(
+    [
+        {"type": "ping"},
+        {"type": "VENDOR_EVENT", "x": 1},
+        {"id": "env-1", "chunk": {"type": "TEXT_MESSAGE_END", "messageId": "m"}},
+        {"type": "TEXT_MESSAGE_CONTENT", "delta": "NaN and Infinity, in words"},
+    ]
+)
+_STREAM = st.lists(EVENT | _ODDITY, max_size=150)
+
+
+def _frames(events: list[dict[str, Any]], framing: str) -> list[bytes]:
+    if framing == "sse":
+        return [b"data: " + json.dumps(e).encode() + b"\n\n" for e in events]
+    return [json.dumps(e).encode() + b"\n" for e in events]
+
+
+def _decode_all(framing: str, reads: list[bytes], lazy: bool, **options: Any) -> Any:
+    decoder = EventDecoder(framing, **options)  # type: ignore[arg-type]
+    out: list[Any] = []
+    try:
+        for read in reads:
+            out += decoder.iter_feed(read) if lazy else decoder.feed(read)
+            decoder.check()
+        out += decoder.finish()
+    except ProtocolError as exc:
+        return [(event_to_json(e), i) for e, i in out], f"{type(exc).__name__}:{exc.line}"
+    return [(event_to_json(e), i) for e, i in out], decoder.done
+
+
+@settings(SETTINGS, max_examples=max(20, SETTINGS.max_examples // 3))
+@given(
+    _STREAM,
+    st.sampled_from(["sse", "ndjson"]),
+    st.lists(st.integers(0, 10**6), max_size=6),
+    st.none() | st.integers(0, 150),
+    st.none() | st.integers(0, 150),
+    st.booleans(),
+)
+def test_big_reads_decode_like_one_event_per_read(
+    events: list[dict[str, Any]],
+    framing: str,
+    points: list[int],
+    done_at: int | None,
+    broken_at: int | None,
+    lazy: bool,
+) -> None:
+    frames = _frames(events, framing)
+    if broken_at is not None:  # strict mode stops at the first error, in stream order
+        frames.insert(
+            min(broken_at, len(frames)), b'data: {"type":\n\n' if framing == "sse" else b"{]\n"
+        )
+    if done_at is not None:  # and [DONE] ends the stream exactly where it is
+        frames.insert(
+            min(done_at, len(frames)), b"data: [DONE]\n\n" if framing == "sse" else b"[DONE]\n"
+        )
+    one_by_one = _decode_all(framing, frames, lazy=False)
+    assert _decode_all(framing, cut(b"".join(frames), points), lazy=lazy) == one_by_one
+    assert _decode_all(framing, [b"".join(frames)], lazy=lazy) == one_by_one
+    # lenient decoding skips the broken payload and goes on, the same way
+    errors: list[ProtocolError] = []
+    lenient = _decode_all(framing, frames, lazy=False, lenient=True, on_error=errors.append)
+    assert (
+        _decode_all(framing, [b"".join(frames)], lazy, lenient=True, on_error=[].append) == lenient
+    )
+
+
+@SETTINGS
+@given(_STREAM, st.lists(st.integers(0, 10**6), max_size=8), st.lists(st.integers(0, 60)))
+def test_unfinished_lazy_iterators_lose_nothing(
+    events: list[dict[str, Any]], points: list[int], takes: list[int]
+) -> None:
+    body = b"".join(_frames(events, "ndjson"))
+    expected, _ = _decode_all("ndjson", [body], lazy=False)
+    decoder = EventDecoder("ndjson")
+    got: list[DecodedEvent] = []
+    takes_left = iter(takes)
+    for read in cut(body, points):
+        iterator = decoder.iter_feed(read)
+        # consume a few, then leave the rest: the next call must hand them out first
+        got += islice(iterator, next(takes_left, 10**6))
+    got += decoder.finish()
+    assert [(event_to_json(e), i) for e, i in got] == expected

@@ -6,6 +6,7 @@ quoted in ``chatconduit._events.parse_event_json``; the tests never time anythin
 
 from __future__ import annotations
 
+import gc
 import json
 import types
 import typing
@@ -17,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
+from chatconduit import _events
 from chatconduit._events import (
     BaseEvent,
     CustomEvent,
@@ -42,6 +44,7 @@ from chatconduit._events import (
     is_terminal,
     parse_event,
     parse_event_json,
+    parse_event_json_batch,
 )
 from chatconduit._exceptions import MalformedEventError, ProtocolError
 
@@ -302,6 +305,58 @@ def test_snake_case_keys_on_the_wire_are_extras_not_fields() -> None:
     assert event_to_json(event).encode() == raw
 
 
+def test_json_fast_path_is_on_and_keeps_the_payload_not_a_key_tuple() -> None:
+    # If a pydantic release built other schemas, parsing would silently take the slow path.
+    assert _events._FAST is not None
+    raw = b'{"type":"TEXT_MESSAGE_CONTENT","delta":"x","messageId":"m"}'
+    event = parse_event_json(raw)
+    assert _events._get_wire_keys(event) is raw  # nothing built per event for key order
+    assert event_to_json(event).encode() == raw
+    assert _events._get_wire_keys(event) == ("type", "delta", "messageId")  # read once, kept
+
+
+def test_numbers_read_the_same_whichever_parser_reads_the_payload() -> None:
+    # A lone surrogate escape sends a payload to the stdlib parser (orjson refuses it): big
+    # integers must still become the double orjson and JSON.parse make of them.
+    for extra in (b"", b',"note":"\\ud800"'):
+        raw = b'{"type":"CUSTOM","value":[18446744073709551616,-9223372036854775809,7]' + extra
+        event = parse_event_json(raw + b"}")
+        assert isinstance(event, CustomEvent)
+        assert event.value == [1.8446744073709552e19, -9.223372036854776e18, 7]
+        assert [type(v) for v in event.value] == [float, float, int]
+
+
+def test_non_finite_numbers_encode_as_null_also_when_orjson_cannot_encode() -> None:
+    # 1e400 is Infinity in JSON.parse; JSON.stringify writes it as null, lone surrogate or not
+    event = parse_event_json(b'{"type":"TEXT_MESSAGE_CONTENT","delta":"\\ud800","timestamp":1e400}')
+    assert (
+        event_to_json(event) == '{"type":"TEXT_MESSAGE_CONTENT","delta":"\\ud800","timestamp":null}'
+    )
+
+
+def test_a_parsed_event_leaves_three_objects_for_the_garbage_collector() -> None:
+    """GC time grows with the tracked objects each event leaves behind: pydantic's instance,
+    its ``__dict__`` (tracked: it holds the ``EventType`` member) and its fields set, and
+    nothing of ours (the payload kept for key order is ``bytes``, which is untracked)."""
+    payloads = [
+        b'{"type":"TEXT_MESSAGE_CONTENT","messageId":"m","model":"x","delta":"%d"}' % n
+        for n in range(500)
+    ]
+    gc.collect()
+    was_enabled = gc.isenabled()
+    gc.disable()  # nothing may be untracked or freed while counting
+    try:
+        before = len(gc.get_objects())
+        one_by_one = [parse_event_json(p) for p in payloads]
+        batch = parse_event_json_batch(payloads)
+        tracked = len(gc.get_objects()) - before
+    finally:
+        if was_enabled:
+            gc.enable()
+    assert len(one_by_one) == len(batch) == 500
+    assert tracked <= 3 * 1000 + 10  # the two lists and a little slack
+
+
 def test_key_order_is_remembered_but_does_not_affect_equality() -> None:
     canonical = parse_event_json(b'{"type":"TEXT_MESSAGE_END","messageId":"m","timestamp":1}')
     shuffled = parse_event_json(b'{"timestamp":1,"messageId":"m","type":"TEXT_MESSAGE_END"}')
@@ -476,6 +531,8 @@ def test_every_typed_field_rejects_a_wrong_type(event_type: str, key: str, annot
     wrong = next(value for kind, value in _CANDIDATES if kind not in accepted)
     with pytest.raises(MalformedEventError, match=f"field '{key}'"):
         parse_event({"type": event_type, key: wrong})
+    with pytest.raises(MalformedEventError, match=f"field '{key}'"):  # the JSON fast path
+        parse_event_json(json.dumps({"type": event_type, key: wrong}).encode())
 
 
 # --- property: anything valid round-trips ----------------------------------------------------
@@ -619,14 +676,33 @@ def _report_speed() -> None:  # pragma: no cover - manual measurement helper
         type(e)(**{k: v for k, v in e.__dict__.items() if k in e.model_fields_set and k != "type"})
         for e in events
     ]
+
+    def via_batch(batch: list[bytes]) -> Any:
+        return parse_event_json_batch(batch)
+
+    plain = [p for p in payloads if type(parse_event_json(p)).__name__ != "UnknownEvent"]
+    slices = [plain[i : i + 48] for i in range(0, len(plain), 48)]
     rows: list[tuple[str, Any, list[Any]]] = [
         ("orjson.loads alone", orjson.loads, payloads),
         ("parse_event_json", parse_event_json, payloads),
+        ("parse_event_json_batch, slices of 48 (per event)", via_batch, slices),
+        ("reference path (orjson.loads + per-class validate)", _events._parse_reference, payloads),
         ("TypeAdapter(Event).validate_json", via_union_json, payloads),
         ("orjson.loads + TypeAdapter.validate_python", via_union_python, payloads),
         ("json.loads + model_validate", via_stdlib, payloads),
         ("orjson.loads + model_construct (unvalidated)", via_construct, payloads),
-        ("event_to_dict (parsed)", event_to_dict, events),
+        # the key order of a fast-path event is read from its payload on its first encode
+        (
+            "parse_event_json + first event_to_json",
+            lambda p: event_to_json(parse_event_json(p)),
+            payloads,
+        ),
+        (
+            "reference path + first event_to_json",
+            lambda p: event_to_json(_events._parse_reference(p)),
+            payloads,
+        ),
+        ("event_to_dict (parsed, order known)", event_to_dict, events),
         ("event_to_json (parsed)", event_to_json, events),
         ("event_to_json (built in Python)", event_to_json, built),
         (
@@ -638,6 +714,8 @@ def _report_speed() -> None:  # pragma: no cover - manual measurement helper
     print(f"{len(payloads)} fixture events")
     for name, fn, data in rows:
         us = best_of(fn, data)
+        if data is slices:
+            us = us * len(slices) / len(plain)  # per event, not per slice
         print(f"{name:48s} {us:6.2f} us/event  {1 / us * 1e3:7.0f} k events/s")
 
 

@@ -405,11 +405,34 @@ def test_typed_events_with_ids_pings_comments_and_blank_data() -> None:
     assert isinstance(first, TextMessageContentEvent) and first.delta == "hi"
 
 
-def test_done_sets_the_flag_and_decoding_goes_on() -> None:
-    decoder = EventDecoder("sse")
-    assert decoder.feed(b"data: [DONE]\n\n") == []
+@pytest.mark.parametrize("lazy", [False, True], ids=["feed", "iter_feed"])
+def test_done_ends_decoding_exactly_there(lazy: bool) -> None:
+    decoder = EventDecoder("sse", max_frame_bytes=200)
+
+    def feed(data: bytes) -> list[DecodedEvent]:
+        return list(decoder.iter_feed(data)) if lazy else decoder.feed(data)
+
+    before = b"".join(
+        b'id: %d\ndata: {"type":"TEXT_MESSAGE_END","messageId":"m"}\n\n' % n for n in (1, 2)
+    )
+    after = b'id: 3\ndata: {"type":"RUN_FINISHED"}\n\n' + b"data: " + b"x" * 300 + b"\n\n"
+    assert [i for _, i in feed(before + b"data: [DONE]\n\n" + after)] == ["1", "2"]
     assert decoder.done
-    assert len(decoder.feed(b'data: {"type":"RUN_FINISHED"}\n\n')) == 1
+    assert decoder.last_event_id == "2"  # id 3 came after the end
+    decoder.check()  # the oversized line after [DONE] is not part of the stream
+    assert feed(b'data: {"type":"RUN_FINISHED"}\n\n') == []
+    assert feed(b'data: {"type":"RUN_FIN') == []
+    assert decoder.finish() == []  # a cut-off tail after [DONE] is no truncation
+
+
+@pytest.mark.parametrize("sentinel", [b"[DONE]\n", b"  [DONE] \r\n"])
+def test_done_ends_ndjson_decoding_in_the_middle_of_a_read(sentinel: bytes) -> None:
+    line = b'{"type":"TEXT_MESSAGE_END","messageId":"m"}\n'
+    decoder = EventDecoder("ndjson")
+    assert len(decoder.feed(line * 10 + sentinel + line * 10 + b'{"type":')) == 10
+    assert decoder.done
+    assert decoder.feed(line) == []
+    assert decoder.finish() == []
 
 
 def test_lone_surrogate_escapes_decode_and_reencode_like_javascript() -> None:

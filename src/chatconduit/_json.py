@@ -11,6 +11,7 @@ integers beyond 64 bits).
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -22,8 +23,8 @@ except ImportError:  # pragma: no cover - exercised when orjson is absent
     _orjson = None
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-# JSON.stringify writes NaN and ±Infinity as null; orjson does the same. The stdlib
-# fallback refuses them rather than writing invalid JSON.
+# JSON.stringify writes NaN and ±Infinity as null; orjson does the same, and the stdlib
+# fallback is made to (allow_nan=False makes it raise instead of writing invalid JSON).
 _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
@@ -31,8 +32,22 @@ def _escape_surrogate(match: re.Match[str]) -> str:
     return f"\\u{ord(match.group()):04x}"
 
 
+def _finite(obj: Any) -> Any:
+    """``obj`` with NaN and ±Infinity replaced by ``None``, as ``JSON.stringify`` writes them."""
+    if type(obj) is float:
+        return obj if math.isfinite(obj) else None
+    if type(obj) is dict:
+        return {key: _finite(value) for key, value in obj.items()}
+    if type(obj) is list:
+        return [_finite(value) for value in obj]
+    return obj
+
+
 def _stdlib_dumps(obj: Any) -> str:
-    text = _encoder.encode(obj)
+    try:
+        text = _encoder.encode(obj)
+    except ValueError:  # a non-finite float (this path only runs when orjson refused)
+        text = _encoder.encode(_finite(obj))
     # Surrogates can only reach the output inside JSON strings, where an escape is valid.
     return _LONE_SURROGATE.sub(_escape_surrogate, text)
 
@@ -61,15 +76,23 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _orjson_int(text: str) -> int | float:
+    """An integer as orjson reads it: exact within 64 bits, else the nearest double (which
+    is what ``JSON.parse`` makes of any integer that big)."""
+    value = int(text)
+    return value if -(2**63) <= value <= 2**64 - 1 else float(value)
+
+
 def _js_loads(data: str | bytes) -> Any:
     """The stdlib parser, made to accept and refuse what ``JSON.parse`` does.
 
     Bytes are decoded as the reference's ``TextDecoder`` does (UTF-8, bad bytes become
     U+FFFD; the stdlib would guess UTF-16/32 and fail on bad bytes), and ``NaN`` /
-    ``Infinity`` are refused (the stdlib accepts them, JavaScript does not).
+    ``Infinity`` are refused (the stdlib accepts them, JavaScript does not). Integers follow
+    orjson's rule, so that a value does not depend on which of the two parsed it.
     """
     text = data.decode("utf-8", "replace") if isinstance(data, bytes | bytearray) else data
-    return json.loads(text, parse_constant=_reject_constant)
+    return json.loads(text, parse_constant=_reject_constant, parse_int=_orjson_int)
 
 
 fast_loads: Callable[[str | bytes], Any] = _js_loads if _orjson is None else _orjson.loads
