@@ -184,8 +184,11 @@ def test_batch_validation_matches_one_at_a_time(events: list[dict[str, Any]]) ->
     try:
         batch = parse_event_json_batch(payloads)
     except ValueError:
-        # Allowed only when something in the batch needs the slow path (unknown types).
-        assert any(type(e).__name__ == "UnknownEvent" for e in one_by_one)
+        # Allowed only when something in the batch needs the slow path: an unknown type,
+        # or the bytes NaN / Infinity (here inside strings), which the reference parser reads.
+        assert any(type(e).__name__ == "UnknownEvent" for e in one_by_one) or any(
+            b"NaN" in p or b"Infinity" in p for p in payloads
+        )
         return
     assert [type(e) for e in batch] == [type(e) for e in one_by_one]
     assert batch == one_by_one
