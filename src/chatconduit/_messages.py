@@ -7,7 +7,7 @@ token, so the models deliberately do **not** validate on assignment: a field
 write must stay a plain attribute store.
 
 ``ModelMessage`` is the flat, LLM-ready shape the server side hands to an agent
-(``role``/``content``/``toolCalls``/``toolCallId``), see ``_wire.py`` for the
+(``role``/``content``/``toolCalls``/``toolCallId``), see the ``_wire`` package for the
 conversion rules.
 
 JSON shape: camelCase keys, ``createdAt`` written like JavaScript's

@@ -1,0 +1,281 @@
+"""The client side of the request body: the ``RunAgentInput`` dict TanStack AI 0.10 POSTs.
+
+SPEC 1.2-1.5: :func:`build_run_agent_input` turns UIMessages plus the run context
+into the exact dict the reference ``fetch`` adapters POST (same key order, same
+fan-out of reasoning and tool messages), and :func:`encode_run_agent_input` gives
+its bytes. For the same inputs the bytes are identical to the reference's.
+
+Read top to bottom: the run ids, the messages (:func:`ui_messages_to_wire` with
+its reasoning-id hash), the tool declarations (:class:`ToolSpec`), then the whole
+body.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+from pydantic import BaseModel
+
+from .. import _json
+from .._ids import now_ms, to_base36
+from .._messages import MEDIA_PART_TYPES, ModelMessage, UIMessage, to_json_value
+
+WireInputMessage: TypeAlias = UIMessage | ModelMessage | Mapping[str, Any]
+"""What the serialisers accept: our models, or plain camelCase dicts."""
+
+_RAND_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def generate_run_id(prefix: str) -> str:
+    """``thread-1795480475343-zbln8``: the reference's ``<prefix>-<Date.now()>-<≤6 base36>``."""
+    rand = "".join(secrets.choice(_RAND_ALPHABET) for _ in range(6))
+    return f"{prefix}-{now_ms()}-{rand}"
+
+
+_UTF16 = "utf-16-le" if sys.byteorder == "little" else "utf-16-be"
+
+
+def reasoning_hash(text: str) -> str:
+    """The suffix of a reasoning fan-out id when the thinking part has no ``id``.
+
+    Java's ``String.hashCode`` as the reference computes it: ``h = (h*31 + unit) | 0``
+    over UTF-16 code units (so an emoji counts twice), then ``Math.abs`` and base 36.
+    """
+    h = 0
+    units = memoryview(text.encode(_UTF16, "surrogatepass")).cast("H")
+    for unit in units:
+        h = (h * 31 + unit) & 0xFFFFFFFF
+    if h & 0x80000000:
+        h -= 0x1_0000_0000  # back to a signed 32-bit value, as ``| 0`` leaves it
+    return to_base36(abs(h))
+
+
+def _message_dict(message: object, index: int) -> dict[str, Any]:
+    if isinstance(message, BaseModel):
+        result: dict[str, Any] = to_json_value(message)
+        return result
+    if isinstance(message, Mapping):
+        return {str(k): to_json_value(v) for k, v in message.items()}
+    raise TypeError(
+        f"messages[{index}] must be a UIMessage, ModelMessage or mapping, "
+        f"got {type(message).__name__}"
+    )
+
+
+def _collect_text(parts: list[Any]) -> str:
+    return "".join(
+        p["content"]
+        for p in parts
+        if isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("content"), str)
+    )
+
+
+def _own_content(message: dict[str, Any]) -> Any:
+    content = message.get("content")
+    return "" if content is None else content
+
+
+def _user_content(parts: list[Any]) -> str | list[dict[str, Any]]:
+    if not any(isinstance(p, dict) and p.get("type") in MEDIA_PART_TYPES for p in parts):
+        return _collect_text(parts)
+    out: list[dict[str, Any]] = []
+    for p in parts:
+        if not isinstance(p, dict):
+            continue
+        if p.get("type") == "text":
+            out.append({"type": "text", "text": p.get("content")})
+        elif p.get("type") in MEDIA_PART_TYPES:
+            out.append(p)
+    return out
+
+
+def ui_messages_to_wire(messages: Iterable[WireInputMessage]) -> list[dict[str, Any]]:
+    """``RunAgentInput.messages`` as the reference's ``uiMessagesToWire`` builds it (SPEC 1.5).
+
+    Each anchor keeps all of its own keys (``parts`` verbatim) and gains the AG-UI
+    mirror fields; assistants are preceded by one ``reasoning`` entry per thinking
+    part and followed by one ``tool`` entry per tool-result part.
+    """
+    wire: list[dict[str, Any]] = []
+    for index, message in enumerate(messages):
+        msg = _message_dict(message, index)
+        raw_parts = msg.get("parts")
+        parts: list[Any] = raw_parts if isinstance(raw_parts, list) else []
+        role = msg.get("role")
+
+        if role == "system":
+            wire.append({**msg, "content": _collect_text(parts) if parts else _own_content(msg)})
+            continue
+        if role == "user":
+            wire.append({**msg, "content": _user_content(parts) if parts else _own_content(msg)})
+            continue
+
+        message_id = msg.get("id")
+        id_text = "undefined" if message_id is None else str(message_id)
+        for p in parts:
+            if isinstance(p, dict) and p.get("type") == "thinking":
+                suffix = p.get("id")
+                if suffix is None:
+                    content = p.get("content")
+                    suffix = reasoning_hash(content if isinstance(content, str) else "")
+                entry: dict[str, Any] = {"role": "reasoning", "id": f"{id_text}-reasoning-{suffix}"}
+                if "content" in p:
+                    entry["content"] = p["content"]
+                wire.append(entry)
+
+        anchor = dict(msg)
+        text = _collect_text(parts)
+        if text:
+            anchor["content"] = text
+        tool_calls = [
+            {
+                "id": p.get("id"),
+                "type": "function",
+                "function": {"name": p.get("name"), "arguments": p.get("arguments")},
+            }
+            for p in parts
+            if isinstance(p, dict) and p.get("type") == "tool-call"
+        ]
+        if tool_calls:
+            anchor["toolCalls"] = tool_calls
+        wire.append(anchor)
+
+        for p in parts:
+            if isinstance(p, dict) and p.get("type") == "tool-result":
+                tool_call_id = p.get("toolCallId")
+                fan_out: dict[str, Any] = {
+                    "role": "tool",
+                    "id": f"tool-{tool_call_id}",
+                    "toolCallId": tool_call_id,
+                    "content": p.get("content"),
+                }
+                if "error" in p:
+                    fan_out["error"] = p["error"]
+                wire.append(fan_out)
+    return wire
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec:
+    """A tool declaration: a client tool the server may ask for, or one parsed from a request.
+
+    On the wire it is ``{name, description, parameters}``; a tool without a schema
+    advertises ``{"type": "object"}``, as the reference does.
+    """
+
+    name: str
+    description: str | None = None
+    parameters: Any = None
+    metadata: Any = None
+
+    @classmethod
+    def from_schema(
+        cls,
+        name: str,
+        description: str | None,
+        schema: Mapping[str, Any] | type[BaseModel] | None = None,
+    ) -> ToolSpec:
+        """Build a spec from a JSON Schema mapping (kept as is) or a pydantic model class.
+
+        A model class is converted the way the reference converts a Standard
+        Schema validator: its JSON Schema without ``$schema``, and for object
+        schemas ``properties`` and ``required`` always present.
+        """
+        if schema is None:
+            return cls(name, description)
+        if isinstance(schema, type) and issubclass(schema, BaseModel):
+            converted = dict(schema.model_json_schema())
+            converted.pop("$schema", None)
+            if converted.get("type") == "object":
+                converted.setdefault("properties", {})
+                converted.setdefault("required", [])
+            return cls(name, description, converted)
+        if isinstance(schema, Mapping):
+            return cls(name, description, dict(schema))
+        raise TypeError(
+            f"tool {name!r}: schema must be a JSON Schema mapping or a pydantic model class, "
+            f"got {type(schema).__name__}"
+        )
+
+    def to_wire(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name}
+        if self.description is not None:
+            out["description"] = self.description
+        out["parameters"] = (
+            {"type": "object"} if self.parameters is None else to_json_value(self.parameters)
+        )
+        if self.metadata is not None:
+            out["metadata"] = to_json_value(self.metadata)
+        return out
+
+
+def build_run_agent_input(
+    messages: Iterable[WireInputMessage],
+    *,
+    thread_id: str | None = None,
+    run_id: str | None = None,
+    parent_run_id: str | None = None,
+    tools: Sequence[ToolSpec | Mapping[str, Any]] | None = None,
+    forwarded_props: Mapping[str, Any] | None = None,
+    adapter_body: Mapping[str, Any] | None = None,
+    data: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The POST body, key for key as the reference's fetch adapters build it (SPEC 1.2-1.3).
+
+    ``forwardedProps`` merges ``adapter_body`` < ``forwarded_props`` < ``data`` (later
+    wins, first insertion keeps its position); ``data`` in the body is a copy of it.
+    Missing thread/run ids are generated like the reference's.
+    """
+    wire_messages = ui_messages_to_wire(messages)
+    merged: dict[str, Any] = {}
+    for source in (adapter_body, forwarded_props, data):
+        if source:
+            merged.update(source)
+    props: dict[str, Any] = to_json_value(merged)
+
+    body: dict[str, Any] = {
+        "threadId": thread_id if thread_id is not None else generate_run_id("thread"),
+        "runId": run_id if run_id is not None else generate_run_id("run"),
+    }
+    if parent_run_id is not None:
+        body["parentRunId"] = parent_run_id
+    body["state"] = {}
+    body["messages"] = wire_messages
+    body["tools"] = [
+        tool.to_wire() if isinstance(tool, ToolSpec) else to_json_value(dict(tool))
+        for tool in tools or ()
+    ]
+    body["context"] = []
+    body["forwardedProps"] = props
+    body["data"] = dict(props)
+    return body
+
+
+def encode_run_agent_input(
+    messages: Iterable[WireInputMessage],
+    *,
+    thread_id: str | None = None,
+    run_id: str | None = None,
+    parent_run_id: str | None = None,
+    tools: Sequence[ToolSpec | Mapping[str, Any]] | None = None,
+    forwarded_props: Mapping[str, Any] | None = None,
+    adapter_body: Mapping[str, Any] | None = None,
+    data: Mapping[str, Any] | None = None,
+) -> bytes:
+    """:func:`build_run_agent_input` as the exact bytes ``JSON.stringify`` would send."""
+    return _json.dumps_bytes(
+        build_run_agent_input(
+            messages,
+            thread_id=thread_id,
+            run_id=run_id,
+            parent_run_id=parent_run_id,
+            tools=tools,
+            forwarded_props=forwarded_props,
+            adapter_body=adapter_body,
+            data=data,
+        )
+    )
