@@ -1,0 +1,118 @@
+"""The wire-model base classes and the key-order memory.
+
+``WireModel`` (camelCase aliases, strict, extras kept, canonical ``__wire_order__``),
+``NestedWireModel`` (objects inside events, which remember their own key order while being
+validated) and ``BaseEvent``. The key order a parsed model arrived in lives in a slot outside
+pydantic's state; ``_get_wire_keys``/``_set_wire_keys`` reach it without going through
+pydantic, and ``_arrival_order`` reads it lazily from a stored payload.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, ModelWrapValidatorHandler, model_validator
+from pydantic.alias_generators import to_camel
+
+from .. import _json
+from ._types import JSNumber
+
+# The name of the slot holding the wire key order of a parsed model (a tuple of keys, or the
+# JSON payload it was parsed from, read on first encode). It lives outside pydantic's state
+# on purpose: ``==``, ``model_copy`` and pickling ignore it.
+_WIRE_KEYS_SLOT = "_cc_wire_keys"
+
+
+class WireModel(BaseModel):
+    """Common base of the events and their nested objects: camelCase wire, strict, extras kept."""
+
+    __slots__ = (_WIRE_KEYS_SLOT,)
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="allow",
+        strict=True,
+    )
+
+    # Canonical key order, as python field names. Fields not listed follow in declaration order.
+    __wire_order__: ClassVar[tuple[str, ...]] = ()
+    # Filled in by __pydantic_init_subclass__: (field name, wire key) pairs in canonical
+    # order, and the reverse map used when following a parsed event's own order.
+    _cc_pairs: ClassVar[tuple[tuple[str, str], ...]] = ()
+    _cc_alias_to_name: ClassVar[dict[str, str]] = {}
+    _cc_renamed: ClassVar[frozenset[str]] = frozenset()  # fields whose wire key differs
+    _cc_nested: ClassVar[bool] = False  # True for objects inside events (they have no ``type``)
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        fields = {name: info for name, info in cls.model_fields.items() if name != "type"}
+        names = [n for n in cls.__wire_order__ if n in fields]
+        unknown = set(cls.__wire_order__) - set(fields) - {"type"}
+        if unknown:  # a typo here would silently reorder output; fail at import instead
+            raise TypeError(f"{cls.__name__}.__wire_order__ names unknown fields {sorted(unknown)}")
+        names += [n for n in fields if n not in names]
+        cls._cc_pairs = tuple((n, fields[n].alias or n) for n in names)
+        cls._cc_alias_to_name = {alias: name for name, alias in cls._cc_pairs}
+        cls._cc_renamed = frozenset(name for name, alias in cls._cc_pairs if name != alias)
+
+
+class NestedWireModel(WireModel):
+    """An object nested inside an event (``usage``, ``error``). It remembers its own key order
+    while being validated: the event-level bookkeeping in :func:`parse_event` only sees the top
+    level. Events do not use this validator; it would cost every event a Python call."""
+
+    _cc_nested: ClassVar[bool] = True
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _remember_key_order(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+        model = handler(data)
+        if type(data) is dict and model is not data:
+            object.__setattr__(model, _WIRE_KEYS_SLOT, tuple(data))
+        return model
+
+
+class BaseEvent(WireModel):
+    """Fields every event may carry. ``model`` is a TanStack addition (the LLM's name)."""
+
+    type: str
+    timestamp: JSNumber | None = None
+    model: str | None = None
+    raw_event: Any = None
+
+
+# Going through the slot's descriptor skips BaseModel.__setattr__/__getattr__ (and pydantic's
+# state); an unset slot raises AttributeError from the getter. The slot holds the arrival key
+# order as a tuple, or - for events from the JSON fast path - the payload itself, from which
+# the order is read the first time the event is encoded (see _arrival_order).
+_wire_keys_slot = WireModel.__dict__[_WIRE_KEYS_SLOT]
+_get_wire_keys: Callable[[Any], tuple[str, ...] | bytes | str] = _wire_keys_slot.__get__
+_set_wire_keys: Callable[[Any, tuple[str, ...] | bytes | str], None] = _wire_keys_slot.__set__
+
+# Key orders seen on the wire, shared: a producer writes every event of a type in the same
+# order, so one tuple per shape replaces one per event. Bounded, since the wire is not trusted.
+_KEY_ORDERS: dict[tuple[str, ...], tuple[str, ...]] = {}
+_KEY_ORDERS_MAX = 1024
+
+
+def _key_order(keys: tuple[str, ...]) -> tuple[str, ...]:
+    if len(_KEY_ORDERS) > _KEY_ORDERS_MAX:
+        _KEY_ORDERS.clear()
+    return _KEY_ORDERS.setdefault(keys, keys)
+
+
+def _arrival_order(payload: bytes | str) -> tuple[str, ...]:
+    """The top-level keys of a payload the fast path accepted, in order (type included).
+
+    The fast path only accepts what :func:`_json.loads` parses to the same values (see
+    ``_fast._js_safe``), so this parse sees the same keys; ``()`` (canonical order) is only a
+    guard.
+    """
+    try:
+        obj = _json.loads(payload)
+    except ValueError:  # pragma: no cover - the fast path accepted it, so it is JSON
+        return ()
+    return _key_order(tuple(obj)) if type(obj) is dict else ()

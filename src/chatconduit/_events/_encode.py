@@ -1,0 +1,127 @@
+"""Encoding: ``event_to_dict``/``event_to_json`` (wire key order, absent vs. ``null``),
+``coerce_event`` and ``is_terminal``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, cast
+
+from pydantic import BaseModel
+
+from .. import _json
+from ._base import BaseEvent, WireModel, _arrival_order, _get_wire_keys, _set_wire_keys
+from ._parse import parse_event
+from ._types import EventType
+from ._union import _EVENT_CLASS_SET, Event
+
+
+def coerce_event(event: BaseEvent | Mapping[str, Any]) -> Event:
+    """Accept an event or a plain dict (camelCase keys, as on the wire) and return an event."""
+    if isinstance(event, BaseEvent):
+        return cast(Event, event)
+    return parse_event(event)
+
+
+# Values of these types are written as they are. A JSON value from the wire is always one of
+# them, so the per-value check below almost never falls through to _plain().
+_JSON_LEAF_TYPES = frozenset({str, int, float, bool, type(None), dict, list})
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, WireModel):
+        return _dump(value, {})
+    if isinstance(value, BaseModel):  # a foreign model a user put into an ``Any`` field
+        return value.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    return value
+
+
+def _shadowed_fields(
+    model: WireModel, extra: dict[str, Any], wire_keys: tuple[str, ...] | None
+) -> set[str]:
+    """Fields that only *look* set because an extra key has their Python name.
+
+    pydantic puts extra keys into ``model_fields_set``, so a wire key ``"message_id"`` (an
+    extra: the wire is camelCase-only) makes the ``message_id`` field look set. The field
+    really is set when its camelCase key arrived too, or when it was assigned a value since.
+    """
+    shadowed = set()
+    for name in extra.keys() & model._cc_renamed:
+        info = type(model).model_fields[name]
+        arrived = wire_keys is not None and info.alias in wire_keys
+        if not arrived and model.__dict__[name] == info.default:
+            shadowed.add(name)
+    return shadowed
+
+
+def _dump(model: WireModel, out: dict[str, Any]) -> dict[str, Any]:
+    values = model.__dict__
+    fields_set = model.__pydantic_fields_set__
+    extra = model.__pydantic_extra__
+    leaf = _JSON_LEAF_TYPES
+    wire_keys: tuple[str, ...] | None = None
+    # Reading an unset slot raises, and raising costs ~0.4 us. Events built in Python (the
+    # server's hot path) never have it set and, unlike parsed ones, do not have ``type`` in
+    # their fields set, so they skip the read. (Overriding __init__ to always set the slot
+    # would be neater, but pydantic then calls that Python __init__ on every validation:
+    # parsing got 70% slower when tried.)
+    if "type" in fields_set or model._cc_nested:
+        try:
+            remembered = _get_wire_keys(model)
+        except AttributeError:  # built in Python, model_construct()ed or model_copy()ed
+            wire_keys = None
+        else:
+            if isinstance(remembered, tuple):
+                wire_keys = remembered
+            else:  # the payload of a fast-path event: read its order once, then keep that
+                wire_keys = _arrival_order(remembered)
+                _set_wire_keys(model, wire_keys)
+    if wire_keys is not None:
+        # Follow the order the event arrived in; fields set since then are added below.
+        alias_to_name = model._cc_alias_to_name
+        for key in wire_keys:
+            name = alias_to_name.get(key)
+            if name is not None:
+                if name in fields_set:
+                    value = values[name]
+                    out[key] = value if type(value) in leaf else _plain(value)
+            elif extra and key in extra:
+                value = extra[key]
+                out[key] = value if type(value) in leaf else _plain(value)
+    shadowed = _shadowed_fields(model, extra, wire_keys) if extra else None
+    for name, alias in model._cc_pairs:
+        if name in fields_set and alias not in out:
+            if shadowed and name in shadowed:
+                continue
+            value = values[name]
+            out[alias] = value if type(value) in leaf else _plain(value)
+    if extra:
+        for key, value in extra.items():
+            if key not in out:
+                out[key] = value if type(value) in leaf else _plain(value)
+    return out
+
+
+def event_to_dict(event: BaseEvent | Mapping[str, Any]) -> dict[str, Any]:
+    """The event as a JSON-ready dict: ``type`` first, camelCase keys, absent fields omitted,
+    explicit ``None`` kept as ``null``, extras kept, in wire order (see the package docstring).
+
+    Values of ``Any`` fields (``input``, ``value``, ``snapshot``, ...) are expected to be JSON
+    values. A pydantic model given as such a value is dumped; anything else (including models
+    nested deeper) is left to the JSON encoder, which rejects what JSON cannot hold.
+    """
+    ev = event if type(event) in _EVENT_CLASS_SET else coerce_event(event)
+    return _dump(ev, {"type": str(ev.type)})  # type: ignore[union-attr, arg-type]
+
+
+def event_to_json(event: BaseEvent | Mapping[str, Any]) -> str:
+    """Compact JSON exactly as ``JSON.stringify`` writes the same event in TanStack."""
+    return _json.dumps(event_to_dict(event))
+
+
+def is_terminal(event: BaseEvent | Mapping[str, Any]) -> bool:
+    """True for RUN_FINISHED and RUN_ERROR: the events that end a run."""
+    event_type = event.get("type") if isinstance(event, Mapping) else event.type
+    return event_type in _TERMINAL_TYPES
+
+
+_TERMINAL_TYPES = frozenset({EventType.RUN_FINISHED, EventType.RUN_ERROR})
