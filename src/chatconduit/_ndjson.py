@@ -27,25 +27,11 @@ from typing import Any
 
 from . import _json
 from ._events import BaseEvent
-from ._exceptions import (
-    FrameTooLargeError,
-    MalformedEventError,
-    ProtocolError,
-    StreamTruncatedError,
-)
-from ._sse import (
-    DEFAULT_MAX_FRAME_BYTES,
-    ErrorHandler,
-    encode_payload,
-    excerpt,
-    is_json,
-    log_protocol_error,
-)
+from ._exceptions import FrameTooLargeError, MalformedEventError, StreamTruncatedError
+from ._framing import DONE as _DONE
+from ._framing import LineDecoder, encode_payload, excerpt, is_json
 
 __all__ = ["NDJSONDecoder", "NDJSONItem", "encode_ndjson", "unwrap_envelope"]
-
-_BOM = b"\xef\xbb\xbf"
-_DONE = b"[DONE]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,55 +61,16 @@ def unwrap_envelope(value: Any) -> tuple[Any, str | None]:
     return value, None
 
 
-class NDJSONDecoder:
-    """Incremental, pure NDJSON decoder: bytes in, :class:`NDJSONItem` out."""
+class NDJSONDecoder(LineDecoder):
+    """Incremental, pure NDJSON decoder: bytes in, :class:`NDJSONItem` out.
 
-    __slots__ = (
-        "_error",
-        "_finished",
-        "_head",
-        "_lenient",
-        "_line",
-        "_max",
-        "_on_error",
-        "_partial",
-        "_partial_bytes",
-        "_skip_line",
-        "_started",
-    )
+    Its state (limit, BOM, unterminated line, line count, error reporting) is all
+    :class:`~chatconduit._framing.LineDecoder`'s; so are ``pending_error`` and ``check()``.
+    """
 
-    def __init__(
-        self,
-        *,
-        max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
-        lenient: bool = False,
-        on_error: ErrorHandler | None = None,
-    ) -> None:
-        if max_frame_bytes < 1:
-            raise ValueError(f"max_frame_bytes must be positive, got {max_frame_bytes}")
-        self._max = max_frame_bytes
-        self._lenient = lenient
-        self._on_error = on_error or log_protocol_error
-        self._error: ProtocolError | None = None
-        self._finished = False
-        self._started = False
-        self._head = b""
-        self._partial: list[bytes] = []
-        self._partial_bytes = 0
-        self._line = 0
-        self._skip_line = False
+    __slots__ = ()
 
     # --- public API --------------------------------------------------------------------
-
-    @property
-    def pending_error(self) -> ProtocolError | None:
-        """The error that stopped decoding (strict mode), if any."""
-        return self._error
-
-    def check(self) -> None:
-        """Raise the pending error now instead of at the next ``feed()``/``finish()``."""
-        if self._error is not None:
-            raise self._error
 
     def feed(self, data: bytes) -> list[NDJSONItem]:
         """Decode one read; return the items of the lines it completed."""
@@ -162,13 +109,9 @@ class NDJSONDecoder:
             self._line += 1
             return [data[:-1]], self._line
         if not self._started:
-            head = self._head + data
-            if len(head) < 3 and _BOM.startswith(head):
-                self._head = head  # could still become a BOM
+            data = self._strip_bom(data)
+            if not data:
                 return [], 0
-            self._head = b""
-            self._started = True
-            data = head[3:] if head.startswith(_BOM) else head
         return self._split(data)
 
     def finish_line(self) -> tuple[bytes, int] | None:
@@ -257,14 +200,6 @@ class NDJSONDecoder:
                 excerpt=excerpt(line),
             )
         )
-
-    def _report(self, error: ProtocolError) -> None:
-        if self._lenient:
-            self._on_error(error)
-        else:
-            self._error = error
-            self._partial = []
-            self._partial_bytes = 0
 
     def _items(self, lines: list[bytes], first: int) -> list[NDJSONItem]:
         out: list[NDJSONItem] = []

@@ -59,15 +59,24 @@ offending line or event is skipped, and decoding goes on.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import repeat
-from typing import Any, TypeAlias, cast
+from typing import TypeAlias, cast
 
-from . import _json
-from ._events import BaseEvent, event_to_dict
-from ._exceptions import FrameTooLargeError, ProtocolError, StreamTruncatedError
+from ._exceptions import FrameTooLargeError, StreamTruncatedError
+
+# Shared with _ndjson (and re-exported: callers import them from here).
+from ._framing import DEFAULT_MAX_FRAME_BYTES as DEFAULT_MAX_FRAME_BYTES
+from ._framing import DONE as _DONE
+from ._framing import ErrorHandler as ErrorHandler
+from ._framing import LineDecoder
+from ._framing import encode_payload as encode_payload
+from ._framing import excerpt as excerpt
+from ._framing import is_json as is_json
+from ._framing import log_protocol_error as log_protocol_error
+from ._sse_encode import encode_sse as encode_sse
+from ._sse_encode import encode_sse_comment as encode_sse_comment
 
 __all__ = [
     "DEFAULT_MAX_FRAME_BYTES",
@@ -80,19 +89,8 @@ __all__ = [
     "encode_sse_comment",
 ]
 
-DEFAULT_MAX_FRAME_BYTES = 4 * 1024 * 1024
-"""Default limit for one line or one event (4 MiB)."""
-
 DONE_SENTINEL = "[DONE]"
 """The legacy end-of-stream payload some servers send; TanStack 0.10 skips it with a warning."""
-
-ErrorHandler: TypeAlias = Callable[[ProtocolError], None]
-
-_log = logging.getLogger("chatconduit")
-
-_BOM = b"\xef\xbb\xbf"
-_DONE = b"[DONE]"
-_EXCERPT_BYTES = 60
 
 # A raw dispatched event: (data, event type or None, last event id in force, retry in
 # force, 1-based line where its data starts). Tuples keep the hot path cheap; the
@@ -158,36 +156,17 @@ class SSEMessage:
         return self.data == DONE_SENTINEL
 
 
-def excerpt(data: bytes) -> str:
-    """A short, safe-to-log excerpt of a payload for error messages."""
-    if len(data) <= _EXCERPT_BYTES:
-        return data.decode("utf-8", "replace")
-    return data[:_EXCERPT_BYTES].decode("utf-8", "ignore") + "…"
-
-
-def is_json(data: bytes) -> bool:
-    """True when ``data`` is one complete JSON value (as ``JSON.parse`` would accept it)."""
-    try:
-        _json.loads(data)
-    except ValueError:
-        return False
-    return True
-
-
-def log_protocol_error(error: ProtocolError) -> None:
-    """The default ``on_error`` of lenient decoders: a warning, so nothing is dropped silently."""
-    _log.warning("skipped malformed stream input: %s", error)
-
-
 def _json_or_done(line: bytes) -> bool:
     return line == _DONE or is_json(line)
 
 
-class SSEDecoder:
+class SSEDecoder(LineDecoder):
     """Incremental, pure (no I/O) SSE decoder: bytes in, :class:`SSEMessage` out.
 
     ``feed()`` as many reads as arrive, then ``finish()`` once at end of stream. See the
-    module docstring for the rules, the leniencies and the error behaviour.
+    module docstring for the rules, the leniencies and the error behaviour; the state
+    shared with the NDJSON decoder (limit, BOM, unterminated line, error reporting) is
+    :class:`~chatconduit._framing.LineDecoder`'s.
     """
 
     __slots__ = (
@@ -195,23 +174,12 @@ class SSEDecoder:
         "_data_bytes",
         "_data_counted",
         "_data_line",
-        "_error",
         "_event",
-        "_finished",
-        "_head",
         "_id",
         "_last_event_id",
-        "_lenient",
-        "_line",
-        "_max",
-        "_on_error",
-        "_partial",
-        "_partial_bytes",
         "_pending_cr",
         "_retry",
         "_skip_event",
-        "_skip_line",
-        "_started",
     )
 
     def __init__(
@@ -221,21 +189,9 @@ class SSEDecoder:
         lenient: bool = False,
         on_error: ErrorHandler | None = None,
     ) -> None:
-        if max_frame_bytes < 1:
-            raise ValueError(f"max_frame_bytes must be positive, got {max_frame_bytes}")
-        self._max = max_frame_bytes
-        self._lenient = lenient
-        self._on_error = on_error or log_protocol_error
-        self._error: ProtocolError | None = None
-        self._finished = False
-        # Byte-level state.
-        self._started = False  # past the (optional) BOM
-        self._head = b""  # the first bytes, while they could still be a BOM
+        super().__init__(max_frame_bytes=max_frame_bytes, lenient=lenient, on_error=on_error)
+        # Byte-level state (beyond LineDecoder's).
         self._pending_cr = False  # the last read ended with CR: drop a leading LF next
-        self._partial: list[bytes] = []  # the current unterminated line, in pieces
-        self._partial_bytes = 0
-        self._line = 0  # complete lines consumed so far
-        self._skip_line = False  # dropping the rest of an oversized line
         self._skip_event = False  # dropping lines up to the next blank line
         # WHATWG buffers.
         self._data: list[bytes] = []
@@ -247,7 +203,7 @@ class SSEDecoder:
         self._last_event_id: str | None = None  # committed at dispatch
         self._retry: int | None = None
 
-    # --- public API --------------------------------------------------------------------
+    # --- public API (also pending_error and check(), from LineDecoder) ------------------
 
     @property
     def last_event_id(self) -> str | None:
@@ -258,16 +214,6 @@ class SSEDecoder:
     def retry(self) -> int | None:
         """The reconnection time the server asked for, in milliseconds, if any."""
         return self._retry
-
-    @property
-    def pending_error(self) -> ProtocolError | None:
-        """The error that stopped decoding (strict mode), not yet raised or already raised."""
-        return self._error
-
-    def check(self) -> None:
-        """Raise the pending error now instead of at the next ``feed()``/``finish()``."""
-        if self._error is not None:
-            raise self._error
 
     def feed(self, data: bytes) -> list[SSEMessage]:
         """Decode one read; return the events it completed."""
@@ -514,15 +460,6 @@ class SSEDecoder:
             consumed = 2 * count
         return consumed, tail
 
-    def _strip_bom(self, data: bytes) -> bytes:
-        head = self._head + data
-        if len(head) < 3 and _BOM.startswith(head):
-            self._head = head  # could still become a BOM
-            return b""
-        self._head = b""
-        self._started = True
-        return head[3:] if head.startswith(_BOM) else head
-
     def _lines(self, lines: list[bytes], first: int, out: list[SSEFrame | SSERun]) -> None:
         """The WHATWG line loop over complete lines; appends dispatched frames to ``out``."""
         if self._skip_event:
@@ -693,14 +630,9 @@ class SSEDecoder:
         )
         return out
 
-    def _report(self, error: ProtocolError) -> None:
-        if self._lenient:
-            self._on_error(error)
-        else:
-            self._error = error
-            self._reset_event()
-            self._partial = []
-            self._partial_bytes = 0
+    def _drop_buffers(self) -> None:
+        super()._drop_buffers()
+        self._reset_event()
 
 
 def _split_payload(lines: list[bytes]) -> list[bytes]:
@@ -714,57 +646,3 @@ def _split_payload(lines: list[bytes]) -> list[bytes]:
     if parts and all(map(_json_or_done, parts)):
         return parts
     return [joined]
-
-
-# --- encoding ------------------------------------------------------------------------------
-
-
-def encode_payload(event: BaseEvent | Mapping[str, Any]) -> bytes:
-    """Compact JSON bytes of an event (in wire key order) or of a plain mapping (as given)."""
-    if isinstance(event, BaseEvent):
-        return _json.dumps_bytes(event_to_dict(event))
-    if isinstance(event, Mapping):
-        return _json.dumps_bytes(event if type(event) is dict else dict(event))
-    raise TypeError(f"expected an event or a mapping, got {type(event).__name__}")
-
-
-def _field_value(name: str, value: str) -> bytes:
-    if "\n" in value or "\r" in value:
-        raise ValueError(f"SSE {name} must be one line, got {value[:40]!r}")
-    if name == "id" and "\x00" in value:
-        raise ValueError("SSE id must not contain NUL (readers ignore such ids)")
-    return value.encode("utf-8")
-
-
-def encode_sse(
-    event_or_dict: BaseEvent | Mapping[str, Any],
-    /,
-    *,
-    id: str | None = None,
-    event: str | None = None,
-) -> bytes:
-    """One SSE frame: ``data: <compact JSON>\\n\\n``, exactly as TanStack 0.10 writes it.
-
-    ``event:`` and ``id:`` lines (in that order, before ``data:``) are written only when
-    asked for.
-    Compact JSON never holds a raw CR or LF, but if a payload did, each of its lines is
-    written as its own ``data:`` line so a reader joins them back (WHATWG).
-    """
-    payload = encode_payload(event_or_dict)
-    head = b""
-    if event is not None:
-        head += b"event: " + _field_value("event", event) + b"\n"
-    if id is not None:
-        head += b"id: " + _field_value("id", id) + b"\n"
-    if b"\n" in payload or b"\r" in payload:
-        lines = payload.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
-        return head + b"".join(b"data: " + line + b"\n" for line in lines) + b"\n"
-    return head + b"data: " + payload + b"\n\n"
-
-
-def encode_sse_comment(text: str = "") -> bytes:
-    """An SSE comment (a heartbeat): ``:\\n\\n``, or ``: text\\n\\n``; readers ignore it."""
-    if not text:
-        return b":\n\n"
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    return b"".join(b": " + line.encode("utf-8") + b"\n" for line in lines) + b"\n"
