@@ -29,10 +29,10 @@ from typing import Any
 
 import httpx
 
+from .._decode import Framing
 from .._events import Event
 from .._redact import redact_url
 from ._abort import AbortSignal
-from ._framing import Framing
 from ._options import FetchOptions, OptionsInput, UrlInput
 from ._protocols import RunContext
 from ._send import new_client

@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 
+from .._decode import EventDecoder, Framing
 from .._events import Event, is_terminal
 from .._exceptions import (
     HTTPStatusError,
@@ -38,7 +39,6 @@ from .._exceptions import (
 from .._redact import redact_url
 from .._wire import encode_run_agent_input
 from ._abort import Aborted, AbortScope, AbortSignal
-from ._framing import Framing, StreamDecoder, make_decoder
 from ._options import (
     FetchOptions,
     OptionsInput,
@@ -142,7 +142,7 @@ class StreamRun:
             while True:
                 response = await self._open()
                 drop: Drop | None = None
-                decoder = make_decoder(self._framing, self._options.max_frame_bytes)
+                decoder = EventDecoder(self._framing, max_frame_bytes=self._options.max_frame_bytes)
                 reader = self._read(response, decoder)
                 try:
                     async for event in reader:
@@ -256,7 +256,7 @@ class StreamRun:
         return self._tracker.resumable and self._resume.max_reconnects > 0
 
     async def _read(
-        self, response: httpx.Response, decoder: StreamDecoder
+        self, response: httpx.Response, decoder: EventDecoder
     ) -> AsyncGenerator[Event, None]:
         """Yield the new events of one response; a drop is raised as a transport error."""
         idle = self._options.idle_timeout
@@ -274,7 +274,10 @@ class StreamRun:
                 raise StreamReadError(
                     f"the connection to {self._safe_url} broke while reading the response: {detail}"
                 ) from exc
-            decoded = decoder.finish() if piece is None else decoder.feed(piece)
+            # iter_feed validates each event as it is reached, so a big read never has all
+            # its events alive at once; an error it finds is raised by check() below, after
+            # the events before it were delivered (a stalled connection may bring no next read).
+            decoded = decoder.finish() if piece is None else decoder.iter_feed(piece)
             for event, event_id in decoded:
                 if not self._tracker.accept(event_id):
                     continue  # delivered before a reconnect
