@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chatconduit import _json
-from chatconduit._decode import DecodedEvent, EventDecoder
+from chatconduit._decode import DecodedEvent, EventDecoder, Framing
 from chatconduit._events import (
     event_to_dict,
     event_to_json,
@@ -117,6 +117,20 @@ def expected_dicts(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [event_to_dict(parse_event(e)) for e in events]
 
 
+def assert_typed_decoding(
+    framing: Framing, reads: list[bytes], events: list[dict[str, Any]], ids: bool
+) -> None:
+    """The typed decoder yields the original events, in their key order, with their ids."""
+    typed = EventDecoder(framing)
+    got = []
+    for read in reads:
+        got += typed.feed(read)
+    got += typed.finish()
+    assert [event_to_dict(e) for e, _ in got] == expected_dicts(events)
+    assert [list(event_to_dict(e)) for e, _ in got] == [list(e) for e in events]  # key order
+    assert [i for _, i in got] == [str(n) if ids else None for n in range(len(events))]
+
+
 @SETTINGS
 @given(EVENTS, CUTS, st.sampled_from([b"\n", b"\r\n", b"\r"]), st.booleans(), st.booleans())
 def test_sse_round_trip(
@@ -138,14 +152,7 @@ def test_sse_round_trip(
     assert [json.loads(m.data) for m in decoded] == events
     assert [m.id for m in decoded] == [str(n) if ids else None for n in range(len(events))]
 
-    typed = EventDecoder("sse")
-    got = []
-    for read in reads:
-        got += typed.feed(read)
-    got += typed.finish()
-    assert [event_to_dict(e) for e, _ in got] == expected_dicts(events)
-    assert [list(event_to_dict(e)) for e, _ in got] == [list(e) for e in events]  # key order
-    assert [i for _, i in got] == [str(n) if ids else None for n in range(len(events))]
+    assert_typed_decoding("sse", reads, events, ids)
 
 
 @SETTINGS
@@ -166,14 +173,7 @@ def test_ndjson_round_trip(
     assert [i.value for i in items] == events
     assert [i.id for i in items] == [str(n) if ids else None for n in range(len(events))]
 
-    typed = EventDecoder("ndjson")
-    got = []
-    for read in reads:
-        got += typed.feed(read)
-    got += typed.finish()
-    assert [event_to_dict(e) for e, _ in got] == expected_dicts(events)
-    assert [list(event_to_dict(e)) for e, _ in got] == [list(e) for e in events]  # key order
-    assert [i for _, i in got] == [str(n) if ids else None for n in range(len(events))]
+    assert_typed_decoding("ndjson", reads, events, ids)
 
 
 @SETTINGS
