@@ -157,10 +157,16 @@ async def test_stop_keeps_the_partial_reply_and_leaves_the_client_ready() -> Non
         assert not client.is_loading
 
 
-def test_sync_client_streams_updates_over_a_real_socket(demo_server: RunningServer) -> None:
-    with SyncChatClient(connection(demo_server, "ndjson")) as chat:
+def test_sync_client_streams_updates_over_a_real_socket() -> None:
+    # Word deltas 50 ms apart: the reply lasts long enough that snapshots must arrive
+    # while it streams (with no delay the whole reply may coalesce into one snapshot).
+    with (
+        serve(create_app(delay=0.05)) as server,
+        SyncChatClient(fetch_http_stream(server.url + "/api/chat/ndjson")) as chat,
+    ):
         snapshots = list(chat.stream_message("what time is it?"))
-        assert len(snapshots) > 1
+        assert any(s.status == "streaming" for s in snapshots[:-1])
+        assert snapshots[-1].status == "ready"
         last = snapshots[-1].last_message
         assert last is not None and last.role == "assistant"
         names = [p.name for m in chat.messages for p in m.parts if isinstance(p, ToolCallPart)]
