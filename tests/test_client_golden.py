@@ -34,7 +34,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from chatconduit._client import ChatClient
-from chatconduit._client_state import ChatStatus
+from chatconduit._client._state import ChatStatus
 from chatconduit._connection import fetch_http_stream, fetch_server_sent_events
 from chatconduit._exceptions import HTTPStatusError
 from chatconduit._messages import message_to_dict

@@ -19,8 +19,8 @@ from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
 from chatconduit._client import ChatClient
-from chatconduit._client_state import ChatConnectionStatus, ChatStatus
-from chatconduit._client_tools import Tool
+from chatconduit._client._state import ChatConnectionStatus, ChatStatus
+from chatconduit._client._tools import Tool
 from chatconduit._connection import fetch_http_stream, fetch_server_sent_events
 from chatconduit._messages import TextPart
 from servers import RunningServer, serve

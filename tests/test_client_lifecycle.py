@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from chatconduit._client import ChatClient, ClientClosedError
-from chatconduit._client_state import ChatConnectionStatus, ChatStatus
+from chatconduit._client._state import ChatConnectionStatus, ChatStatus
 from chatconduit._connection import AbortSignal, RunContext, stream
 from chatconduit._exceptions import (
     AdapterContractError,

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from chatconduit._client import ChatClient
-from chatconduit._client_state import ChatConnectionStatus, ChatStatus
+from chatconduit._client._state import ChatConnectionStatus, ChatStatus
 from chatconduit._connection import AbortSignal, RunContext
 from chatconduit._exceptions import StreamReadError, TransportError
 from chatconduit._messages import TextPart, UIMessage

@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from chatconduit._client_state import (
+from chatconduit._client._state import (
     TRANSITIONS,
     ChatConnectionStatus,
     ChatSnapshot,

@@ -15,8 +15,8 @@ import pytest
 from pydantic import BaseModel
 
 from chatconduit._client import ChatClient
-from chatconduit._client_state import ChatStatus
-from chatconduit._client_tools import (
+from chatconduit._client._state import ChatStatus
+from chatconduit._client._tools import (
     Tool,
     UnknownApprovalError,
     UnknownToolCallError,
@@ -25,7 +25,7 @@ from chatconduit._client_tools import (
 )
 from chatconduit._connection import AbortSignal, RunContext
 from chatconduit._messages import TextPart, ToolCallPart, ToolResultPart, UIMessage
-from chatconduit._wire import ui_messages_to_wire
+from chatconduit._run_input import ui_messages_to_wire
 
 Reply = Callable[[int, list[UIMessage], RunContext], list[Any]]
 

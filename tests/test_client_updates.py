@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from chatconduit._client import ChatClient
-from chatconduit._client_state import ChatSnapshot, ChatStatus
+from chatconduit._client._state import ChatSnapshot, ChatStatus
 from chatconduit._connection import stream
 from chatconduit._messages import TextPart
 

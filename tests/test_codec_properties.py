@@ -16,7 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chatconduit import _json
-from chatconduit._decode import DecodedEvent, EventDecoder, Framing
+from chatconduit._codec._event_decoder import DecodedEvent, EventDecoder, Framing
+from chatconduit._codec._ndjson import NDJSONDecoder, encode_ndjson
+from chatconduit._codec._sse import SSEDecoder, encode_sse, encode_sse_comment
 from chatconduit._events import (
     event_to_dict,
     event_to_json,
@@ -25,8 +27,6 @@ from chatconduit._events import (
     parse_event_json_batch,
 )
 from chatconduit._exceptions import MalformedEventError, ProtocolError
-from chatconduit._ndjson import NDJSONDecoder, encode_ndjson
-from chatconduit._sse import SSEDecoder, encode_sse, encode_sse_comment
 
 # CODEC_EXAMPLES=5000 for a long soak; the default keeps the suite at a few seconds.
 SETTINGS = settings(

@@ -28,7 +28,7 @@ from chatconduit._exceptions import (
     StreamReadError,
     StreamTruncatedError,
 )
-from chatconduit._wire import encode_run_agent_input
+from chatconduit._run_input import encode_run_agent_input
 from faulty_app import (
     NDJSON,
     SSE,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from chatconduit._events import parse_event
-from chatconduit._wire import RunAgentInput, parse_run_agent_input
+from chatconduit._run_input import RunAgentInput, parse_run_agent_input
 from chatconduit.demo import CalculatorError, DemoAgent, evaluate
 from chatconduit.demo._agent import split_words
 

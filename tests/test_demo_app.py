@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from chatconduit._sse import SSEDecoder
+from chatconduit._codec._sse import SSEDecoder
 from chatconduit.demo import create_app
 from servers import RunningServer, serve
 

@@ -15,7 +15,7 @@ from starlette.routing import Route
 
 from chatconduit._events import parse_event
 from chatconduit._exceptions import HTTPStatusError
-from chatconduit._wire import RunAgentInput, parse_run_agent_input
+from chatconduit._run_input import RunAgentInput, parse_run_agent_input
 from chatconduit.demo import OpenAICompatibleAgent
 from chatconduit.server import UserFacingError, chat_endpoint
 from servers import RunningServer, serve

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from chatconduit import _exceptions
-from chatconduit._json_patch import apply_patch, json_equal, parse_pointer
+from chatconduit._processor._json_patch import apply_patch, json_equal, parse_pointer
 
 JSONPatchError = _exceptions.JSONPatchError
 

@@ -14,7 +14,8 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
-from chatconduit._decode import DecodedEvent, EventDecoder, decode_event_payload
+from chatconduit._codec._event_decoder import DecodedEvent, EventDecoder, decode_event_payload
+from chatconduit._codec._ndjson import NDJSONDecoder, NDJSONItem, encode_ndjson, unwrap_envelope
 from chatconduit._events import RunStartedEvent, event_to_dict
 from chatconduit._exceptions import (
     FrameTooLargeError,
@@ -22,7 +23,6 @@ from chatconduit._exceptions import (
     ProtocolError,
     StreamTruncatedError,
 )
-from chatconduit._ndjson import NDJSONDecoder, NDJSONItem, encode_ndjson, unwrap_envelope
 from servers import serve
 
 FIXTURES = Path(__file__).parent / "fixtures" / "tanstack-0.10" / "responses"

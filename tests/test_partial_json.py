@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chatconduit._partial_json import parse_partial_json
+from chatconduit._processor._partial_json import parse_partial_json
 
 CASES: list[tuple[str, Any]] = [
     # empty / whitespace → undefined

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import chatconduit._partial_json as partial_json_module
+import chatconduit._processor._partial_json as partial_json_module
 import chatconduit._processor._text_messages as text_messages_module
 import chatconduit._processor._tool_calls as tool_calls_module
 from chatconduit._events import StepFinishedEvent, TextMessageContentEvent, ToolCallArgsEvent
@@ -35,7 +35,7 @@ from chatconduit._processor import (
     ToolCallRequest,
     ui_messages_from_snapshot,
 )
-from chatconduit._strategies import (
+from chatconduit._processor._strategies import (
     BatchStrategy,
     CompositeStrategy,
     ImmediateStrategy,

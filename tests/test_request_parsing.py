@@ -32,7 +32,7 @@ from chatconduit._messages import (
     UIMessage,
     message_from_dict,
 )
-from chatconduit._wire import (
+from chatconduit._run_input import (
     ClientTool,
     ContextItem,
     ToolSpec,

@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
+from chatconduit._codec._sse import encode_sse
 from chatconduit._events import TextMessageContentEvent, event_to_dict
-from chatconduit._sse import encode_sse
 from chatconduit.server import (
     UserFacingError,
     http_stream,

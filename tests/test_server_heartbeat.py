@@ -12,7 +12,7 @@ import anyio
 import httpx
 import pytest
 
-from chatconduit._sse import SSEDecoder
+from chatconduit._codec._sse import SSEDecoder
 from chatconduit.server import (
     chat_endpoint,
     server_sent_events_stream,

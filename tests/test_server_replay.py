@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.routing import Route
 
-from chatconduit._sse import SSEDecoder
+from chatconduit._codec._sse import SSEDecoder
 from chatconduit.server import (
     DurableRuns,
     InMemoryStreamLog,

@@ -16,7 +16,8 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
-from chatconduit._decode import DecodedEvent, EventDecoder
+from chatconduit._codec._event_decoder import DecodedEvent, EventDecoder
+from chatconduit._codec._sse import SSEDecoder, SSEMessage, encode_sse, encode_sse_comment
 from chatconduit._events import (
     TextMessageContentEvent,
     UnknownEvent,
@@ -29,7 +30,6 @@ from chatconduit._exceptions import (
     ProtocolError,
     StreamTruncatedError,
 )
-from chatconduit._sse import SSEDecoder, SSEMessage, encode_sse, encode_sse_comment
 from servers import serve
 
 FIXTURES = Path(__file__).parent / "fixtures" / "tanstack-0.10" / "responses"

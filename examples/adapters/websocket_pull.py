@@ -32,7 +32,7 @@ from chatconduit import (
     is_terminal,
     normalize_connection_adapter,
 )
-from chatconduit._decode import decode_event_payload
+from chatconduit._codec._event_decoder import decode_event_payload
 
 
 class WebSocketPullAdapter:

@@ -15,8 +15,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._client import ChatClient
-from ._client_state import ChatConnectionStatus, ChatSnapshot, ChatStatus, Updates
-from ._client_tools import Tool, tool
+from ._client._state import ChatConnectionStatus, ChatSnapshot, ChatStatus, Updates
+from ._client._sync_client import SyncChatClient
+from ._client._tools import Tool, tool
 from ._connection import (
     AbortController,
     AbortSignal,
@@ -130,7 +131,7 @@ from ._messages import (
     message_to_dict,
 )
 from ._processor import ApprovalRequest, MessagesView, StreamProcessor, ToolCallRequest
-from ._strategies import (
+from ._processor._strategies import (
     BatchStrategy,
     ChunkStrategy,
     CompositeStrategy,
@@ -138,8 +139,7 @@ from ._strategies import (
     PunctuationStrategy,
     WordBoundaryStrategy,
 )
-from ._sync_client import SyncChatClient
-from ._wire import (
+from ._run_input import (
     RunAgentInput,
     ToolSpec,
     build_run_agent_input,

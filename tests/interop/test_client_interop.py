@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from chatconduit._client import ChatClient
-from chatconduit._client_state import ChatStatus
-from chatconduit._client_tools import Tool
+from chatconduit._client._state import ChatStatus
+from chatconduit._client._tools import Tool
 from chatconduit._connection import fetch_http_stream, fetch_server_sent_events
 from chatconduit._exceptions import RunError
 from chatconduit._messages import TextPart, ThinkingPart, message_to_dict

@@ -15,10 +15,10 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, fields
 from typing import Any, Final, TypeAlias
 
-from .._client_state import ChatConnectionStatus, ChatStatus
 from .._events import BaseEvent
 from .._messages import UIMessage
 from .._processor import ApprovalRequest, MessagesView, ToolCallRequest
+from ._state import ChatConnectionStatus, ChatStatus
 
 logger = logging.getLogger("chatconduit.client")
 

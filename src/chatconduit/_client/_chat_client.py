@@ -13,22 +13,14 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final, cast
 
-from .._client_state import ChatConnectionStatus, ChatSnapshot, ChatStatus, Trigger, Updates
-from .._client_tools import (
-    Tool,
-    ToolInput,
-    UnknownApprovalError,
-    UnknownToolCallError,
-    coerce_tools,
-)
 from .._connection._abort import AbortController
 from .._connection._normalize import normalize_connection_adapter
 from .._events import BaseEvent
 from .._messages import MessagePart, UIMessage
 from .._processor import ApprovalRequest, MessagesView, ToolCallRequest
-from .._strategies import ChunkStrategy
+from .._processor._strategies import ChunkStrategy
+from .._run_input import generate_run_id
 from .._text import JS_WHITESPACE as _JS_WHITESPACE  # the reference trims user text
-from .._wire import generate_run_id
 from ._callbacks import CALLBACK_NAMES, Callback, Callbacks, check_callables
 from ._inputs import (
     MessageInput,
@@ -40,6 +32,14 @@ from ._inputs import (
 )
 from ._push import PushSubscription
 from ._request import resolve
+from ._state import ChatConnectionStatus, ChatSnapshot, ChatStatus, Trigger, Updates
+from ._tools import (
+    Tool,
+    ToolInput,
+    UnknownApprovalError,
+    UnknownToolCallError,
+    coerce_tools,
+)
 from ._turns import TurnRunner
 
 logger = logging.getLogger("chatconduit.client")

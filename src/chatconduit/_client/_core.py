@@ -16,7 +16,17 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
-from .._client_state import (
+from .._connection._abort import AbortController
+from .._connection._normalize import ConnectAdapterWrapper, normalize_connection_adapter
+from .._connection._protocols import ConnectConnectionAdapter, SubscribeConnectionAdapter
+from .._events import BaseEvent, EventType
+from .._exceptions import ClientClosedError
+from .._messages import UIMessage
+from .._processor import ApprovalRequest, MessagesView, StreamProcessor, ToolCallRequest
+from .._processor._strategies import ChunkStrategy
+from ._callbacks import Callback, CallbackRunner, Callbacks
+from ._request import Request, resolve
+from ._state import (
     ChatConnectionStatus,
     ChatSnapshot,
     ChatStatus,
@@ -25,17 +35,7 @@ from .._client_state import (
     Trigger,
     UpdateHub,
 )
-from .._client_tools import Tool, run_tool
-from .._connection._abort import AbortController
-from .._connection._normalize import ConnectAdapterWrapper, normalize_connection_adapter
-from .._connection._protocols import ConnectConnectionAdapter, SubscribeConnectionAdapter
-from .._events import BaseEvent, EventType
-from .._exceptions import ClientClosedError
-from .._messages import UIMessage
-from .._processor import ApprovalRequest, MessagesView, StreamProcessor, ToolCallRequest
-from .._strategies import ChunkStrategy
-from ._callbacks import Callback, CallbackRunner, Callbacks
-from ._request import Request, resolve
+from ._tools import Tool, run_tool
 
 logger = logging.getLogger("chatconduit.client")
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Final
 
-from .._client_state import ChatConnectionStatus, Trigger, freeze_message
 from .._connection._abort import AbortController, Aborted, AbortScope
 from .._connection._iterables import close_iterator, to_async_iterator
 from .._connection._protocols import SubscribeConnectionAdapter
@@ -18,6 +17,7 @@ from .._events import BaseEvent, EventType, coerce_event
 from .._exceptions import StreamReadError
 from ._core import ClientCore
 from ._request import resolve
+from ._state import ChatConnectionStatus, Trigger, freeze_message
 
 _RUN_STARTED: Final = EventType.RUN_STARTED
 _TERMINAL: Final = frozenset({EventType.RUN_FINISHED, EventType.RUN_ERROR})

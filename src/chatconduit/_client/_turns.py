@@ -14,15 +14,15 @@ import inspect
 import logging
 from typing import Any
 
-from .._client_state import ChatConnectionStatus, Trigger, freeze_message
 from .._connection._abort import Aborted, AbortScope
 from .._connection._iterables import close_iterator, to_async_iterator
 from .._connection._protocols import ConnectConnectionAdapter, RunContext
 from .._events import BaseEvent, coerce_event
 from .._messages import ToolCallPart, ToolResultPart, UIMessage
-from .._wire import generate_run_id
+from .._run_input import generate_run_id
 from ._core import ClientCore
 from ._request import Outcome, Request, is_transport_failure
+from ._state import ChatConnectionStatus, Trigger, freeze_message
 
 logger = logging.getLogger("chatconduit.client")
 

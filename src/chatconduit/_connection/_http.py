@@ -29,7 +29,7 @@ from typing import Any
 
 import httpx
 
-from .._decode import Framing
+from .._codec._event_decoder import Framing
 from .._events import Event
 from .._redact import redact_url
 from ._abort import AbortSignal

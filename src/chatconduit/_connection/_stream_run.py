@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from .._decode import EventDecoder, Framing
+from .._codec._event_decoder import EventDecoder, Framing
 from .._events import Event, is_terminal
 from .._exceptions import (
     HTTPStatusError,
@@ -37,7 +37,7 @@ from .._exceptions import (
     TransportError,
 )
 from .._redact import redact_url
-from .._wire import encode_run_agent_input
+from .._run_input import encode_run_agent_input
 from ._abort import Aborted, AbortScope, AbortSignal
 from ._options import (
     FetchOptions,

@@ -18,9 +18,9 @@ from .._events import BaseEvent, Usage
 from .._exceptions import MalformedEventError, RunError
 from .._ids import generate_id
 from .._messages import Role, TextPart, ToolCallPart, ToolCallState, UIMessage
-from .._strategies import ChunkStrategy, reset_strategy
 from ._message_state import MessageState
 from ._records import ApprovalRequest, MessagesView, RunInfo, ToolCallRequest
+from ._strategies import ChunkStrategy, reset_strategy
 
 if TYPE_CHECKING:
     from ._tool_calls import StreamToolCall

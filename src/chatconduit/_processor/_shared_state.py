@@ -9,8 +9,8 @@ ignores both events.)
 from __future__ import annotations
 
 from .._events import StateDeltaEvent, StateSnapshotEvent
-from .._json_patch import apply_patch, copy_json
 from ._context import Context
+from ._json_patch import apply_patch, copy_json
 
 __all__ = ["on_state_delta", "on_state_snapshot"]
 

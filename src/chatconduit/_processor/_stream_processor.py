@@ -12,7 +12,6 @@ from typing import Any, TypeAlias
 from .._events import BaseEvent, Usage, coerce_event
 from .._exceptions import RunError
 from .._messages import UIMessage
-from .._strategies import ChunkStrategy, ImmediateStrategy
 from . import _conversation
 from ._chunks import CLOSES_CHUNK, close_chunk
 from ._context import (
@@ -32,6 +31,7 @@ from ._conversation import MessageInput, PartInput, coerce_messages
 from ._handlers import HANDLERS
 from ._records import MessagesView, RunInfo
 from ._runs import finalize
+from ._strategies import ChunkStrategy, ImmediateStrategy
 from ._tool_calls import StreamToolCall, tool_call_arguments
 
 __all__ = ["EventInput", "StreamProcessor"]

@@ -24,10 +24,10 @@ from .._events import (
     ToolCallStartEvent,
 )
 from .._messages import ToolCallPart, ToolCallState, ToolResultPart, UIMessage
-from .._partial_json import parse_partial_json
 from .._text import append_in_place
 from ._context import Context, require
 from ._message_state import MessageState
+from ._partial_json import parse_partial_json
 
 __all__ = [
     "StreamToolCall",

@@ -7,10 +7,10 @@ Needs the ``server`` extra (Starlette).
 
 from __future__ import annotations
 
+from ..agents import OpenAICompatibleAgent
 from ._agent import DEMO_MODEL, SERVER_TOOLS, DemoAgent
 from ._app import create_app
 from ._calculator import CalculatorError, evaluate
-from ._openai import OpenAICompatibleAgent
 
 __all__ = [
     "DEMO_MODEL",

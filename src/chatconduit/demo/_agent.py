@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .._ids import now_ms
 from .._messages import ModelMessage, TextPart
-from .._wire import RunAgentInput, ToolSpec
+from .._run_input import RunAgentInput, ToolSpec
 from ._calculator import CalculatorError, evaluate, format_number
 
 __all__ = ["DEMO_MODEL", "SERVER_TOOLS", "DemoAgent", "split_words"]

@@ -13,7 +13,7 @@ See ``docs/server.md``. Needs the ``server`` extra (Starlette).
 
 from __future__ import annotations
 
-from .._wire import RunAgentInput
+from .._run_input import RunAgentInput
 from ._durable import DurableRuns
 from ._endpoint import Agent, Authorize, RunScope, chat_endpoint, error_response
 from ._errors import (

@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse, Response
 
 from .._events import BaseEvent
 from .._exceptions import RequestValidationError
-from .._wire import RunAgentInput
+from .._run_input import RunAgentInput
 from ._durable import DurableRuns
 from ._errors import ErrorPayloadMapper
 from ._errors import run_error_payload as default_error_payload

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from .._exceptions import RequestValidationError
-from .._wire import RunAgentInput, parse_run_agent_input
+from .._run_input import RunAgentInput, parse_run_agent_input
 from ._errors import PayloadTooLargeError
 
 __all__ = [

@@ -25,11 +25,11 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias, TypeVar
 
 from .. import _json
+from .._codec._ndjson import encode_ndjson
+from .._codec._sse import encode_sse, encode_sse_comment
 from .._events import BaseEvent, event_to_dict
 from .._exceptions import MalformedEventError
-from .._ndjson import encode_ndjson
 from .._redact import redact_text
-from .._sse import encode_sse, encode_sse_comment
 from ._errors import (
     ErrorPayloadMapper,
     RunErrorPayload,

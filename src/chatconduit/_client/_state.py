@@ -31,8 +31,8 @@ from typing import Any, Final
 
 from pydantic import BaseModel
 
-from ._exceptions import ClientStateError
-from ._messages import TextPart, ThinkingPart, ToolCallPart, ToolResultPart, UIMessage
+from .._exceptions import ClientStateError
+from .._messages import TextPart, ThinkingPart, ToolCallPart, ToolResultPart, UIMessage
 
 __all__ = [
     "TRANSITIONS",

@@ -2,7 +2,7 @@
 
 SPEC 6.2-6.3: :func:`parse_run_agent_input` validates a body and returns a typed
 :class:`RunAgentInput`, its messages also flattened for an LLM by
-:func:`~chatconduit._wire._model_messages.convert_messages_to_model_messages`.
+:func:`~chatconduit._run_input._model_messages.convert_messages_to_model_messages`.
 
 Where we differ from the reference on purpose:
 

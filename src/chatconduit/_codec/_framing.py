@@ -11,7 +11,7 @@
 * :func:`encode_payload`, the compact JSON both encoders frame.
 
 The framing itself (where a line ends, what a line means) stays in
-:mod:`chatconduit._sse` and :mod:`chatconduit._ndjson`.
+:mod:`chatconduit._codec._sse` and :mod:`chatconduit._codec._ndjson`.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any, TypeAlias
 
-from . import _json
-from ._events import BaseEvent, event_to_dict
-from ._exceptions import ProtocolError
+from .. import _json
+from .._events import BaseEvent, event_to_dict
+from .._exceptions import ProtocolError
 
 __all__ = [
     "BOM",

@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ._exceptions import JSONPatchError
+from .._exceptions import JSONPatchError
 
 __all__ = ["apply_patch", "copy_json", "json_equal", "parse_pointer"]
 

@@ -64,7 +64,7 @@ from dataclasses import dataclass
 from itertools import repeat
 from typing import TypeAlias, cast
 
-from ._exceptions import FrameTooLargeError, StreamTruncatedError
+from .._exceptions import FrameTooLargeError, StreamTruncatedError
 
 # Shared with _ndjson (and re-exported: callers import them from here).
 from ._framing import DEFAULT_MAX_FRAME_BYTES as DEFAULT_MAX_FRAME_BYTES
@@ -166,7 +166,7 @@ class SSEDecoder(LineDecoder):
     ``feed()`` as many reads as arrive, then ``finish()`` once at end of stream. See the
     module docstring for the rules, the leniencies and the error behaviour; the state
     shared with the NDJSON decoder (limit, BOM, unterminated line, error reporting) is
-    :class:`~chatconduit._framing.LineDecoder`'s.
+    :class:`~chatconduit._codec._framing.LineDecoder`'s.
     """
 
     __slots__ = (

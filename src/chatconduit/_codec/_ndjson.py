@@ -10,12 +10,12 @@ an object ``chunk`` and no ``type``. The decoder unwraps envelopes and exposes t
 A ``[DONE]`` line (not JSON; the 0.10 reference warns and skips it) is surfaced as an
 item with ``done=True`` rather than treated as an error.
 
-Limits and errors are those of :mod:`chatconduit._sse`: a line over ``max_frame_bytes``
+Limits and errors are those of :mod:`chatconduit._codec._sse`: a line over ``max_frame_bytes``
 is a :class:`~chatconduit.FrameTooLargeError` (and is not buffered further); a line that
 is not JSON is a :class:`~chatconduit.MalformedEventError` naming its line number; at end
 of stream an unterminated last line is delivered when it is complete JSON (the reference
 parses it) and is otherwise a :class:`~chatconduit.StreamTruncatedError`. Strict mode
-raises in stream order (see :class:`~chatconduit._sse.SSEDecoder`); ``lenient=True``
+raises in stream order (see :class:`~chatconduit._codec._sse.SSEDecoder`); ``lenient=True``
 reports to ``on_error`` and skips the line.
 """
 
@@ -25,9 +25,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import _json
-from ._events import BaseEvent
-from ._exceptions import FrameTooLargeError, MalformedEventError, StreamTruncatedError
+from .. import _json
+from .._events import BaseEvent
+from .._exceptions import FrameTooLargeError, MalformedEventError, StreamTruncatedError
 from ._framing import DONE as _DONE
 from ._framing import LineDecoder, encode_payload, excerpt, is_json
 
@@ -65,7 +65,7 @@ class NDJSONDecoder(LineDecoder):
     """Incremental, pure NDJSON decoder: bytes in, :class:`NDJSONItem` out.
 
     Its state (limit, BOM, unterminated line, line count, error reporting) is all
-    :class:`~chatconduit._framing.LineDecoder`'s; so are ``pending_error`` and ``check()``.
+    :class:`~chatconduit._codec._framing.LineDecoder`'s; so are ``pending_error`` and ``check()``.
     """
 
     __slots__ = ()

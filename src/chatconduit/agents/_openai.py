@@ -29,12 +29,12 @@ from typing import Any
 
 import httpx
 
+from .._codec._sse import SSEDecoder
 from .._exceptions import HTTPStatusError
 from .._ids import now_ms
 from .._messages import DataSource, ImagePart, ModelMessage, TextPart
 from .._redact import redact_headers
-from .._sse import SSEDecoder
-from .._wire import RunAgentInput
+from .._run_input import RunAgentInput
 from ..server import UserFacingError
 
 __all__ = ["OpenAICompatibleAgent", "to_openai_messages"]

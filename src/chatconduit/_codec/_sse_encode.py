@@ -1,6 +1,6 @@
 """Server-Sent Events encoders: one event (``encode_sse``) and a comment (``encode_sse_comment``).
 
-They write exactly what TanStack 0.10 writes; :mod:`chatconduit._sse` re-exports both
+They write exactly what TanStack 0.10 writes; :mod:`chatconduit._codec._sse` re-exports both
 next to the decoder.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ._events import BaseEvent
+from .._events import BaseEvent
 from ._framing import encode_payload
 
 __all__ = ["encode_sse", "encode_sse_comment"]

@@ -28,7 +28,7 @@ ends decoding exactly there: :attr:`EventDecoder.done` turns true, nothing after
 returned (not the rest of the same read, nor later reads, nor a cut-off tail at
 ``finish()``), and ``last_event_id`` stays the id in force at ``[DONE]``.
 
-An NDJSON ``{"id": ..., "chunk": {...}}`` envelope (see :mod:`chatconduit._ndjson`) is
+An NDJSON ``{"id": ..., "chunk": {...}}`` envelope (see :mod:`chatconduit._codec._ndjson`) is
 unwrapped in both framings, since the 0.10 SSE reader also reads NDJSON lines; its id
 becomes the event's id. In SSE the id is otherwise the last event id in force.
 
@@ -45,15 +45,15 @@ from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain, repeat
 from typing import Literal, TypeAlias, cast
 
-from . import _json
-from ._events import (
+from .. import _json
+from .._events import (
     Event,
     UnknownEvent,
     parse_event,
     parse_event_json,
     parse_event_json_batch,
 )
-from ._exceptions import MalformedEventError, ProtocolError
+from .._exceptions import MalformedEventError, ProtocolError
 from ._ndjson import NDJSONDecoder, unwrap_envelope
 from ._sse import (
     DEFAULT_MAX_FRAME_BYTES,

@@ -29,9 +29,9 @@ from typing import Any, TypeAlias, cast
 
 from pydantic import BaseModel, ValidationError
 
-from . import _json
-from ._exceptions import UnknownApprovalError, UnknownToolCallError
-from ._wire import ToolSpec
+from .. import _json
+from .._exceptions import UnknownApprovalError, UnknownToolCallError
+from .._run_input import ToolSpec
 
 __all__ = [
     "Tool",

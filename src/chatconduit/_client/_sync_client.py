@@ -35,9 +35,9 @@ import weakref
 from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
-from ._client import ChatClient, ClientClosedError, MessageInput, PartInput
-from ._client_state import ChatConnectionStatus, ChatSnapshot, ChatStatus, freeze_message
-from ._messages import UIMessage
+from .._messages import UIMessage
+from . import ChatClient, ClientClosedError, MessageInput, PartInput
+from ._state import ChatConnectionStatus, ChatSnapshot, ChatStatus, freeze_message
 
 __all__ = ["SyncChatClient"]
 
