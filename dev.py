@@ -25,6 +25,8 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / "python"
 INTEROP = ROOT / "tests" / "interop"
+# npm packages of the interop tests: the old reference versions and the current ones.
+NODE_DIRS = (INTEROP, ROOT / "tests" / "interop_current")
 
 
 def run(*cmd: str | Path, cwd: Path = ROOT, env: dict[str, str] | None = None) -> None:
@@ -66,17 +68,18 @@ def node_bin_dir() -> Path:
 
 
 def ensure_node_env() -> None:
-    lock = INTEROP / "package-lock.json"
-    if not lock.exists():
-        return
-    stamp = INTEROP / "node_modules" / ".dev-stamp"
-    want = digest(lock, INTEROP / "package.json")
-    if stamp.exists() and stamp.read_text() == want:
-        return
-    env = dict(os.environ)
-    env["PATH"] = f"{node_bin_dir()}{os.pathsep}{env.get('PATH', '')}"
-    run(BIN / "npm", "ci", "--no-audit", "--no-fund", cwd=INTEROP, env=env)
-    stamp.write_text(want)
+    for directory in NODE_DIRS:
+        lock = directory / "package-lock.json"
+        if not lock.exists():
+            continue
+        stamp = directory / "node_modules" / ".dev-stamp"
+        want = digest(lock, directory / "package.json")
+        if stamp.exists() and stamp.read_text() == want:
+            continue
+        env = dict(os.environ)
+        env["PATH"] = f"{node_bin_dir()}{os.pathsep}{env.get('PATH', '')}"
+        run(BIN / "npm", "ci", "--no-audit", "--no-fund", cwd=directory, env=env)
+        stamp.write_text(want)
 
 
 def task_test(args: list[str]) -> None:

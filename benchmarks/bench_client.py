@@ -110,10 +110,8 @@ def rss_high_water() -> int:
 
 
 async def run_ours(data: bytes, framing: str) -> tuple[float, int, str]:
-    from chatconduit._client import ChatClient
-    from chatconduit._codec._event_decoder import EventDecoder
-    from chatconduit._connection import stream
-    from chatconduit._messages import TextPart
+    from chatconduit import ChatClient, TextPart, stream
+    from chatconduit.events import EventDecoder
 
     async def replay(messages: Any, body: Any) -> AsyncIterator[Any]:
         decoder = EventDecoder(framing)
@@ -143,7 +141,7 @@ async def run_ours(data: bytes, framing: str) -> tuple[float, int, str]:
 
 def child(path: str, framing: str, repeat: int, expected_len: int) -> None:
     import chatconduit._client
-    import chatconduit._codec._event_decoder  # noqa: F401  - imported now, so "+run" is the run alone
+    import chatconduit._codec  # noqa: F401  - imported now, so "+run" is the run alone
 
     data = Path(path).read_bytes()
     rss_before = rss_high_water()  # interpreter, imports and the input bytes

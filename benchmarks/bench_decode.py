@@ -39,10 +39,8 @@ import httpx
 import httpx_sse
 import orjson
 
-from chatconduit._codec._event_decoder import EventDecoder
-from chatconduit._codec._ndjson import NDJSONDecoder, encode_ndjson
-from chatconduit._codec._sse import SSEDecoder, SSERun, encode_sse
-from chatconduit._events import event_to_dict
+from chatconduit._codec import NDJSONDecoder, SSEDecoder, SSERun
+from chatconduit.events import EventDecoder, encode_ndjson, encode_sse, event_to_dict
 
 OURS = "ours: typed events"
 OURS_ASYNC = "ours async: typed events"

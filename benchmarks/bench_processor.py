@@ -17,7 +17,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from chatconduit._events import (
+from chatconduit import StreamProcessor
+from chatconduit.events import (
     RunFinishedEvent,
     RunStartedEvent,
     TextMessageContentEvent,
@@ -25,7 +26,6 @@ from chatconduit._events import (
     ToolCallArgsEvent,
     ToolCallStartEvent,
 )
-from chatconduit._processor import StreamProcessor
 
 DELTA = "token "  # a typical LLM token
 

@@ -15,16 +15,14 @@ from typing import TextIO
 import pytest
 from rich.console import Console, RenderableType
 
-from chatconduit._connection import ConnectionStatus, ConnectionStatusEvent
-from chatconduit._events import parse_event
-from chatconduit._exceptions import (
+from chatconduit import (
     ConnectError,
+    ConnectionStatus,
+    ConnectionStatusEvent,
     HTTPStatusError,
     MalformedEventError,
     RunError,
     StreamReadError,
-)
-from chatconduit._messages import (
     TextPart,
     ThinkingPart,
     ToolCallPart,
@@ -35,6 +33,7 @@ from chatconduit.cli._errors import ExitCode, describe_error, exit_code_for, ser
 from chatconduit.cli._plain import PlainPrinter
 from chatconduit.cli._render import TailCrop, format_arguments, markdown_tail, render_message
 from chatconduit.cli._status import StatusLine
+from chatconduit.events import parse_event
 
 
 def shown(renderable: RenderableType, width: int = 70) -> str:

@@ -33,11 +33,14 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from chatconduit._client import ChatClient
-from chatconduit._client._state import ChatStatus
-from chatconduit._connection import fetch_http_stream, fetch_server_sent_events
-from chatconduit._exceptions import HTTPStatusError
-from chatconduit._messages import message_to_dict
+from chatconduit import (
+    ChatClient,
+    ChatStatus,
+    HTTPStatusError,
+    fetch_http_stream,
+    fetch_server_sent_events,
+    message_to_dict,
+)
 from servers import RunningServer, serve
 
 FIXTURES = Path(__file__).parent / "fixtures" / "tanstack-0.10"

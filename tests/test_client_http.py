@@ -18,11 +18,15 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
-from chatconduit._client import ChatClient
-from chatconduit._client._state import ChatConnectionStatus, ChatStatus
-from chatconduit._client._tools import Tool
-from chatconduit._connection import fetch_http_stream, fetch_server_sent_events
-from chatconduit._messages import TextPart
+from chatconduit import (
+    ChatClient,
+    ChatConnectionStatus,
+    ChatStatus,
+    TextPart,
+    Tool,
+    fetch_http_stream,
+    fetch_server_sent_events,
+)
 from servers import RunningServer, serve
 
 

@@ -1,4 +1,4 @@
-"""ChatClient behaviour with in-process pull adapters (SPEC 5, checklist 104-122, 141).
+"""ChatClient behaviour with in-process pull adapters (reference §5, checklist 104-122, 141).
 
 Pure client logic: the adapters here are small connect adapters yielding scripted
 events (transport behaviour is in test_client_http.py). Where we deliberately differ
@@ -16,17 +16,23 @@ from typing import Any
 
 import pytest
 
-from chatconduit._client import ChatClient, ClientClosedError
-from chatconduit._client._state import ChatConnectionStatus, ChatStatus
-from chatconduit._connection import AbortSignal, RunContext, stream
-from chatconduit._exceptions import (
+from chatconduit import (
+    AbortSignal,
     AdapterContractError,
+    ChatClient,
     ChatConduitError,
+    ChatConnectionStatus,
+    ChatStatus,
+    ClientClosedError,
     ConnectError,
     MalformedEventError,
+    RunContext,
     RunError,
+    TextPart,
+    UIMessage,
+    message_to_dict,
+    stream,
 )
-from chatconduit._messages import TextPart, UIMessage, message_to_dict
 
 PAUSE = object()  # in a script: stop here until the test releases the adapter
 
@@ -657,7 +663,7 @@ async def test_stream_without_terminal_event_is_finalized() -> None:
 
 async def test_agent_loop_with_several_run_finished_finishes_once() -> None:
     """Reference: onFinish fires per RUN_FINISHED that finalizes, and status may go
-    ready → streaming → ready after send resolved (SPEC 5.3 "Race")."""
+    ready → streaming → ready after send resolved (reference §5.3 "Race")."""
     events = [
         {"type": "RUN_STARTED", "runId": "r"},
         {"type": "TEXT_MESSAGE_START", "messageId": "m-1"},

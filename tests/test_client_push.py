@@ -1,4 +1,4 @@
-"""ChatClient with push (subscribe + send) adapters: the subscription loop (SPEC 5.4,
+"""ChatClient with push (subscribe + send) adapters: the subscription loop (reference §5.4,
 checklist 49, 123-134, 140).
 
 ``PushServer`` is an in-process push adapter: ``subscribe()`` yields whatever the
@@ -14,11 +14,17 @@ from typing import Any
 
 import pytest
 
-from chatconduit._client import ChatClient
-from chatconduit._client._state import ChatConnectionStatus, ChatStatus
-from chatconduit._connection import AbortSignal, RunContext
-from chatconduit._exceptions import StreamReadError, TransportError
-from chatconduit._messages import TextPart, UIMessage
+from chatconduit import (
+    AbortSignal,
+    ChatClient,
+    ChatConnectionStatus,
+    ChatStatus,
+    RunContext,
+    StreamReadError,
+    TextPart,
+    TransportError,
+    UIMessage,
+)
 
 END = object()
 

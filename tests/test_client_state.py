@@ -7,24 +7,19 @@ import itertools
 
 import pytest
 
-from chatconduit._client._state import (
-    TRANSITIONS,
+from chatconduit import (
     ChatConnectionStatus,
     ChatSnapshot,
     ChatStatus,
     ClientStateError,
-    Lifecycle,
-    MessageFreezer,
-    Trigger,
-    UpdateHub,
-)
-from chatconduit._messages import (
     TextPart,
     ToolCallApproval,
     ToolCallPart,
     ToolResultPart,
     UIMessage,
 )
+from chatconduit._client._freezing import MessageFreezer
+from chatconduit._client._state import TRANSITIONS, Lifecycle, Trigger, UpdateHub
 
 R, SUB, STR, ERR = ChatStatus.READY, ChatStatus.SUBMITTED, ChatStatus.STREAMING, ChatStatus.ERROR
 

@@ -10,13 +10,15 @@ from typing import Any
 
 import pytest
 
-from chatconduit._client import ClientClosedError
-from chatconduit._client._state import ChatStatus
-from chatconduit._client._sync_client import SyncChatClient
-from chatconduit._client._tools import Tool
-from chatconduit._connection import stream
-from chatconduit._exceptions import ConnectError
-from chatconduit._messages import TextPart
+from chatconduit import (
+    ChatStatus,
+    ClientClosedError,
+    ConnectError,
+    SyncChatClient,
+    TextPart,
+    Tool,
+    stream,
+)
 from servers import RunningServer, serve
 from test_client_http import ChatApp, adapter
 

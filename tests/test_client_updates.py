@@ -6,10 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-from chatconduit._client import ChatClient
-from chatconduit._client._state import ChatSnapshot, ChatStatus
-from chatconduit._connection import stream
-from chatconduit._messages import TextPart
+from chatconduit import ChatClient, ChatSnapshot, ChatStatus, TextPart, stream
 
 
 def text_events(n: int, token: str = "tok ") -> list[dict[str, Any]]:

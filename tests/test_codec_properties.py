@@ -1,7 +1,7 @@
 """Property tests: any events, encoded and cut into any reads, decode to exactly themselves.
 
 Also: decoding arbitrary bytes does not depend on how they are cut into reads (the fast
-path and the general line loop must agree), and the batch validation in ``_decode``
+path and the general line loop must agree), and the batch validation in ``EventDecoder``
 gives exactly what ``parse_event_json`` gives, one payload at a time.
 """
 
@@ -15,18 +15,21 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chatconduit import _json
-from chatconduit._codec._event_decoder import DecodedEvent, EventDecoder, Framing
-from chatconduit._codec._ndjson import NDJSONDecoder, encode_ndjson
-from chatconduit._codec._sse import SSEDecoder, encode_sse, encode_sse_comment
-from chatconduit._events import (
+from chatconduit import MalformedEventError, ProtocolError, _json
+from chatconduit._codec import NDJSONDecoder, SSEDecoder
+from chatconduit._events import parse_event_json_batch
+from chatconduit.events import (
+    DecodedEvent,
+    EventDecoder,
+    Framing,
+    encode_ndjson,
+    encode_sse,
+    encode_sse_comment,
     event_to_dict,
     event_to_json,
     parse_event,
     parse_event_json,
-    parse_event_json_batch,
 )
-from chatconduit._exceptions import MalformedEventError, ProtocolError
 
 # CODEC_EXAMPLES=5000 for a long soak; the default keeps the suite at a few seconds.
 SETTINGS = settings(

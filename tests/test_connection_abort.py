@@ -7,7 +7,8 @@ import threading
 
 import pytest
 
-from chatconduit._connection._abort import AbortController, Aborted, AbortScope, AbortSignal
+from chatconduit import AbortController, AbortSignal
+from chatconduit._connection._abort import Aborted, AbortScope
 
 
 def test_abort_sets_flag_and_reason_once() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from chatconduit._connection import (
+from chatconduit import (
     AbortController,
     AbortSignal,
     RunContext,
@@ -16,7 +16,7 @@ from chatconduit._connection import (
     rpc_stream,
     stream,
 )
-from chatconduit._events import RunFinishedEvent, TextMessageContentEvent
+from chatconduit.events import RunFinishedEvent, TextMessageContentEvent
 
 CTX = RunContext(thread_id="t", run_id="r")
 

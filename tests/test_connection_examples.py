@@ -16,15 +16,16 @@ from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from chatconduit._connection import (
+from chatconduit import (
     AbortController,
     FetchOptions,
+    HTTPStatusError,
     RunContext,
+    StreamReadError,
     fetch_server_sent_events,
     normalize_connection_adapter,
 )
-from chatconduit._events import RunFinishedEvent, event_to_dict
-from chatconduit._exceptions import HTTPStatusError, StreamReadError
+from chatconduit.events import RunFinishedEvent, event_to_dict
 from faulty_app import SSE, FaultyApp, Plan, Switchboard, sse_frame, text_run
 from servers import serve
 

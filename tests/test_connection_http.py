@@ -12,23 +12,22 @@ from typing import Any
 import httpx
 import pytest
 
-from chatconduit._connection import (
+from chatconduit import (
+    ConnectError,
+    Event,
     FetchOptions,
+    FrameTooLargeError,
+    HTTPStatusError,
+    MalformedEventError,
     RunContext,
+    StreamReadError,
+    StreamTruncatedError,
+    encode_run_agent_input,
     fetch_http_stream,
     fetch_server_sent_events,
 )
 from chatconduit._connection._http import HTTPStreamAdapter
-from chatconduit._events import Event, event_to_dict
-from chatconduit._exceptions import (
-    ConnectError,
-    FrameTooLargeError,
-    HTTPStatusError,
-    MalformedEventError,
-    StreamReadError,
-    StreamTruncatedError,
-)
-from chatconduit._run_input import encode_run_agent_input
+from chatconduit.events import event_to_dict
 from faulty_app import (
     NDJSON,
     SSE,

@@ -8,20 +8,21 @@ from typing import Any
 
 import pytest
 
-from chatconduit._connection import (
+from chatconduit import (
     AbortController,
     AbortSignal,
+    AdapterContractError,
+    MalformedEventError,
     RunContext,
     normalize_connection_adapter,
 )
 from chatconduit._connection._normalize import ConnectAdapterWrapper
-from chatconduit._events import (
+from chatconduit.events import (
     RunErrorEvent,
     RunFinishedEvent,
     TextMessageContentEvent,
     event_to_dict,
 )
-from chatconduit._exceptions import AdapterContractError, MalformedEventError
 
 CTX = RunContext(thread_id="thread-x", run_id="run-x")
 

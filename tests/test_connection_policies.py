@@ -7,9 +7,9 @@ from email.utils import formatdate
 
 import pytest
 
-from chatconduit._connection._resume import ResumePolicy, ResumeTracker, coerce_resume_policy
+from chatconduit import ResumePolicy, RetryPolicy
+from chatconduit._connection._resume import ResumeTracker, coerce_resume_policy
 from chatconduit._connection._retry import (
-    RetryPolicy,
     coerce_retry_policy,
     is_retryable_status,
     parse_retry_after,

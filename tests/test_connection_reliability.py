@@ -14,27 +14,26 @@ from typing import Any
 
 import pytest
 
-from chatconduit._connection import (
+from chatconduit import (
     AbortController,
+    ConnectError,
     ConnectionStatus,
     ConnectionStatusEvent,
+    Event,
     FetchOptions,
+    HTTPStatusError,
+    ReconnectLimitError,
     ResumePolicy,
     RetryPolicy,
     RunContext,
+    StreamReadError,
+    StreamTimeoutError,
     fetch_http_stream,
     fetch_server_sent_events,
     normalize_connection_adapter,
 )
 from chatconduit._connection._http import HTTPStreamAdapter
-from chatconduit._events import Event, RunErrorEvent, event_to_dict
-from chatconduit._exceptions import (
-    ConnectError,
-    HTTPStatusError,
-    ReconnectLimitError,
-    StreamReadError,
-    StreamTimeoutError,
-)
+from chatconduit.events import RunErrorEvent, event_to_dict
 from faulty_app import (
     SSE,
     FaultyApp,

@@ -8,15 +8,17 @@ from collections.abc import Iterator
 
 import pytest
 
-from chatconduit._connection import (
+from chatconduit import (
+    ChatConduitError,
+    ConnectError,
     ConnectionStatusEvent,
     FetchOptions,
+    HTTPStatusError,
     ResumePolicy,
     RetryPolicy,
     RunContext,
     fetch_server_sent_events,
 )
-from chatconduit._exceptions import ChatConduitError, ConnectError, HTTPStatusError
 from faulty_app import FaultyApp, Plan, RecordedRequest, Resumable, Switchboard, text_run
 
 TOKEN = "sk-live-0123456789abcdef"

@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from chatconduit._events import parse_event
-from chatconduit._run_input import RunAgentInput, parse_run_agent_input
+from chatconduit import RunAgentInput
+from chatconduit._run_input import parse_run_agent_input
 from chatconduit.demo import CalculatorError, DemoAgent, evaluate
 from chatconduit.demo._agent import split_words
+from chatconduit.events import parse_event
 
 # --- calculator ------------------------------------------------------------------------------
 

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import resource
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 
 from chatconduit._codec._sse import SSEDecoder
+from chatconduit.cli._serve import listening_socket, server_config
 from chatconduit.demo import create_app
 from servers import RunningServer, serve
 
@@ -112,3 +120,69 @@ def test_durable_demo_serves_ids_and_joins() -> None:
         joined = httpx.get(f"{srv.url}/api/chat/sse", params={"runId": "run-d", "offset": "-1"})
         assert joined.content == first.content
         assert httpx.get(srv.url).json()["durable"] is True
+
+
+# --- how `chatconduit serve` / `demo` listen -------------------------------------------------
+
+
+@contextlib.contextmanager
+def cli_server(app: Any) -> Iterator[tuple[uvicorn.Server, int]]:
+    """``app`` served the way ``chatconduit serve`` serves it: its socket, its config."""
+    sock = listening_socket("127.0.0.1", 0)
+    server = uvicorn.Server(server_config(app))
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])))
+    thread.start()
+    try:
+        for _ in range(1000):
+            if server.started:
+                break
+            time.sleep(0.01)
+        yield server, sock.getsockname()[1]
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+def test_served_connections_have_tcp_nodelay() -> None:
+    """Without TCP_NODELAY every kept-alive request after the first waited ~40 ms
+    (Nagle's algorithm against delayed ACKs). Checked on the server's own sockets."""
+    with cli_server(create_app(delay=0)) as (server, port), httpx.Client() as client:
+        for _ in range(2):  # one kept-alive connection
+            assert client.get(f"http://127.0.0.1:{port}/health").status_code == 200
+        connections = list(server.server_state.connections)
+        sockets = [connection.transport.get_extra_info("socket") for connection in connections]
+        assert sockets
+        for sock in sockets:
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+
+
+def test_the_listening_socket_is_tcp() -> None:
+    """asyncio sets TCP_NODELAY only on accepted sockets whose protocol says TCP."""
+    sock = listening_socket("127.0.0.1", 0)
+    try:
+        assert sock.proto == socket.IPPROTO_TCP
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    finally:
+        sock.close()
+
+
+def test_serve_sets_limits_against_slow_and_many_clients() -> None:
+    config = server_config(create_app(delay=0))
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    assert config.limit_concurrency is not None
+    assert 16 <= config.limit_concurrency <= max(16, soft - 64)
+    assert config.timeout_keep_alive == 5
+    assert config.h11_max_incomplete_event_size == 16 * 1024
+    assert config.backlog == 1024 and config.http == "h11"
+
+
+def test_an_oversized_request_head_is_refused() -> None:
+    with cli_server(create_app(delay=0)) as (_, port):
+        raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+        try:
+            raw.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 32 * 1024)
+            answer = raw.recv(65536)
+        finally:
+            raw.close()
+    assert answer.startswith(b"HTTP/1.1 400")

@@ -18,11 +18,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from chatconduit import _events
-from chatconduit._events import (
-    BaseEvent,
+from chatconduit import BaseEvent, EventType, MalformedEventError, ProtocolError, _events
+from chatconduit._events import WireModel, event_adapter, parse_event_json_batch
+from chatconduit.events import (
     CustomEvent,
-    EventType,
     RunErrorDetail,
     RunErrorEvent,
     RunFinishedEvent,
@@ -35,18 +34,14 @@ from chatconduit._events import (
     ToolCallStartEvent,
     UnknownEvent,
     Usage,
-    WireModel,
     coerce_event,
-    event_adapter,
     event_class_for,
     event_to_dict,
     event_to_json,
     is_terminal,
     parse_event,
     parse_event_json,
-    parse_event_json_batch,
 )
-from chatconduit._exceptions import MalformedEventError, ProtocolError
 
 RESPONSES = Path(__file__).parent / "fixtures" / "tanstack-0.10" / "responses"
 EVENT_FILES = sorted(

@@ -26,8 +26,8 @@ ag_core = pytest.importorskip("ag_ui.core")
 ag_encoder = pytest.importorskip("ag_ui.encoder")
 from pydantic import TypeAdapter, ValidationError  # noqa: E402
 
-from chatconduit._events import (  # noqa: E402
-    EventType,
+from chatconduit import EventType  # noqa: E402
+from chatconduit.events import (  # noqa: E402
     RunErrorEvent,
     RunFinishedEvent,
     event_class_for,
@@ -126,7 +126,7 @@ AGUI_SAMPLES: dict[str, dict[str, Any]] = {
     "SUBAGENT_ERROR": {"subagentRunId": "s", "message": "failed", "code": "E2"},
 }
 
-# The TanStack 0.10 additions per type (SPEC 4.1), as the reference writes them. ``model`` is
+# The TanStack 0.10 additions per type (reference §4.1), as the reference writes them. ``model`` is
 # added to every type.
 TANSTACK_EXTRAS: dict[str, dict[str, Any]] = {
     "RUN_FINISHED": {"finishReason": "stop"},

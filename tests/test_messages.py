@@ -9,16 +9,13 @@ from typing import Any
 
 import pytest
 
-from chatconduit._json import dumps
-from chatconduit._messages import (
+from chatconduit import (
     AudioPart,
     DataSource,
     DocumentPart,
     ImagePart,
     MessageValidationError,
     ModelMessage,
-    ModelToolCall,
-    ModelToolCallFunction,
     TextPart,
     ThinkingPart,
     ToolCallApproval,
@@ -27,9 +24,14 @@ from chatconduit._messages import (
     UIMessage,
     UrlSource,
     VideoPart,
-    format_js_date,
     message_from_dict,
     message_to_dict,
+)
+from chatconduit._json import dumps
+from chatconduit._messages import (
+    ModelToolCall,
+    ModelToolCallFunction,
+    format_js_date,
     model_message_from_dict,
     part_from_dict,
     part_to_dict,

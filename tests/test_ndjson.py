@@ -14,14 +14,15 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
-from chatconduit._codec._event_decoder import DecodedEvent, EventDecoder, decode_event_payload
-from chatconduit._codec._ndjson import NDJSONDecoder, NDJSONItem, encode_ndjson, unwrap_envelope
-from chatconduit._events import RunStartedEvent, event_to_dict
-from chatconduit._exceptions import (
-    FrameTooLargeError,
-    MalformedEventError,
-    ProtocolError,
-    StreamTruncatedError,
+from chatconduit import FrameTooLargeError, MalformedEventError, ProtocolError, StreamTruncatedError
+from chatconduit._codec import NDJSONDecoder, NDJSONItem, unwrap_envelope
+from chatconduit.events import (
+    DecodedEvent,
+    EventDecoder,
+    RunStartedEvent,
+    decode_event_payload,
+    encode_ndjson,
+    event_to_dict,
 )
 from servers import serve
 

@@ -1,4 +1,4 @@
-"""Best-effort parsing of incomplete JSON (SPEC 4.6, checklist 102)."""
+"""Best-effort parsing of incomplete JSON (reference §4.6, checklist 102)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""StreamProcessor: SPEC §4 rules, checklist items 56-103, and our deliberate differences.
+"""StreamProcessor: reference §4 rules, checklist items 56-103, and our deliberate differences.
 
 Events are written as camelCase dicts, exactly as they arrive on the wire; the processor
 accepts them as well as typed events. A test that covers a rule where chatconduit
@@ -17,31 +17,29 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import chatconduit._processor._message_state as message_state_module
 import chatconduit._processor._partial_json as partial_json_module
 import chatconduit._processor._text_messages as text_messages_module
-import chatconduit._processor._tool_calls as tool_calls_module
-from chatconduit._events import StepFinishedEvent, TextMessageContentEvent, ToolCallArgsEvent
-from chatconduit._exceptions import JSONPatchError, MalformedEventError, RunError
-from chatconduit._messages import (
-    ImagePart,
-    TextPart,
-    UIMessage,
-    message_to_dict,
-)
-from chatconduit._processor import (
+from chatconduit import (
     ApprovalRequest,
-    MessagesView,
-    StreamProcessor,
-    ToolCallRequest,
-    ui_messages_from_snapshot,
-)
-from chatconduit._processor._strategies import (
     BatchStrategy,
     CompositeStrategy,
+    ImagePart,
     ImmediateStrategy,
+    JSONPatchError,
+    MalformedEventError,
+    MessagesView,
     PunctuationStrategy,
+    RunError,
+    StreamProcessor,
+    TextPart,
+    ToolCallRequest,
+    UIMessage,
     WordBoundaryStrategy,
+    message_to_dict,
 )
+from chatconduit._processor import ui_messages_from_snapshot
+from chatconduit.events import StepFinishedEvent, TextMessageContentEvent, ToolCallArgsEvent
 
 Event = dict[str, Any]
 
@@ -1322,7 +1320,7 @@ def test_arguments_are_parsed_lazily_and_cached(monkeypatch: pytest.MonkeyPatch)
         calls.append(len(text))
         return real(text)
 
-    monkeypatch.setattr(tool_calls_module, "parse_partial_json", counting)
+    monkeypatch.setattr(message_state_module, "parse_partial_json", counting)
     p = StreamProcessor()
     feed(p, tool_start(), *(tool_args(delta='{"k":"') for _ in range(1)))
     feed(p, *(tool_args(delta="x") for _ in range(1000)))

@@ -33,9 +33,8 @@ from typing import Any
 
 import pytest
 
-from chatconduit._events import parse_event
-from chatconduit._messages import message_to_dict
-from chatconduit._processor import StreamProcessor
+from chatconduit import StreamProcessor, message_to_dict
+from chatconduit.events import parse_event
 
 FIXTURES = Path(__file__).parent / "fixtures" / "tanstack-0.10"
 SCENARIOS = ["text", "tools", "thinking", "reasoning", "error", "long", "slow"]

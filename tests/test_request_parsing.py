@@ -1,4 +1,4 @@
-"""Server side: parsing a request body into a typed RunAgentInput (SPEC 6.2-6.3).
+"""Server side: parsing a request body into a typed RunAgentInput (reference §6.2-6.3).
 
 The ``interop`` tests run every body below through the real
 ``chatParamsFromRequestBody`` of ``@tanstack/ai@0.18.0`` and check that it
@@ -22,22 +22,23 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from chatconduit._exceptions import ChatConduitError, RequestValidationError
-from chatconduit._messages import (
+from chatconduit import (
+    ChatConduitError,
     ImagePart,
+    RequestValidationError,
     TextPart,
     ThinkingPart,
     ToolCallPart,
     ToolResultPart,
+    ToolSpec,
     UIMessage,
+    encode_run_agent_input,
     message_from_dict,
 )
 from chatconduit._run_input import (
     ClientTool,
     ContextItem,
-    ToolSpec,
     convert_messages_to_model_messages,
-    encode_run_agent_input,
     merge_agent_tools,
     parse_run_agent_input,
 )

@@ -1,6 +1,6 @@
 """What a client is told when an agent fails, and what the server log keeps.
 
-SPEC 6.1 and checklist 144, 147.
+reference §6.1 and checklist 144, 147.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from chatconduit._exceptions import HTTPStatusError, RunError
+from chatconduit import HTTPStatusError, RunError
 from chatconduit.server import (
     RunErrorPayload,
     UserFacingError,

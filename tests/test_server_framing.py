@@ -1,4 +1,4 @@
-"""Framing and headers of the server responses against a real uvicorn (SPEC 6.1, checklist 142-146).
+"""Framing and headers of the server responses on a real uvicorn (ref. §6.1, checklist 142-146).
 
 The byte-equality tests replay the events of every captured TanStack response
 through our helpers and compare with the captured bytes.
@@ -14,8 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from chatconduit._codec._sse import encode_sse
-from chatconduit._events import TextMessageContentEvent, event_to_dict
+from chatconduit.events import TextMessageContentEvent, encode_sse, event_to_dict
 from chatconduit.server import (
     UserFacingError,
     http_stream,

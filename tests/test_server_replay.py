@@ -18,6 +18,7 @@ from starlette.routing import Route
 from chatconduit._codec._sse import SSEDecoder
 from chatconduit.server import (
     DurableRuns,
+    EventTooLargeError,
     InMemoryStreamLog,
     ReplayError,
     ReplayGapError,
@@ -25,6 +26,7 @@ from chatconduit.server import (
     RunExistsError,
     StreamLog,
     StreamLogFullError,
+    TooManyRunsError,
     UnknownRunError,
     chat_endpoint,
 )
@@ -357,3 +359,172 @@ def test_run_scope_keeps_callers_apart() -> None:
     assert bob_joins_alice.status_code == 404
     assert alice_joins.content == alice.content
     assert sse_messages(alice.content)[0][1]["runId"] == "run-shared-id"
+
+
+# --- bounds: bytes per run and in total, live runs per scope -------------------------------
+
+
+async def kept(log: InMemoryStreamLog, run_id: str) -> list[str]:
+    """Offsets a reader from the start gets now (the run may still be live)."""
+    reader = await log.read(run_id)
+    out: list[str] = []
+    while True:
+        try:
+            async with asyncio.timeout(0.05):
+                offset, _ = await anext(reader)
+        except (TimeoutError, StopAsyncIteration):
+            return out
+        out.append(offset)
+
+
+async def test_a_run_is_bounded_in_bytes_not_only_in_events() -> None:
+    log = InMemoryStreamLog(max_bytes_per_run=10, max_total_bytes=100)
+    await log.create("r")
+    for i in range(5):
+        await log.append("r", f"{i}abc".encode())  # 4 bytes each
+    assert log.total_bytes == 8 and await kept(log, "r") == ["3", "4"]
+    with pytest.raises(ReplayGapError, match="no longer kept"):
+        await log.read("r", after="1")
+    with pytest.raises(EventTooLargeError, match="11 bytes"):
+        await log.append("r", b"x" * 11)
+    assert log.total_bytes == 8 and "bytes=8" in repr(log)
+
+
+async def test_the_total_is_bounded_finished_runs_go_first_then_the_largest_live_run_pays() -> None:
+    log = InMemoryStreamLog(max_bytes_per_run=60, max_total_bytes=100)
+    for run_id, size, count in [("done", 10, 4), ("big", 10, 5), ("small", 5, 2)]:
+        await log.create(run_id)
+        for _ in range(count):
+            await log.append(run_id, b"x" * size)
+        if run_id == "done":
+            await log.close(run_id)
+    assert log.total_bytes == 40 + 50 + 10 == log.max_total_bytes
+    await log.append("small", b"y" * 5)  # over the total: the finished run goes first
+    assert not await log.has_run("done") and log.total_bytes == 65
+    await log.append("small", b"z" * 40)  # over again: the largest live run loses its oldest
+    assert await kept(log, "small") == ["0", "1", "2", "3"]
+    assert await kept(log, "big") == ["1", "2", "3", "4"]
+    assert log.total_bytes == 40 + 55 <= log.max_total_bytes
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [{"max_bytes_per_run": 0}, {"max_bytes_per_run": 10, "max_total_bytes": 9}],
+)
+def test_bad_byte_limits_are_refused(limits: dict[str, int]) -> None:
+    with pytest.raises(ValueError, match="max_bytes_per_run"):
+        InMemoryStreamLog(**limits)
+
+
+async def test_one_scope_cannot_take_every_live_run() -> None:
+    async def forever() -> AsyncIterator[Any]:
+        yield {"type": "RUN_STARTED", "threadId": "t", "runId": "r"}
+        await asyncio.Event().wait()
+
+    log = InMemoryStreamLog(max_runs=8)
+    runs = DurableRuns(log, abandon_after=None, max_live_runs_per_scope=2)
+    await runs.start("a1", forever(), scope="a")
+    await runs.start("a2", forever(), scope="a")
+    with pytest.raises(TooManyRunsError) as refused:
+        await runs.start("a3", forever(), scope="a")
+    assert isinstance(refused.value, StreamLogFullError) and refused.value.limit == 2
+    assert not await log.has_run("a3")  # nothing was created, no agent started
+    await runs.start("b1", forever(), scope="b")  # another caller is not affected
+    await runs.start("x1", forever())  # runs without a scope are not counted
+    assert (runs.live_runs("a"), runs.live_runs("b")) == (2, 1)
+    await runs.aclose()
+    assert runs.live_runs("a") == 0
+    await runs.start("a3", forever(), scope="a")  # places are given back when runs end
+    await runs.aclose()
+
+
+def test_one_caller_cannot_take_every_slot_from_the_others() -> None:
+    """Default settings: a caller gets 16 live runs, then 429; the others are still served
+    (before, one caller could fill every slot of the log and everyone else got 503)."""
+    release = threading.Event()
+
+    async def held(params: RunAgentInput, request: Request) -> AsyncIterator[Any]:
+        ids = {"threadId": params.thread_id, "runId": params.run_id}
+        yield {"type": "RUN_STARTED", **ids}
+        await asyncio.to_thread(release.wait, LIVENESS)  # live until the test lets go
+        yield {"type": "RUN_FINISHED", **ids}
+
+    runs = DurableRuns(InMemoryStreamLog(max_runs=20), abandon_after=None)
+
+    def user_of(request: Request) -> str:
+        return request.headers["x-user"]
+
+    endpoint = chat_endpoint(held, durable=runs, run_scope=user_of)
+    app = Starlette(routes=[Route("/", endpoint, methods=["POST"])])
+
+    def start(client: httpx.Client, user: str, run_id: str) -> tuple[int, bytes]:
+        """Start a run; return its status and the first bytes (the run goes on)."""
+        body, headers = body_for(run_id), {"X-User": user}
+        with client.stream("POST", srv.url, json=body, headers=headers) as response:
+            return response.status_code, next(response.iter_bytes())
+
+    with serve(app) as srv, httpx.Client(timeout=LIVENESS) as client:
+        try:
+            # Every slot of the log, if nothing stops one caller.
+            started = [start(client, "mallory", f"run-m{i}") for i in range(20)]
+            alice_status, alice_first = start(client, "alice", "run-a")
+        finally:
+            release.set()  # before the server stops: its loop waits for the held threads
+    assert [status for status, _ in started] == [200] * 16 + [429] * 4
+    assert json.loads(started[-1][1])["error"]["code"] == "too_many_runs"
+    assert alice_status == 200 and b"RUN_STARTED" in alice_first
+
+
+async def wait_until_finished(runs: DurableRuns, key: str) -> None:
+    for _ in range(int(LIVENESS / 0.01)):
+        if not runs.is_live(key):
+            return
+        await asyncio.sleep(0.01)
+    pytest.fail(f"run {key!r} did not finish")
+
+
+def test_a_run_keeps_at_most_8_mib_by_default() -> None:
+    """Default settings: a run of big events keeps its newest 8 MiB, not everything."""
+    mib = 1024 * 1024
+
+    async def big(params: RunAgentInput, request: Request) -> AsyncIterator[Any]:
+        ids = {"threadId": params.thread_id, "runId": params.run_id}
+        yield {"type": "RUN_STARTED", **ids}
+        for _ in range(12):
+            yield {"type": "TEXT_MESSAGE_CONTENT", "messageId": "m", "delta": "x" * mib}
+        yield {"type": "RUN_FINISHED", **ids}
+
+    runs = DurableRuns(InMemoryStreamLog(), abandon_after=None)
+    app = Starlette(routes=[Route("/", chat_endpoint(big, durable=runs), methods=["POST", "GET"])])
+    with serve(app) as srv, httpx.Client(timeout=LIVENESS) as client:
+        # The live reader may fall behind the recording (then it ends with replay_gap).
+        assert client.post(srv.url, json=body_for("run-big")).status_code == 200
+        asyncio.run(wait_until_finished(runs, "run-big"))  # is_live: a plain dict look-up
+        joined = client.get(srv.url, params={"runId": "run-big", "offset": "-1"})
+    ids = [int(event_id or -1) for event_id, _ in sse_messages(joined.content)]
+    assert len(joined.content) < 8 * mib + 4096
+    assert ids[0] > 1 and ids[-1] == 13  # the oldest were dropped, the end is kept
+
+
+def test_an_event_too_large_to_record_ends_the_run_with_a_run_error() -> None:
+    cleaned = threading.Event()
+
+    async def huge(params: RunAgentInput, request: Request) -> AsyncIterator[Any]:
+        ids = {"threadId": params.thread_id, "runId": params.run_id}
+        try:
+            yield {"type": "RUN_STARTED", **ids}
+            yield {"type": "TEXT_MESSAGE_CONTENT", "messageId": "m", "delta": "x" * 5000}
+            yield {"type": "RUN_FINISHED", **ids}
+        finally:
+            cleaned.set()
+
+    log = InMemoryStreamLog(max_bytes_per_run=1000, max_total_bytes=1000)
+    runs = DurableRuns(log, abandon_after=None)
+    app = Starlette(routes=[Route("/", chat_endpoint(huge, durable=runs), methods=["POST"])])
+    with serve(app) as srv:
+        response = httpx.post(srv.url, json=body_for("run-huge"), timeout=LIVENESS)
+    events = [event for _, event in sse_messages(response.content)]
+    assert [e["type"] for e in events] == ["RUN_STARTED", "RUN_ERROR"]
+    assert events[1]["code"] == "event_too_large" and events[1]["runId"] == "run-huge"
+    assert cleaned.wait(LIVENESS)
+    assert log.total_bytes <= 1000

@@ -1,4 +1,4 @@
-"""Reading chat requests: typed params, 400/401/405/413 before the agent runs (SPEC 6.2)."""
+"""Reading chat requests: typed params, 400/401/405/413 before the agent runs (reference §6.2)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from chatconduit._exceptions import RequestValidationError
-from chatconduit._messages import UIMessage
+from chatconduit import RequestValidationError, UIMessage
 from chatconduit.server import (
     PayloadTooLargeError,
     RunAgentInput,
@@ -27,6 +26,7 @@ from servers import RunningServer, serve
 
 FIXTURES = Path(__file__).parent / "fixtures" / "tanstack-0.10"
 LIMIT = 2048
+JSON = {"Content-Type": "application/json"}  # what the TanStack adapters send
 
 
 class Recorder:
@@ -91,7 +91,7 @@ def client_body(name: str) -> bytes:
 
 def test_the_clients_own_body_becomes_typed_params(srv: RunningServer, recorder: Recorder) -> None:
     body = client_body("sse-tools-and-body-merge")
-    response = httpx.post(f"{srv.url}/ndjson", content=body, headers={"X-Trace": "abc"})
+    response = httpx.post(f"{srv.url}/ndjson", content=body, headers={"X-Trace": "abc", **JSON})
     assert response.status_code == 200
     assert [json.loads(x)["type"] for x in response.content.splitlines()] == [
         "RUN_STARTED",
@@ -109,7 +109,7 @@ def test_the_clients_own_body_becomes_typed_params(srv: RunningServer, recorder:
 
 def test_a_multi_turn_body_with_tool_results(srv: RunningServer, recorder: Recorder) -> None:
     body = client_body("ndjson-second-turn-after-tools")
-    assert httpx.post(f"{srv.url}/chat", content=body).status_code == 200
+    assert httpx.post(f"{srv.url}/chat", content=body, headers=JSON).status_code == 200
     roles = [m.role for m in recorder.calls[0][0].model_messages]
     assert roles == ["user", "assistant", "tool", "assistant", "user"]
 
@@ -139,7 +139,7 @@ def test_the_legacy_shape_is_accepted(srv: RunningServer, recorder: Recorder) ->
 def test_a_bad_body_gets_a_400_naming_the_field(
     srv: RunningServer, recorder: Recorder, body: bytes, path: str, problem: str
 ) -> None:
-    response = httpx.post(f"{srv.url}/chat", content=body)
+    response = httpx.post(f"{srv.url}/chat", content=body, headers=JSON)
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["code"] == "invalid_request"
@@ -155,7 +155,7 @@ def test_a_secret_in_a_bad_body_is_not_echoed(srv: RunningServer, recorder: Reco
 
 
 def test_a_declared_oversized_body_gets_413_unread(srv: RunningServer, recorder: Recorder) -> None:
-    response = httpx.post(f"{srv.url}/chat", content=b"x" * (LIMIT + 1))
+    response = httpx.post(f"{srv.url}/chat", content=b"x" * (LIMIT + 1), headers=JSON)
     assert response.status_code == 413
     error = response.json()["error"]
     assert error["code"] == "payload_too_large" and str(LIMIT) in error["message"]
@@ -173,7 +173,7 @@ def test_a_chunked_oversized_body_is_cut_off_while_reading(
             yield b" " * 1024
 
     try:
-        response = httpx.post(f"{srv.url}/chat", content=chunks(), timeout=10)
+        response = httpx.post(f"{srv.url}/chat", content=chunks(), headers=JSON, timeout=10)
     except httpx.TransportError:  # the server may close before the upload ends
         pytest.fail("the server should answer 413, not drop the connection")
     assert response.status_code == 413
@@ -185,7 +185,7 @@ def test_an_exact_limit_body_is_read(srv: RunningServer, recorder: Recorder) -> 
     raw = json.dumps(base).encode()
     padded = raw[:-1] + b" " * (LIMIT - len(raw)) + b"}"
     assert len(padded) == LIMIT
-    assert httpx.post(f"{srv.url}/chat", content=padded).status_code == 200
+    assert httpx.post(f"{srv.url}/chat", content=padded, headers=JSON).status_code == 200
     assert len(recorder.calls) == 1
 
 
@@ -194,7 +194,9 @@ def test_authorize_refuses_before_reading(
     srv: RunningServer, recorder: Recorder, route: str
 ) -> None:
     body = (FIXTURES / "curl-request-body.json").read_bytes()
-    refused = httpx.post(f"{srv.url}/{route}", content=body, headers={"Authorization": "Bearer no"})
+    refused = httpx.post(
+        f"{srv.url}/{route}", content=body, headers={**JSON, "Authorization": "Bearer no"}
+    )
     assert refused.status_code == 401
     assert refused.json()["error"] == {
         "message": "Missing or invalid bearer token",  # not just the status line again
@@ -203,7 +205,7 @@ def test_authorize_refuses_before_reading(
     assert refused.headers["www-authenticate"] == "Bearer"
     assert recorder.calls == []
     allowed = httpx.post(
-        f"{srv.url}/{route}", content=body, headers={"Authorization": "Bearer let-me-in"}
+        f"{srv.url}/{route}", content=body, headers={**JSON, "Authorization": "Bearer let-me-in"}
     )
     assert allowed.status_code == 200 and len(recorder.calls) == 1
 
@@ -242,9 +244,104 @@ def test_an_agent_failing_at_call_time_becomes_a_run_error() -> None:
     body = (FIXTURES / "curl-request-body.json").read_bytes()
     with serve(app) as srv:
         for route in ("broken", "int"):
-            response = httpx.post(f"{srv.url}/{route}", content=body)
+            response = httpx.post(f"{srv.url}/{route}", content=body, headers=JSON)
             last = response.content.strip().split(b"\n")[-1].removeprefix(b"data: ")
             event = json.loads(last)
             assert event["type"] == "RUN_ERROR" and event["code"] == "internal_error"
             # The run named in the request is the one reported as failed.
             assert (event["runId"], event["threadId"]) == ("run-fixture", "thread-fixture")
+
+
+# --- the media type: a cross-site "simple" request cannot start an agent ---------------------
+
+
+def test_the_tanstack_clients_declare_json() -> None:
+    """What the 0.10 fetch adapters send (captured), hence what the server may require."""
+    logs = sorted((FIXTURES / "requests").glob("*.log.json"))
+    assert logs
+    for log in logs:
+        assert json.loads(log.read_text())["headers"]["content-type"] == "application/json"
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        None,  # fetch(url, {body: new Blob([json])}) sends none, without a preflight
+        "text/plain",
+        "text/plain;charset=UTF-8",  # fetch(url, {body: jsonString})
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "application/jsonp",
+        "application/+json",
+        "text/json",
+    ],
+)
+@pytest.mark.parametrize("route", ["chat", "manual"])
+def test_a_body_not_declared_as_json_gets_415_and_never_runs_the_agent(
+    srv: RunningServer, recorder: Recorder, content_type: str | None, route: str
+) -> None:
+    headers = {} if content_type is None else {"Content-Type": content_type}
+    body = client_body("sse-first-turn")
+    response = httpx.post(f"{srv.url}/{route}", content=body, headers=headers)
+    assert response.status_code == 415
+    error = response.json()["error"]
+    assert error["code"] == "unsupported_media_type"
+    assert "application/json" in error["message"]
+    assert error["errors"][0]["path"] == "headers.content-type"
+    assert recorder.calls == []
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json",
+        "Application/JSON; charset=utf-8",
+        "application/vnd.api+json",
+        "application/ld+json ; profile=x",
+    ],
+)
+def test_json_media_types_with_parameters_are_accepted(
+    srv: RunningServer, recorder: Recorder, content_type: str
+) -> None:
+    body = client_body("sse-first-turn")
+    response = httpx.post(f"{srv.url}/chat", content=body, headers={"Content-Type": content_type})
+    assert response.status_code == 200 and len(recorder.calls) == 1
+
+
+def test_a_refusal_lists_a_bounded_number_of_problems(
+    srv: RunningServer, recorder: Recorder
+) -> None:
+    body = {"threadId": "t", "runId": "r", "messages": [1] * 400, "tools": [], "context": []}
+    response = httpx.post(f"{srv.url}/manual", json=body)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert len(error["errors"]) == 50  # not 400: the answer must not outgrow the request
+    assert "(and 390 more)" in error["message"]
+
+
+def test_the_agent_can_still_read_the_body() -> None:
+    """The endpoint consumed the body; ``await request.body()`` in the agent gets it
+    (instead of waiting for a message that will never come)."""
+    seen: list[bytes] = []
+
+    async def agent(params: RunAgentInput, request: Request) -> AsyncIterator[Any]:
+        seen.append(await request.body())
+        yield {"type": "RUN_STARTED", "threadId": params.thread_id, "runId": params.run_id}
+
+    body = client_body("sse-first-turn")
+    app = Starlette(routes=[Route("/", chat_endpoint(agent), methods=["POST"])])
+    with serve(app) as srv:
+        response = httpx.post(srv.url, content=body, headers=JSON, timeout=10)
+    assert response.status_code == 200 and seen == [body]
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("body_timeout", 0), ("body_timeout", -1.0), ("max_pending_bodies", 0)],
+)
+def test_bad_limits_are_refused_at_setup(option: str, value: float) -> None:
+    async def agent(params: RunAgentInput, request: Request) -> AsyncIterator[Any]:
+        yield {"type": "RUN_STARTED", "threadId": params.thread_id, "runId": params.run_id}
+
+    with pytest.raises(ValueError, match=option if option == "body_timeout" else "at least 1"):
+        chat_endpoint(agent, **{option: value})

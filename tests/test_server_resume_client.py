@@ -20,14 +20,14 @@ from starlette.requests import Request
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from chatconduit._connection import (
+from chatconduit import (
     FetchOptions,
     ResumePolicy,
     RunContext,
     fetch_http_stream,
     fetch_server_sent_events,
 )
-from chatconduit._events import event_to_dict
+from chatconduit.events import event_to_dict
 from chatconduit.server import (
     DurableRuns,
     Framing,

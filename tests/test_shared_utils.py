@@ -9,17 +9,19 @@ import httpx
 import pytest
 
 import chatconduit.server
-from chatconduit import _json
-from chatconduit._exceptions import (
+from chatconduit import (
     ChatConduitError,
     HTTPStatusError,
     MalformedEventError,
     ProtocolError,
     StreamTruncatedError,
     TransportError,
+    _json,
 )
 from chatconduit._ids import generate_id, to_base36
-from chatconduit._redact import redact_headers, redact_text, redact_url
+from chatconduit._redact import redact_headers, redact_url
+from chatconduit.events import EventDecoder, Framing
+from chatconduit.server import redact_text
 
 
 def test_dumps_is_compact_raw_utf8_like_json_stringify() -> None:
@@ -164,3 +166,18 @@ def test_protocol_errors_name_the_line_and_an_excerpt() -> None:
     assert isinstance(err, ProtocolError)
     assert isinstance(StreamTruncatedError("ended mid-event"), ChatConduitError)
     assert not issubclass(ProtocolError, TransportError)
+
+
+def test_json_nested_past_the_recursion_limit_is_a_value_error() -> None:
+    # A peer controls the nesting depth; the codecs only expect ValueError from loads.
+    deep = "[" * 100_000 + "]" * 100_000
+    with pytest.raises(ValueError, match="nested too deeply"):
+        _json.loads(deep)
+
+
+@pytest.mark.parametrize("framing", ["sse", "ndjson"])
+def test_decoders_report_deep_nesting_as_a_malformed_event(framing: Framing) -> None:
+    payload = b"[" * 100_000 + b"]" * 100_000
+    data = (b"data: " + payload + b"\n\n") if framing == "sse" else payload + b"\n"
+    with pytest.raises(MalformedEventError, match="line 1"):
+        list(EventDecoder(framing).feed(data))

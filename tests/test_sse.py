@@ -16,19 +16,17 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
-from chatconduit._codec._event_decoder import DecodedEvent, EventDecoder
-from chatconduit._codec._sse import SSEDecoder, SSEMessage, encode_sse, encode_sse_comment
-from chatconduit._events import (
+from chatconduit import FrameTooLargeError, MalformedEventError, ProtocolError, StreamTruncatedError
+from chatconduit._codec import SSEDecoder, SSEMessage
+from chatconduit.events import (
+    DecodedEvent,
+    EventDecoder,
     TextMessageContentEvent,
     UnknownEvent,
+    encode_sse,
+    encode_sse_comment,
     event_to_dict,
     parse_event_json,
-)
-from chatconduit._exceptions import (
-    FrameTooLargeError,
-    MalformedEventError,
-    ProtocolError,
-    StreamTruncatedError,
 )
 from servers import serve
 

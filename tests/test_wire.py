@@ -19,8 +19,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from chatconduit._json import dumps, dumps_bytes
-from chatconduit._messages import (
+from chatconduit import (
     DataSource,
     ImagePart,
     ModelMessage,
@@ -29,14 +28,15 @@ from chatconduit._messages import (
     ToolCallApproval,
     ToolCallPart,
     ToolResultPart,
+    ToolSpec,
     UIMessage,
+    build_run_agent_input,
+    encode_run_agent_input,
     message_from_dict,
 )
+from chatconduit._json import dumps, dumps_bytes
 from chatconduit._run_input import (
-    ToolSpec,
-    build_run_agent_input,
     convert_messages_to_model_messages,
-    encode_run_agent_input,
     generate_run_id,
     reasoning_hash,
     ui_messages_to_wire,
@@ -119,7 +119,7 @@ def test_fixture_reasoning_id_is_the_content_hash(fixtures_dir: Path) -> None:
     [
         ("", "0"),
         ("pondering", "na6ou8"),
-        ("hmm", "27t4"),  # SPEC 1.5's example id a1-reasoning-27t4
+        ("hmm", "27t4"),  # reference §1.5's example id a1-reasoning-27t4
         ("polygenelubricants", "zik0zk"),  # hash is INT_MIN: abs() leaves 2**31
         ("a", "2p"),
     ],

@@ -16,7 +16,8 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
-from chatconduit import AbortSignal, Event, RunContext, coerce_event, normalize_connection_adapter
+from chatconduit import AbortSignal, Event, RunContext, normalize_connection_adapter
+from chatconduit.events import coerce_event
 
 Agent = Callable[[Sequence[Any], RunContext], AsyncIterator[dict[str, Any]]]
 

@@ -27,10 +27,10 @@ from chatconduit import (
     ResumePolicy,
     RetryPolicy,
     RunContext,
-    coerce_event,
     fetch_server_sent_events,
     stream,
 )
+from chatconduit.events import coerce_event
 
 
 def resilient_sse(url: str, token: str) -> ConnectConnectionAdapter:

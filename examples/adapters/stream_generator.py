@@ -14,7 +14,8 @@ import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
-from chatconduit import AbortSignal, RunContext, is_terminal, normalize_connection_adapter, stream
+from chatconduit import AbortSignal, RunContext, normalize_connection_adapter, stream
+from chatconduit.events import is_terminal
 
 cleanups: list[str] = []  # what the agent's ``finally`` recorded (the test reads it)
 

@@ -27,12 +27,10 @@ from chatconduit import (
     AbortSignal,
     Event,
     RunContext,
-    TextMessageContentEvent,
     encode_run_agent_input,
-    is_terminal,
     normalize_connection_adapter,
 )
-from chatconduit._codec._event_decoder import decode_event_payload
+from chatconduit.events import TextMessageContentEvent, decode_event_payload, is_terminal
 
 
 class WebSocketPullAdapter:

@@ -1,23 +1,26 @@
-"""chatconduit: chat clients and streaming AI backends, wire-compatible with TanStack AI.
+"""chatconduit: connect chat clients to streaming AI backends, and AI backends to chat front ends.
 
-Everything a user needs imports from here::
-
-    from chatconduit import ChatClient, fetch_server_sent_events
-
-The server helpers need the ``server`` extra (Starlette); they are importable from
-``chatconduit.server`` and, lazily, from here (``to_server_sent_events_response``,
-``to_http_response``, ``chat_endpoint``, ``read_chat_request``), so that importing
-the client never requires Starlette.
+The names a user meets in the first hour import from here: the clients, the connection
+adapters, client tools, UI messages and the error tree. Every event class lives in
+:mod:`chatconduit.events`, the Starlette/FastAPI helpers in :mod:`chatconduit.server`
+(importable without Starlette; the ``server`` extra adds it), and ready-made agents in
+:mod:`chatconduit.agents`. Everything else is private; ``tests/test_public_api.py``
+pins these lists.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from ._client import ChatClient
-from ._client._state import ChatConnectionStatus, ChatSnapshot, ChatStatus, Updates
-from ._client._sync_client import SyncChatClient
-from ._client._tools import Tool, tool
+from ._client import (
+    ChatClient,
+    ChatClientOptions,
+    ChatConnectionStatus,
+    ChatSnapshot,
+    ChatStatus,
+    SyncChatClient,
+    Tool,
+    Updates,
+    tool,
+)
 from ._connection import (
     AbortController,
     AbortSignal,
@@ -36,79 +39,32 @@ from ._connection import (
     rpc_stream,
     stream,
 )
-from ._events import (
-    ActivityDeltaEvent,
-    ActivitySnapshotEvent,
-    BaseEvent,
-    CustomEvent,
-    Event,
-    EventType,
-    MessagesSnapshotEvent,
-    RawEvent,
-    ReasoningEncryptedValueEvent,
-    ReasoningEndEvent,
-    ReasoningMessageChunkEvent,
-    ReasoningMessageContentEvent,
-    ReasoningMessageEndEvent,
-    ReasoningMessageStartEvent,
-    ReasoningStartEvent,
-    RunErrorDetail,
-    RunErrorEvent,
-    RunFinishedEvent,
-    RunStartedEvent,
-    StateDeltaEvent,
-    StateSnapshotEvent,
-    StepFinishedEvent,
-    StepStartedEvent,
-    SubagentErrorEvent,
-    SubagentFinishedEvent,
-    SubagentStartedEvent,
-    TextMessageChunkEvent,
-    TextMessageContentEvent,
-    TextMessageEndEvent,
-    TextMessageStartEvent,
-    ThinkingEndEvent,
-    ThinkingStartEvent,
-    ThinkingTextMessageContentEvent,
-    ThinkingTextMessageEndEvent,
-    ThinkingTextMessageStartEvent,
-    ToolCallArgsEvent,
-    ToolCallChunkEvent,
-    ToolCallEndEvent,
-    ToolCallResultEvent,
-    ToolCallStartEvent,
-    UnknownEvent,
-    Usage,
-    coerce_event,
-    event_to_dict,
-    event_to_json,
-    is_terminal,
-    parse_event,
-    parse_event_json,
-)
+from ._events import BaseEvent, Event, EventType
 from ._exceptions import (
     AdapterContractError,
     ChatConduitError,
     ClientClosedError,
     ClientStateError,
     ConnectError,
+    ContentEncodingError,
+    ContinuationLimitError,
     FrameTooLargeError,
     HTTPStatusError,
     JSONPatchError,
     MalformedEventError,
     MessageValidationError,
-    PayloadTooLargeError,
     ProtocolError,
     ReconnectLimitError,
+    RedirectError,
     RequestValidationError,
     RunError,
     StreamReadError,
     StreamTimeoutError,
     StreamTruncatedError,
     TransportError,
+    UnexpectedResponseError,
     UnknownApprovalError,
     UnknownToolCallError,
-    UserFacingError,
 )
 from ._messages import (
     AudioPart,
@@ -130,60 +86,32 @@ from ._messages import (
     message_from_dict,
     message_to_dict,
 )
-from ._processor import ApprovalRequest, MessagesView, StreamProcessor, ToolCallRequest
-from ._processor._strategies import (
+from ._processor import (
+    ApprovalRequest,
     BatchStrategy,
     ChunkStrategy,
     CompositeStrategy,
     ImmediateStrategy,
+    MessagesView,
     PunctuationStrategy,
+    StreamProcessor,
+    ToolCallRequest,
     WordBoundaryStrategy,
 )
-from ._run_input import (
-    RunAgentInput,
-    ToolSpec,
-    build_run_agent_input,
-    convert_messages_to_model_messages,
-    encode_run_agent_input,
-    parse_run_agent_input,
-    ui_messages_to_wire,
-)
-
-if TYPE_CHECKING:
-    from .server import (
-        chat_endpoint,
-        read_chat_request,
-        to_http_response,
-        to_server_sent_events_response,
-    )
+from ._run_input import RunAgentInput, ToolSpec, build_run_agent_input, encode_run_agent_input
 
 __version__ = "0.1.0"
-
-# Server helpers resolved on first use: they need Starlette (the `server` extra).
-_LAZY_SERVER_NAMES = frozenset(
-    {"to_server_sent_events_response", "to_http_response", "chat_endpoint", "read_chat_request"}
-)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY_SERVER_NAMES:
-        from . import server
-
-        return getattr(server, name)
-    raise AttributeError(f"module 'chatconduit' has no attribute {name!r}")
-
 
 __all__ = [
     "AbortController",
     "AbortSignal",
-    "ActivityDeltaEvent",
-    "ActivitySnapshotEvent",
     "AdapterContractError",
     "ApprovalRequest",
     "AudioPart",
     "BaseEvent",
     "BatchStrategy",
     "ChatClient",
+    "ChatClientOptions",
     "ChatConduitError",
     "ChatConnectionStatus",
     "ChatSnapshot",
@@ -197,7 +125,8 @@ __all__ = [
     "ConnectionAdapter",
     "ConnectionStatus",
     "ConnectionStatusEvent",
-    "CustomEvent",
+    "ContentEncodingError",
+    "ContinuationLimitError",
     "DataSource",
     "DocumentPart",
     "Event",
@@ -211,101 +140,52 @@ __all__ = [
     "MalformedEventError",
     "MessagePart",
     "MessageValidationError",
-    "MessagesSnapshotEvent",
     "MessagesView",
     "ModelMessage",
-    "PayloadTooLargeError",
     "ProtocolError",
     "PunctuationStrategy",
-    "RawEvent",
-    "ReasoningEncryptedValueEvent",
-    "ReasoningEndEvent",
-    "ReasoningMessageChunkEvent",
-    "ReasoningMessageContentEvent",
-    "ReasoningMessageEndEvent",
-    "ReasoningMessageStartEvent",
-    "ReasoningStartEvent",
     "ReconnectLimitError",
+    "RedirectError",
     "RequestValidationError",
     "ResumePolicy",
     "RetryPolicy",
     "RunAgentInput",
     "RunContext",
     "RunError",
-    "RunErrorDetail",
-    "RunErrorEvent",
-    "RunFinishedEvent",
-    "RunStartedEvent",
-    "StateDeltaEvent",
-    "StateSnapshotEvent",
-    "StepFinishedEvent",
-    "StepStartedEvent",
     "StreamProcessor",
     "StreamReadError",
     "StreamTimeoutError",
     "StreamTruncatedError",
-    "SubagentErrorEvent",
-    "SubagentFinishedEvent",
-    "SubagentStartedEvent",
     "SubscribeConnectionAdapter",
     "SyncChatClient",
-    "TextMessageChunkEvent",
-    "TextMessageContentEvent",
-    "TextMessageEndEvent",
-    "TextMessageStartEvent",
     "TextPart",
-    "ThinkingEndEvent",
     "ThinkingPart",
-    "ThinkingStartEvent",
-    "ThinkingTextMessageContentEvent",
-    "ThinkingTextMessageEndEvent",
-    "ThinkingTextMessageStartEvent",
     "Tool",
     "ToolCallApproval",
-    "ToolCallArgsEvent",
-    "ToolCallChunkEvent",
-    "ToolCallEndEvent",
     "ToolCallPart",
     "ToolCallRequest",
-    "ToolCallResultEvent",
-    "ToolCallStartEvent",
     "ToolCallState",
     "ToolResultPart",
     "ToolResultState",
     "ToolSpec",
     "TransportError",
     "UIMessage",
+    "UnexpectedResponseError",
     "UnknownApprovalError",
-    "UnknownEvent",
     "UnknownToolCallError",
     "Updates",
     "UrlSource",
-    "Usage",
-    "UserFacingError",
     "VideoPart",
     "WordBoundaryStrategy",
     "__version__",
     "build_run_agent_input",
-    "chat_endpoint",
-    "coerce_event",
-    "convert_messages_to_model_messages",
     "encode_run_agent_input",
-    "event_to_dict",
-    "event_to_json",
     "fetch_http_stream",
     "fetch_server_sent_events",
-    "is_terminal",
     "message_from_dict",
     "message_to_dict",
     "normalize_connection_adapter",
-    "parse_event",
-    "parse_event_json",
-    "parse_run_agent_input",
-    "read_chat_request",
     "rpc_stream",
     "stream",
-    "to_http_response",
-    "to_server_sent_events_response",
     "tool",
-    "ui_messages_to_wire",
 ]

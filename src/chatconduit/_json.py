@@ -116,4 +116,9 @@ def loads(data: str | bytes) -> Any:
             return _orjson.loads(data)
         except _orjson.JSONDecodeError:
             pass
-    return _js_loads(data)
+    try:
+        return _js_loads(data)
+    except RecursionError:
+        # The stdlib parser recurses per nesting level (orjson refuses past 1024 levels,
+        # then we land here): a hostile peer must get the same ValueError as bad JSON.
+        raise ValueError("JSON nested too deeply") from None

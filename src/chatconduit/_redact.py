@@ -2,22 +2,30 @@
 
 One set of rules for the whole package: header names (:func:`redact_headers`),
 URLs (:func:`redact_url`, used by the transports' errors and status events and by
-the CLI's ``--show-request``) and free text (:func:`redact_text`, used for the
-server's logs). Each caller used to carry its own copy, and copies drift: a query
-parameter masked in one place leaked in another.
+the CLI's ``--show-request``), free text (:func:`redact_text`, used for the
+server's logs) and the known secrets of one request (:class:`Scrubber`, for
+whatever a server sends back). Each caller used to carry its own copy, and copies
+drift: a query parameter masked in one place leaked in another.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
 from collections.abc import Iterable, Mapping
-from urllib.parse import quote, unquote_plus
+from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
 import httpx
 
+from ._exceptions import ProtocolError
+
 __all__ = [
     "MASK",
+    "MIN_SECRET_CHARS",
     "SENSITIVE_HEADERS",
+    "Scrubber",
     "is_sensitive_header",
     "is_sensitive_query_param",
     "redact_headers",
@@ -133,3 +141,187 @@ def redact_text(text: str) -> str:
     text = _BEARER.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
     text = _PROVIDER_KEY.sub(MASK, text)
     return _KEY_VALUE.sub(lambda m: f"{m.group(1)}{MASK}", text)
+
+
+# --- the secrets of one request -------------------------------------------------------------
+
+MIN_SECRET_CHARS = 4
+"""Shorter values are not masked: masking every ``"abc"`` in a message would make it
+unreadable, and a three-character secret protects nothing."""
+
+_ELLIPSIS = "…"  # how our excerpts mark a cut (the codec's and HTTPStatusError's)
+
+
+class Scrubber:
+    """Masks the credentials of one request in text that came back from the server.
+
+    A server that echoes a request ("invalid token sk-…", a ``WWW-Authenticate``
+    quoting it, a ``RUN_ERROR`` repeating the URL) would otherwise put our secrets
+    into exception messages, status events, logs and the CLI's output. Pattern
+    guessing (:func:`redact_text`) cannot know them; this knows them exactly: the
+    values of credential headers (and the token after ``Bearer``; for ``Basic``
+    the base64 and what it decodes to), cookie values, credential-like query
+    values and URL user info (and the ``Basic`` header httpx makes of it), each
+    also in the spellings an echo may use (percent-encoded, JSON-escaped).
+
+    Build it with :meth:`for_request` whenever a request is sent (a retry may
+    carry a refreshed token) and pass every piece of response-derived text through
+    :meth:`text` (or :meth:`headers`, :meth:`protocol_error`) before it goes into
+    an error, a log record or a status event. The repr never shows the secrets.
+    """
+
+    __slots__ = ("_pattern", "_secrets")
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        found = {s for s in secrets if isinstance(s, str) and len(s) >= MIN_SECRET_CHARS}
+        # Longest first: a secret that contains another is masked whole, not in part.
+        self._secrets: tuple[str, ...] = tuple(sorted(found, key=lambda s: (-len(s), s)))
+        self._pattern = (
+            re.compile("|".join(map(re.escape, self._secrets))) if self._secrets else None
+        )
+
+    @classmethod
+    def for_request(
+        cls,
+        url: str | httpx.URL,
+        headers: httpx.Headers | Mapping[str, str] | Iterable[tuple[str, str]] = (),
+        cookies: Iterable[tuple[str, str]] = (),
+    ) -> Scrubber:
+        """The secrets of a request to ``url`` with these headers and cookies."""
+        found: list[str] = []
+        if isinstance(headers, httpx.Headers):
+            items: Iterable[tuple[str, str]] = headers.multi_items()
+        elif isinstance(headers, Mapping):
+            items = headers.items()
+        else:
+            items = headers
+        for name, value in items:
+            if value and is_sensitive_header(name):
+                found += _header_secrets(name, value)
+        found += [value for _, value in cookies if value]
+        found += _url_secrets(url)
+        variants: list[str] = []
+        for secret in found:
+            variants += _spellings(secret)
+        return cls(variants)
+
+    def __bool__(self) -> bool:
+        return bool(self._secrets)
+
+    def __repr__(self) -> str:
+        return f"Scrubber(<{len(self._secrets)} secret spellings>)"
+
+    def text(self, text: str, *, truncated: bool = False) -> str:
+        """``text`` with every known secret replaced by ``[redacted]``.
+
+        ``truncated``: the text was cut short (an excerpt), so it may end with the
+        start of a secret; that start is masked too. Text ending with ``…`` is
+        taken as cut short anyway.
+        """
+        if self._pattern is None or not text:
+            return text
+        text = self._pattern.sub(MASK, text)
+        if truncated or text.endswith(_ELLIPSIS):
+            text = self._mask_cut_tail(text)
+        return text
+
+    def _mask_cut_tail(self, text: str) -> str:
+        body = text[: -len(_ELLIPSIS)] if text.endswith(_ELLIPSIS) else text
+        suffix = text[len(body) :]
+        for secret in self._secrets:
+            # The longest start of ``secret`` that ``body`` ends with (a whole one is
+            # already masked).
+            for size in range(len(secret) - 1, MIN_SECRET_CHARS - 1, -1):
+                if body.endswith(secret[:size]):
+                    return body[:-size] + MASK + suffix
+        return text
+
+    def headers(
+        self, headers: httpx.Headers | Mapping[str, str] | Iterable[tuple[str, str]]
+    ) -> dict[str, str]:
+        """:func:`redact_headers`, and our secrets masked in every other value too (a
+        ``WWW-Authenticate`` that quotes the token we sent)."""
+        items = headers.multi_items() if isinstance(headers, httpx.Headers) else headers
+        return {name: self.text(value) for name, value in redact_headers(items).items()}
+
+    def protocol_error(self, error: ProtocolError) -> ProtocolError:
+        """Mask our secrets in a protocol error's message and excerpt, in place.
+
+        Its excerpt quotes bytes of the stream, which a server may have filled with
+        what we sent. Scrubbed in place so that a decoder that raises the same error
+        again raises the clean one; returns ``error``.
+        """
+        if self._pattern is None:
+            return error
+        old = error.excerpt
+        message = str(error.args[0]) if error.args else ""
+        if old is not None:
+            new = self.text(old)
+            tail, new_tail = f": {old!r}", f": {new!r}"
+            if message.endswith(tail):
+                message = self.text(message[: -len(tail)]) + new_tail
+            else:
+                message = self.text(message)
+            error.excerpt = new
+        else:
+            message = self.text(message)
+        error.args = (message, *error.args[1:])
+        return error
+
+
+def _header_secrets(name: str, value: str) -> list[str]:
+    found = [value]
+    if name.lower() == "cookie":
+        for pair in value.split(";"):
+            found.append(pair.partition("=")[2].strip())
+        return found
+    scheme, _, token = value.strip().partition(" ")
+    token = token.strip()
+    if token and scheme.isalpha():
+        found.append(token)  # "Bearer <token>": the token alone too
+        if scheme.lower() == "basic":
+            found += _basic_secrets(token)
+    return found
+
+
+def _basic_secrets(token: str) -> list[str]:
+    """What a ``Basic`` credential decodes to: ``user:password``, and the password."""
+    try:
+        pair = base64.b64decode(token, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return []
+    user, _, password = pair.partition(":")
+    return [pair, password] if password else [pair, user]
+
+
+def _url_secrets(url: str | httpx.URL) -> list[str]:
+    try:
+        parsed = url if isinstance(url, httpx.URL) else httpx.URL(url)
+    except (httpx.InvalidURL, TypeError):
+        return []
+    found: list[str] = []
+    if parsed.userinfo:
+        raw = parsed.userinfo.decode("ascii", "replace")
+        user, password = parsed.username, parsed.password
+        found += [raw, f"{user}:{password}"]
+        # httpx sends the user info as "Authorization: Basic base64(user:password)".
+        basic = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+        found.append(basic)
+        # A password is a secret; a user name alone is often the token itself
+        # ("https://<token>@host"), so it is masked when there is no password.
+        found.append(password if password else user)
+    for piece in parsed.query.split(b"&") if parsed.query else ():
+        name, equals, value = piece.partition(b"=")
+        if equals and value and is_sensitive_query_param(unquote_plus(name.decode("latin-1"))):
+            text = value.decode("latin-1")
+            found += [text, unquote_plus(text), unquote(text)]
+    return found
+
+
+def _spellings(secret: str) -> list[str]:
+    """``secret`` as an echo may spell it: as is, percent-encoded, JSON-escaped."""
+    out = [secret, quote(secret, safe=""), quote_plus(secret, safe="")]
+    escaped = json.dumps(secret)[1:-1]
+    out.append(escaped)
+    out.append(escaped.replace("/", "\\/"))  # JSON writers that escape "/" too
+    return out

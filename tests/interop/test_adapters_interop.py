@@ -16,9 +16,11 @@ from typing import Any
 
 import pytest
 
-from chatconduit._connection import (
+from chatconduit import (
     AbortController,
+    Event,
     FetchOptions,
+    HTTPStatusError,
     RetryPolicy,
     RunContext,
     fetch_http_stream,
@@ -26,8 +28,7 @@ from chatconduit._connection import (
     normalize_connection_adapter,
 )
 from chatconduit._connection._http import HTTPStreamAdapter
-from chatconduit._events import Event, RunErrorEvent, RunFinishedEvent, event_to_dict
-from chatconduit._exceptions import HTTPStatusError
+from chatconduit.events import RunErrorEvent, RunFinishedEvent, event_to_dict
 
 from .node import TsServer, fixture_events, require_node_modules, ts_server
 

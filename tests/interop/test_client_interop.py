@@ -17,12 +17,17 @@ from typing import Any
 
 import pytest
 
-from chatconduit._client import ChatClient
-from chatconduit._client._state import ChatStatus
-from chatconduit._client._tools import Tool
-from chatconduit._connection import fetch_http_stream, fetch_server_sent_events
-from chatconduit._exceptions import RunError
-from chatconduit._messages import TextPart, ThinkingPart, message_to_dict
+from chatconduit import (
+    ChatClient,
+    ChatStatus,
+    RunError,
+    TextPart,
+    ThinkingPart,
+    Tool,
+    fetch_http_stream,
+    fetch_server_sent_events,
+    message_to_dict,
+)
 
 from .node import TsServer, require_node_modules, run_ts_client, ts_server
 

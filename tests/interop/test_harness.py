@@ -30,7 +30,7 @@ RESPONSES = FIXTURES / "responses"
 FRAMINGS = ("sse", "ndjson")
 # Scenarios whose bytes do not depend on the clock (the error one carries Date.now()).
 DETERMINISTIC = ("text", "tools", "thinking", "reasoning", "long", "slow")
-# What SPEC 6.2 says chatParamsFromRequest answers to any invalid body.
+# What reference §6.2 says chatParamsFromRequest answers to any invalid body.
 INVALID_BODY_TEXT = "Invalid AG-UI request body. See docs/migration/ag-ui-compliance.md."
 INVALID_BODY_ERROR = "Request body is not a valid AG-UI RunAgentInput."
 

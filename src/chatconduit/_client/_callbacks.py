@@ -1,8 +1,9 @@
-"""The ``on_*`` callbacks: which exist, how they are checked, and how they run.
-
-A callback may be sync or async. One that raises is logged (logger
-``chatconduit.client``) and the client carries on; an awaitable it returns is queued
-and run in order by one helper task, which the stream waits for (:meth:`flush`).
+"""The ``on_*`` callbacks: which exist (:class:`Callbacks`), how they are checked, and how
+they run (:class:`CallbackRunner`). A callback may be sync or async. One that raises is
+logged (logger ``chatconduit.client``) and the client carries on; an awaitable it
+returns is queued and run in order by one helper task, which the stream waits for
+(:meth:`CallbackRunner.flush`): a slow async ``on_chunk`` slows the stream, so render
+from ``updates()`` instead.
 """
 
 from __future__ import annotations

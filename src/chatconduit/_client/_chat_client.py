@@ -1,27 +1,27 @@
-"""``ChatClient``: the public class: constructor, read-only state, snapshots, the
-turn methods (``send_message``, ``append``, ``reload``, ``stop``, tool answers),
-``subscribe``/``unsubscribe``, ``update_options`` and closing.
-
-The machinery lives in its bases: ``ClientCore`` (``_core.py``: state, setters,
-events, tools), ``TurnRunner`` (``_turns.py``) and ``PushSubscription`` (``_push.py``).
+"""``ChatClient``: the Python ``useChat`` (the reference's ``ChatClient``, reference §5), the
+public class. It composes its parts and holds none of their logic: the
+:class:`~._observable.ObservableState` (status, error, connection, callbacks, the
+``UpdateHub`` behind ``updates()``), the :class:`~._conversation.Conversation` (the
+``StreamProcessor``, the live request, client tools), the
+:class:`~._turns.TurnRunner` (turns and follow-ups) and the driver its connection
+adapter needs (``_pull.py`` / ``_push.py``). Not thread-safe: use one client from one
+event loop (``SyncChatClient`` wraps one for blocking code and other threads).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Final, cast
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Unpack, cast
 
-from .._connection._abort import AbortController
 from .._connection._normalize import normalize_connection_adapter
-from .._events import BaseEvent
+from .._exceptions import ClientClosedError, UnknownApprovalError, UnknownToolCallError
 from .._messages import MessagePart, UIMessage
-from .._processor import ApprovalRequest, MessagesView, ToolCallRequest
-from .._processor._strategies import ChunkStrategy
-from .._run_input import generate_run_id
+from .._processor import MessagesView
 from .._text import JS_WHITESPACE as _JS_WHITESPACE  # the reference trims user text
-from ._callbacks import CALLBACK_NAMES, Callback, Callbacks, check_callables
+from ._conversation import Conversation
+from ._driver import Driver, driver_for
 from ._inputs import (
     MessageInput,
     PartInput,
@@ -30,32 +30,25 @@ from ._inputs import (
     has_tool_call,
     to_ui_message,
 )
-from ._push import PushSubscription
-from ._request import resolve
-from ._state import ChatConnectionStatus, ChatSnapshot, ChatStatus, Trigger, Updates
-from ._tools import (
-    Tool,
-    ToolInput,
-    UnknownApprovalError,
-    UnknownToolCallError,
-    coerce_tools,
+from ._observable import ObservableState
+from ._options import (
+    ChatClientOptions,
+    OptionChanges,
+    apply_changes,
+    callbacks_from,
+    check_changes,
+    check_names,
+    settings_from,
 )
+from ._request import Phase
+from ._state import ChatConnectionStatus, ChatSnapshot, ChatStatus, Trigger, UpdateHub, Updates
+from ._tools import Tool
 from ._turns import TurnRunner
 
 logger = logging.getLogger("chatconduit.client")
 
 
-class _Unset:
-    """Marks an ``update_options`` argument that was not given."""
-
-    def __repr__(self) -> str:
-        return "<unset>"
-
-
-_UNSET: Final = _Unset()
-
-
-class ChatClient(TurnRunner, PushSubscription):
+class ChatClient:
     """A headless chat client: send messages, get streamed replies as UIMessages.
 
     ::
@@ -66,151 +59,133 @@ class ChatClient(TurnRunner, PushSubscription):
 
     ``connection`` is a pull adapter (``connect``, e.g. ``fetch_server_sent_events``,
     ``fetch_http_stream``, ``stream(fn)``), a push adapter (``subscribe`` + ``send``),
-    or a mapping with those keys. See the module docstring for the behaviour and
+    or a mapping with those keys. ``options`` are :class:`ChatClientOptions`. See
     ``docs/client.md`` for a guide.
     """
 
-    def __init__(
-        self,
-        connection: object,
-        *,
-        initial_messages: Iterable[UIMessage | Mapping[str, Any]] | None = None,
-        id: str | None = None,
-        thread_id: str | None = None,
-        body: Mapping[str, Any] | None = None,
-        forwarded_props: Mapping[str, Any] | None = None,
-        tools: Iterable[ToolInput] | None = None,
-        chunk_strategy: ChunkStrategy | None = None,
-        raise_on_error: bool = False,
-        on_chunk: Callable[[BaseEvent], object] | None = None,
-        on_response: Callable[[], object] | None = None,
-        on_finish: Callable[[UIMessage], object] | None = None,
-        on_error: Callable[[BaseException], object] | None = None,
-        on_messages_change: Callable[[MessagesView], object] | None = None,
-        on_status_change: Callable[[ChatStatus], object] | None = None,
-        on_loading_change: Callable[[bool], object] | None = None,
-        on_error_change: Callable[[BaseException | None], object] | None = None,
-        on_connection_status_change: Callable[[ChatConnectionStatus], object] | None = None,
-        on_session_generating_change: Callable[[bool], object] | None = None,
-        on_subscription_change: Callable[[bool], object] | None = None,
-        on_custom_event: Callable[[str, Any, str | None], object] | None = None,
-        on_tool_call: Callable[[ToolCallRequest], object] | None = None,
-        on_approval_request: Callable[[ApprovalRequest], object] | None = None,
-    ) -> None:
-        self._pull = None
-        self._push = None
-        self._install(connection)
-        for name, value in (("body", body), ("forwarded_props", forwarded_props)):
-            if value is not None and not isinstance(value, Mapping):
-                raise TypeError(f"{name} must be a mapping, got {type(value).__name__}")
-        for name, ident in (("id", id), ("thread_id", thread_id)):
-            if ident is not None and (not isinstance(ident, str) or not ident):
-                raise TypeError(f"{name} must be a non-empty str, got {ident!r}")
-        self._id = id or generate_run_id("chat")
-        self._thread_id = thread_id or generate_run_id("thread")
-        self._body: dict[str, Any] = dict(body or {})
-        self._forwarded_props: dict[str, Any] = dict(forwarded_props or {})
-        self._per_message_body: dict[str, Any] | None = None
-        self._tools: dict[str, Tool] = coerce_tools(tools)
-        self._raise_on_error = bool(raise_on_error)
-        self._cb = Callbacks(
-            on_chunk=on_chunk,
-            on_response=on_response,
-            on_finish=on_finish,
-            on_error=on_error,
-            on_messages_change=on_messages_change,
-            on_status_change=on_status_change,
-            on_loading_change=on_loading_change,
-            on_error_change=on_error_change,
-            on_connection_status_change=on_connection_status_change,
-            on_session_generating_change=on_session_generating_change,
-            on_subscription_change=on_subscription_change,
-            on_custom_event=on_custom_event,
-            on_tool_call=on_tool_call,
-            on_approval_request=on_approval_request,
+    def __init__(self, connection: object, **options: Unpack[ChatClientOptions]) -> None:
+        check_names(options)
+        adapter = normalize_connection_adapter(connection)
+        self._settings = settings_from(options)
+        self._hub = UpdateHub(self._build_snapshot)
+        self._observable = ObservableState(callbacks_from(options), self._hub)
+        self._conversation = Conversation(
+            self._observable,
+            self._settings,
+            options.get("initial_messages"),
+            options.get("chunk_strategy"),
+            self._continue_after_tools,
         )
-        check_callables((name, getattr(self._cb, name)) for name in CALLBACK_NAMES)
-        super().__init__(initial_messages, chunk_strategy)
+        self._turns = TurnRunner(
+            self._conversation,
+            self._observable,
+            self._settings,
+            driver_for(adapter, self._conversation, self._observable),
+        )
+
+    @property
+    def _driver(self) -> Driver:
+        return self._turns.driver
+
+    async def _continue_after_tools(self) -> None:
+        await self._turns.continue_if_ready(None)
+
+    def _check_open(self) -> None:
+        if self._conversation.closed:
+            raise ClientClosedError("this ChatClient was closed; create a new one")
 
     # ------------------------------------------------------------------ read-only state
 
     @property
     def id(self) -> str:
-        return self._id
+        return self._settings.id
 
     @property
     def thread_id(self) -> str:
         """Sent as ``threadId`` with every request of this client."""
-        return self._thread_id
+        return self._settings.thread_id
 
     @property
     def messages(self) -> MessagesView:
         """The conversation: a live read-only view (see :meth:`snapshot` for a copy)."""
-        return self._processor.messages
+        return self._conversation.processor.messages
 
     @property
     def status(self) -> ChatStatus:
-        return self._lifecycle.status
+        return self._observable.status
 
     @property
     def is_loading(self) -> bool:
-        return self._lifecycle.is_loading
+        return self._observable.is_loading
 
     @property
     def error(self) -> BaseException | None:
         """What the last request failed with (cleared when the next one starts)."""
-        return self._error
+        return self._observable.error
 
     @property
     def connection_status(self) -> ChatConnectionStatus:
-        return self._connection_status
+        return self._observable.connection
 
     @property
     def is_subscribed(self) -> bool:
         """Whether a push adapter's subscription loop is running (always False for pull)."""
-        return self._subscribed
+        return self._observable.subscribed
 
     @property
     def session_generating(self) -> bool:
         """Whether a run seen on the connection has started and not yet ended."""
-        return self._generating
+        return self._observable.generating
 
     @property
     def state(self) -> Any:
         """The agent's shared state (STATE_SNAPSHOT / STATE_DELTA); live, treat as read-only."""
-        return self._processor.state
+        return self._conversation.processor.state
 
     @property
     def finish_reason(self) -> str | None:
         """``finishReason`` of the latest response's RUN_FINISHED."""
-        return self._processor.finish_reason
+        return self._conversation.processor.finish_reason
 
     @property
     def usage(self) -> Any:
         """``usage`` of the latest response's RUN_FINISHED."""
-        return self._processor.usage
+        return self._conversation.processor.usage
 
     @property
     def tools(self) -> Mapping[str, Tool]:
-        return dict(self._tools)
+        return dict(self._settings.tools)
 
     @property
     def closed(self) -> bool:
-        return self._closed
+        return self._conversation.closed
 
     @property
     def adapter(self) -> object:
         """The connection adapter in use: the pull adapter (``connect``), or the push one."""
-        return self._pull if self._pull is not None else self._push
+        return self._driver.adapter
 
     def __repr__(self) -> str:
-        kind = "pull" if self._pull is not None else "push"
         return (
-            f"<ChatClient {self._id} {self.status.value} {kind} "
-            f"messages={len(self._processor.messages)}>"
+            f"<ChatClient {self._settings.id} {self.status.value} {self._driver.kind} "
+            f"messages={len(self._conversation.processor.messages)}>"
         )
 
     # ------------------------------------------------------------------ snapshots
+
+    def _build_snapshot(self, version: int) -> tuple[ChatSnapshot, int]:
+        messages, state, cost = self._conversation.freeze()
+        observable = self._observable
+        snapshot = ChatSnapshot(
+            version=version,
+            messages=messages,
+            status=observable.status,
+            error=observable.error,
+            connection_status=observable.connection,
+            session_generating=observable.generating,
+            state=state,
+        )
+        return snapshot, cost
 
     def snapshot(self) -> ChatSnapshot:
         """The current state as an immutable :class:`ChatSnapshot` (built now)."""
@@ -226,7 +201,8 @@ class ChatClient(TurnRunner, PushSubscription):
         consumer slower than the stream skips to the newest state. ``max_latency`` (s)
         bounds how long a change may wait to be shown while snapshots are rationed on
         long replies (see ``UpdateHub``). Ends when the client is closed, or with
-        ``aclose()``.
+        ``aclose()``. Prefer it to callbacks for rendering: an async ``on_chunk`` is
+        awaited by the stream, so a slow one slows the reply.
         """
         return self._hub.subscribe(max_latency)
 
@@ -246,8 +222,11 @@ class ChatClient(TurnRunner, PushSubscription):
         and media, kept as given). ``body``: merged into ``forwardedProps`` for this
         request only (over ``forwarded_props`` and ``body``). Returns when the reply
         and any client-tool follow-ups are fully processed, or it failed (then
-        ``error`` is set; raised too with ``raise_on_error``), or was stopped (the
-        partial reply is returned). Ignored (``None``, logged) while a turn is running.
+        ``error`` is set; raised too with ``raise_on_error``; more than
+        ``max_continuations`` follow-ups fail with ``ContinuationLimitError``), or was
+        stopped (the partial reply is returned). Ignored (``None``, logged) while a turn
+        is running. A ``KeyboardInterrupt`` / ``SystemExit`` raised by a client tool stops
+        the turn and is raised from here.
         """
         self._check_open()
         if isinstance(content, str):
@@ -264,12 +243,12 @@ class ChatClient(TurnRunner, PushSubscription):
             )
         if body is not None and not isinstance(body, Mapping):
             raise TypeError(f"body must be a mapping, got {type(body).__name__}")
-        if self._lifecycle.is_loading:
+        if self._observable.is_loading:
             logger.warning("send_message ignored: a reply is still in progress (stop() it first)")
             return None
-        self._per_message_body = dict(body) if body else None
-        self._processor.add_user_message(parts, id=message_id)
-        return await self._turn(Trigger.SEND, raise_on_error)
+        self._turns.message_body = dict(body) if body else None
+        self._conversation.processor.add_user_message(parts, id=message_id)
+        return await self._turns.run(Trigger.SEND, raise_on_error)
 
     async def append(
         self, message: MessageInput, *, raise_on_error: bool | None = None
@@ -284,13 +263,12 @@ class ChatClient(TurnRunner, PushSubscription):
         if ui.role == "system":
             logger.warning("append: system messages are not appended (as in the reference)")
             return None
-        self._processor.set_messages([*self._processor.messages, ui])
-        while self._lifecycle.is_loading:
-            waiter = asyncio.get_running_loop().create_future()
-            self._idle_waiters.append(waiter)
-            await waiter
+        processor = self._conversation.processor
+        processor.set_messages([*processor.messages, ui])
+        while self._observable.is_loading:
+            await self._observable.until_idle()
             self._check_open()
-        return await self._turn(Trigger.SEND, raise_on_error)
+        return await self._turns.run(Trigger.SEND, raise_on_error)
 
     async def reload(self, *, raise_on_error: bool | None = None) -> UIMessage | None:
         """Drop everything after the last user message and ask again.
@@ -299,42 +277,42 @@ class ChatClient(TurnRunner, PushSubscription):
         user message this does nothing.
         """
         self._check_open()
-        messages = self._processor.messages
+        processor = self._conversation.processor
+        messages = processor.messages
         last_user = next(
             (i for i in range(len(messages) - 1, -1, -1) if messages[i].role == "user"), None
         )
         if last_user is None:
             return None
-        current = self._current
+        current = self._conversation.request
         if current is not None:
-            self._cancel_request(current, stopped=False)
-        self._processor.remove_messages_after(last_user)
-        return await self._turn(
+            self._turns.cancel(current, Phase.SUPERSEDED)
+        processor.remove_messages_after(last_user)
+        return await self._turns.run(
             Trigger.CONTINUE if current is not None else Trigger.SEND, raise_on_error
         )
 
     def stop(self) -> None:
-        """Stop the running turn: the request is cancelled, the partial reply kept,
-        status ``ready``. Does nothing when idle. Call it on the client's event loop."""
-        current = self._current
-        if current is None:
-            return
-        self._cancel_request(current, stopped=True)
-        if self._pull is not None:
-            self._set_connection(ChatConnectionStatus.DISCONNECTED)
-        self._clear_runs()
-        self._transition(Trigger.STOP)
+        """Stop the running turn: the request is cancelled (an HTTP response is closed, so
+        the server sees the disconnect), running client tools are cancelled (their
+        results discarded; a sync tool's thread cannot be killed and runs on, but nothing
+        waits for it), each tool call left unanswered gets an error result ("cancelled
+        by the user", so the next request is valid for backends that require every tool
+        call answered), the partial reply is kept and status is ``ready``; a push
+        adapter's events still arriving for the stopped run are dropped. Does nothing
+        when idle. Call it on the client's event loop."""
+        self._turns.stop()
 
     def clear(self) -> None:
         """Remove all messages and forget the error (a running turn is not stopped)."""
-        self._processor.clear_messages()
-        self._set_error(None)
-        if self._lifecycle.status is ChatStatus.ERROR:
-            self._transition(Trigger.RESET)
+        self._conversation.processor.clear_messages()
+        self._observable.set_error(None)
+        if self._observable.status is ChatStatus.ERROR:
+            self._observable.transition(Trigger.RESET)
 
     def set_messages(self, messages: Iterable[UIMessage | Mapping[str, Any]]) -> None:
         """Replace the conversation (UIMessages or their camelCase dicts)."""
-        self._processor.set_messages(messages)
+        self._conversation.processor.set_messages(messages)
 
     async def add_tool_result(
         self,
@@ -353,13 +331,11 @@ class ChatClient(TurnRunner, PushSubscription):
         message holds ``tool_call_id``.
         """
         self._check_open()
-        if not has_tool_call(self._processor.messages, tool_call_id):
+        processor = self._conversation.processor
+        if not has_tool_call(processor.messages, tool_call_id):
             raise UnknownToolCallError(f"no message holds a tool call with id {tool_call_id!r}")
-        self._processor.add_tool_result(tool_call_id, output, error)
-        if self._current is not None:
-            self._current.tool_answered = True
-            return None
-        return await self._continue_if_ready(raise_on_error)
+        processor.add_tool_result(tool_call_id, output, error)
+        return await self._answered(raise_on_error)
 
     async def add_tool_approval_response(
         self, approval_id: str, approved: bool, *, raise_on_error: bool | None = None
@@ -368,13 +344,20 @@ class ChatClient(TurnRunner, PushSubscription):
         approval's id, not the tool call's). The follow-up request is sent as for
         :meth:`add_tool_result` (also when denied: the server is told)."""
         self._check_open()
-        if not has_approval(self._processor.messages, approval_id):
+        processor = self._conversation.processor
+        if not has_approval(processor.messages, approval_id):
             raise UnknownApprovalError(f"no tool call waits for approval id {approval_id!r}")
-        self._processor.add_tool_approval_response(approval_id, bool(approved))
-        if self._current is not None:
-            self._current.tool_answered = True
+        processor.add_tool_approval_response(approval_id, bool(approved))
+        return await self._answered(raise_on_error)
+
+    async def _answered(self, raise_on_error: bool | None) -> UIMessage | None:
+        """A tool answer was recorded: the running request continues after it, or,
+        idle, the follow-up is sent now."""
+        current = self._conversation.request
+        if current is not None:
+            current.tool_answered = True
             return None
-        return await self._continue_if_ready(raise_on_error)
+        return await self._turns.continue_if_ready(raise_on_error)
 
     # ------------------------------------------------------------------ push subscription
 
@@ -386,96 +369,52 @@ class ChatClient(TurnRunner, PushSubscription):
         Must be called on the client's event loop.
         """
         self._check_open()
-        push = self._push
-        if push is None:
-            return
-        live = self._sub_task is not None and not self._sub_task.done()
-        if live and not restart:
-            return
-        self._abort_subscription()
-        self._sub_generation += 1
-        controller = AbortController()
-        self._sub_controller = controller
-        self._set_subscribed(True)
-        self._set_connection(ChatConnectionStatus.CONNECTING)
-        self._sub_task = asyncio.get_running_loop().create_task(
-            self._subscription_loop(push, self._sub_generation, controller)
-        )
+        self._driver.subscribe(restart=restart)
 
     def unsubscribe(self) -> None:
         """Stop the running turn (status ``ready``) and the subscription loop. Idempotent."""
-        current = self._current
+        current = self._conversation.request
         if current is not None:
-            self._cancel_request(current, stopped=True)
-            self._transition(Trigger.STOP)
-        self._abort_subscription()
-        self._clear_runs()
-        self._set_subscribed(False)
-        self._set_connection(ChatConnectionStatus.DISCONNECTED)
+            self._turns.cancel(current, Phase.STOPPED)
+            self._observable.transition(Trigger.STOP)
+        self._driver.abort()
+        self._observable.clear_runs()
+        self._observable.set_subscribed(False)
+        self._observable.set_connection(ChatConnectionStatus.DISCONNECTED)
 
     # ------------------------------------------------------------------ options, closing
 
-    def update_options(
-        self,
-        *,
-        connection: object = _UNSET,
-        body: Mapping[str, Any] | _Unset | None = _UNSET,
-        forwarded_props: Mapping[str, Any] | _Unset | None = _UNSET,
-        tools: Iterable[ToolInput] | _Unset | None = _UNSET,
-        raise_on_error: bool | _Unset = _UNSET,
-        **callbacks: Callback | None,
-    ) -> None:
-        """Change options after construction (SPEC 5.8); only the arguments given change.
+    def update_options(self, **changes: Unpack[OptionChanges]) -> None:
+        """Change options after construction (reference §5.8); only the arguments given change.
 
         ``body`` / ``forwarded_props``: replace that slot (``None`` or ``{}`` clears it).
         ``connection``: a running turn is stopped and the subscription (if any) moves to
-        the new adapter. Any ``on_*`` callback can be replaced (``None`` removes it).
+        the new adapter. ``max_continuations`` applies from the next follow-up on. Any
+        ``on_*`` callback can be replaced (``None`` removes it).
         """
-        unknown = sorted(set(callbacks) - CALLBACK_NAMES)
-        if unknown:
-            raise TypeError(
-                f"update_options: unknown option(s) {unknown}; callbacks are "
-                f"{sorted(CALLBACK_NAMES)}"
-            )
-        check_callables(callbacks.items())
-        for name, slot in (("body", body), ("forwarded_props", forwarded_props)):
-            if not isinstance(slot, _Unset) and slot is not None and not isinstance(slot, Mapping):
-                raise TypeError(f"{name} must be a mapping or None, got {type(slot).__name__}")
-        new_tools = None if isinstance(tools, _Unset) else coerce_tools(tools)
-        if not isinstance(connection, _Unset):
-            normalize_connection_adapter(connection)  # validate before changing anything
-            was_subscribed = self._subscribed
+        tools = check_changes(changes)
+        if "connection" in changes:
+            adapter = normalize_connection_adapter(changes["connection"])  # before any change
+            was_subscribed = self._observable.subscribed
             self.unsubscribe()  # stops the running turn and the old subscription
-            self._install(connection)
+            self._turns.driver = driver_for(adapter, self._conversation, self._observable)
             if was_subscribed:
                 self.subscribe()
-        if not isinstance(body, _Unset):
-            self._body = dict(body or {})
-        if not isinstance(forwarded_props, _Unset):
-            self._forwarded_props = dict(forwarded_props or {})
-        if new_tools is not None:
-            self._tools = new_tools
-        if not isinstance(raise_on_error, _Unset):
-            self._raise_on_error = bool(raise_on_error)
-        for name, value in callbacks.items():
-            setattr(self._cb, name, value)
+        apply_changes(self._settings, self._observable.callbacks, changes, tools)
 
     async def aclose(self) -> None:
         """Stop everything (turn, subscription, tools) and end ``updates()`` iterators."""
-        if self._closed:
+        conversation = self._conversation
+        if conversation.closed:
             return
-        self._closed = True
+        conversation.closed = True
         self.stop()
-        task = self._sub_task
-        self._abort_subscription()
-        for tool_task in list(self._idle_tool_tasks):
-            tool_task.cancel()
-        waiters, self._idle_waiters = self._idle_waiters, []
-        for waiter in waiters:
-            resolve(waiter)
+        task = self._driver.abort()
+        conversation.cancel_idle_tools()
+        self._observable.release_waiters()
         if task is not None:
             await asyncio.gather(task, return_exceptions=True)
-        await self._calls.flush()
+        await self._observable.calls.flush()
         self._hub.close()
 
     async def __aenter__(self) -> ChatClient:

@@ -36,7 +36,7 @@ def _now() -> datetime:
 
 
 def to_ui_message(message: MessageInput, where: str) -> UIMessage:
-    """``append``'s input as a UIMessage (SPEC 5.5): UIMessages keep their id; a
+    """``append``'s input as a UIMessage (reference §5.5): UIMessages keep their id; a
     ModelMessage (``role`` + ``content``, no ``parts``) becomes text / tool-call parts."""
     if isinstance(message, UIMessage):
         ui = message

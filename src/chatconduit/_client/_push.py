@@ -1,103 +1,166 @@
-"""``PushSubscription``: the subscription loop of a push adapter (``subscribe`` + ``send``).
+"""``PushDriver``: requests through a push adapter (``subscribe`` + ``send``), as in the reference.
 
-One loop per subscription (``_sub_generation`` tells a replaced loop to stop) reads
-every event the server pushes: replies to our requests, which resolve the request's
-``done`` future at the run's end, and runs the server starts on its own while we are
-idle. Events of a stopped run are dropped (``_drops``).
+One subscription loop reads every event the server pushes (a generation number tells a
+replaced loop to stop): replies to our requests, which resolve the request's ``done``
+future at the run's end, and runs the server starts on its own while we are idle. A
+request only sends, then waits for that future. Events still arriving for a stopped
+run are dropped (the discard set). The connection status is the subscription's.
 """
 
 from __future__ import annotations
 
-from typing import Final
+import asyncio
+import inspect
+from typing import Any, Final
 
 from .._connection._abort import AbortController, Aborted, AbortScope
 from .._connection._iterables import close_iterator, to_async_iterator
 from .._connection._protocols import SubscribeConnectionAdapter
 from .._events import BaseEvent, EventType, coerce_event
 from .._exceptions import StreamReadError
-from ._core import ClientCore
-from ._request import resolve
-from ._state import ChatConnectionStatus, Trigger, freeze_message
+from .._messages import UIMessage
+from ._conversation import Conversation
+from ._observable import ObservableState
+from ._request import Request, resolve
+from ._state import ChatConnectionStatus
 
 _RUN_STARTED: Final = EventType.RUN_STARTED
 _TERMINAL: Final = frozenset({EventType.RUN_FINISHED, EventType.RUN_ERROR})
 
 
-class PushSubscription(ClientCore):
-    """The push adapter's subscription loop (``subscribe()`` is public, on ChatClient)."""
+class PushDriver:
+    """Owns the subscription (task, controller, generation) and the discard set."""
 
-    def _abort_subscription(self) -> None:
-        controller, self._sub_controller = self._sub_controller, None
-        self._sub_task = None
-        self._sub_generation += 1
+    kind = "push"
+
+    def __init__(
+        self,
+        adapter: SubscribeConnectionAdapter,
+        conversation: Conversation,
+        observable: ObservableState,
+    ) -> None:
+        self.adapter = adapter
+        self._conversation = conversation
+        self._observable = observable
+        self._task: asyncio.Task[None] | None = None
+        self._controller: AbortController | None = None
+        self._generation = 0
+        self._discard: set[str | None] | None = None  # run ids whose events are dropped
+
+    # ------------------------------------------------------------------ requests
+
+    async def run(self, request: Request, messages: list[UIMessage], data: dict[str, Any]) -> None:
+        self._discard = None  # a new request: stop dropping the old run's events
+        if self._task is None or self._task.done():
+            self.subscribe(restart=True)
+        request.done = asyncio.get_running_loop().create_future()
+        signal = request.controller.signal
+        scope = AbortScope(signal)
+        try:
+            sent = self.adapter.send(messages, data, signal, request.run_context)
+            if inspect.isawaitable(sent):
+                await scope.run(sent)
+            if not request.is_stale():
+                await scope.run(request.done)
+        except Aborted:
+            pass
+        finally:
+            scope.close()
+
+    def cancelled(self, request: Request) -> None:
+        """Drop the rest of the cancelled request's run (and of any run still going)."""
+        if request.run_context is None:
+            return
+        runs = self._conversation.processor.runs
+        running = {run_id for run_id, info in runs.items() if info.status == "running"}
+        self._discard = {request.run_context.run_id, *running}
+
+    def stopped(self) -> None:
+        """The subscription outlives a stopped request: its status does not change."""
+
+    # ------------------------------------------------------------------ the subscription
+
+    def subscribe(self, *, restart: bool = False) -> None:
+        live = self._task is not None and not self._task.done()
+        if live and not restart:
+            return
+        self.abort()
+        self._generation += 1
+        controller = AbortController()
+        self._controller = controller
+        self._observable.set_subscribed(True)
+        self._observable.set_connection(ChatConnectionStatus.CONNECTING)
+        self._task = asyncio.get_running_loop().create_task(
+            self._loop(self._generation, controller)
+        )
+
+    def abort(self) -> asyncio.Task[None] | None:
+        """Stop the subscription loop; returns its task, for a closer to wait on."""
+        task = self._task
+        controller, self._controller = self._controller, None
+        self._task = None
+        self._generation += 1
         if controller is not None:
             controller.abort()
+        return task
 
-    def _ensure_subscription(self) -> None:
-        if self._sub_task is None or self._sub_task.done():
-            self.subscribe(restart=True)
-
-    async def _subscription_loop(
-        self, push: SubscribeConnectionAdapter, generation: int, controller: AbortController
-    ) -> None:
+    async def _loop(self, generation: int, controller: AbortController) -> None:
         scope = AbortScope(controller.signal)
         failure: Exception | None = None
         try:
-            await scope.run(self._consume_subscription(push, generation, controller))
+            await scope.run(self._consume(generation, controller))
         except Aborted:
             return
         except Exception as exc:
             failure = exc
         finally:
             scope.close()
-        if generation != self._sub_generation:
+        if generation != self._generation:
             return  # replaced or unsubscribed meanwhile
-        self._sub_task = None
-        self._sub_controller = None
-        self._set_subscribed(False)
-        self._clear_runs()
-        request = self._current
+        self._task = None
+        self._controller = None
+        observable = self._observable
+        observable.set_subscribed(False)
+        observable.clear_runs()
+        request = self._conversation.request
+        waiting = request.done if request is not None else None
         if failure is not None:
-            self._set_connection(ChatConnectionStatus.ERROR)
-            if request is not None and request.done is not None:
-                resolve(request.done, failure)
+            observable.set_connection(ChatConnectionStatus.ERROR)
+            if waiting is not None:
+                resolve(waiting, failure)
             else:
-                self._set_error(failure)
-                self._transition(Trigger.FAIL)
-                self._calls.emit(self._cb.on_error, failure)
+                observable.fail(failure)
         else:
-            self._set_connection(ChatConnectionStatus.DISCONNECTED)
-            if request is not None and request.done is not None:
-                resolve(
-                    request.done,
-                    StreamReadError("the subscription ended before the run finished"),
-                )
+            observable.set_connection(ChatConnectionStatus.DISCONNECTED)
+            if waiting is not None:
+                resolve(waiting, StreamReadError("the subscription ended before the run finished"))
 
-    async def _consume_subscription(
-        self, push: SubscribeConnectionAdapter, generation: int, controller: AbortController
-    ) -> None:
+    async def _consume(self, generation: int, controller: AbortController) -> None:
         signal = controller.signal
-        iterator = await to_async_iterator(push.subscribe(signal), "subscribe()")
+        conversation = self._conversation
+        observable = self._observable
+        calls = observable.calls
+        iterator = await to_async_iterator(self.adapter.subscribe(signal), "subscribe()")
         try:
             async for chunk in iterator:
-                if generation != self._sub_generation or signal.aborted:
+                if generation != self._generation or signal.aborted:
                     return
                 event = chunk if isinstance(chunk, BaseEvent) else coerce_event(chunk)
-                if self._connection_status is ChatConnectionStatus.CONNECTING:
-                    self._set_connection(ChatConnectionStatus.CONNECTED)
+                if observable.connection is ChatConnectionStatus.CONNECTING:
+                    observable.set_connection(ChatConnectionStatus.CONNECTED)
                 if self._discard is not None and self._drops(event):
                     continue
                 if (
-                    self._current is None
+                    conversation.request is None
                     and event.type == _RUN_STARTED
-                    and not self._running_runs()
+                    and not conversation.running_runs()
                 ):
-                    self._processor.prepare_assistant_message()  # a server-pushed run
-                self._on_event(event)
+                    conversation.processor.prepare_assistant_message()  # a server-pushed run
+                conversation.on_event(event)
                 if event.type in _TERMINAL:
-                    self._after_push_terminal()
-                if self._calls.queue:
-                    await self._calls.flush()
+                    self._after_terminal()
+                if calls.queue:
+                    await calls.flush()
         finally:
             await close_iterator(iterator)
 
@@ -113,22 +176,22 @@ class PushSubscription(ClientCore):
             self._discard = None  # the stopped run's end: drop it, then stop dropping
         return True
 
-    def _after_push_terminal(self) -> None:
-        if self._running_runs():
+    def _after_terminal(self) -> None:
+        conversation = self._conversation
+        if conversation.running_runs():
             return
-        request = self._current
+        request = conversation.request
         if request is not None:
             resolve(request.done)
             return
         # A run the server pushed while we were idle has ended.
-        if self._processor.has_error:
-            error = self._processor.error
+        processor = conversation.processor
+        if processor.has_error:
+            error = processor.error
             assert error is not None
-            self._set_error(error)
-            self._transition(Trigger.FAIL)
-            self._calls.emit(self._cb.on_error, error)
+            self._observable.fail(error)
             return
-        self._processor.finalize_stream()
-        finished, self._finished = self._finished, None
+        processor.finalize_stream()
+        finished, conversation.finished = conversation.finished, None
         if finished is not None:
-            self._calls.emit(self._cb.on_finish, freeze_message(finished))
+            self._observable.finished(finished)

@@ -1,41 +1,78 @@
-"""One request of a turn, and the small rules about how it ends."""
+"""``Request``: one request of a turn (the first, or a follow-up after client tools), and
+its life as one small state value, :class:`Phase`. A request is created ``pending``,
+becomes ``running`` when it is handed to the adapter, and ends exactly once: finished,
+failed, stopped or superseded. Work that outlives its request (an await that returns
+late, a client tool that completes after ``stop()``) asks :meth:`Request.is_stale` and
+drops its result.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Literal, TypeAlias
+import enum
+from typing import Final, Literal, TypeAlias
 
 from .._connection._abort import AbortController
 from .._connection._protocols import RunContext
-from .._exceptions import HTTPStatusError, ProtocolError, TransportError
 from .._messages import UIMessage
 
 Outcome: TypeAlias = Literal["ok", "failed", "stale"]
 
 
+class Phase(enum.Enum):
+    PENDING = "pending"  # created; on_response runs, nothing was sent yet
+    RUNNING = "running"  # handed to the adapter; its reply is being applied
+    FINISHED = "finished"  # the reply was applied (a follow-up may come next)
+    FAILED = "failed"  # the adapter or the agent reported an error
+    STOPPED = "stopped"  # stop(), unsubscribe(), a connection swap, a cancelled send
+    SUPERSEDED = "superseded"  # reload() replaced its turn by a new one
+
+
+_PENDING: Final = Phase.PENDING
+_RUNNING: Final = Phase.RUNNING
+
+
 class Request:
-    """One request of a turn (the first, or a follow-up after client tools)."""
+    """One request of a turn: its phase, abort controller, run context and what it did."""
 
     __slots__ = (
         "controller",
         "created",
         "done",
         "error",
+        "interrupt",
+        "phase",
         "run_context",
-        "stopped",
         "tool_answered",
+        "tool_calls",
         "tool_tasks",
     )
 
     def __init__(self) -> None:
+        self.phase = Phase.PENDING
         self.controller = AbortController()
         self.run_context: RunContext | None = None
         self.done: asyncio.Future[None] | None = None  # push adapters: processing complete
         self.error: BaseException | None = None
-        self.stopped = False  # stop() (as opposed to being superseded by reload())
+        # A KeyboardInterrupt / SystemExit a client tool raised: the turn re-raises it.
+        self.interrupt: BaseException | None = None
         self.tool_answered = False  # a tool result / approval arrived while it ran
         self.tool_tasks: list[asyncio.Task[None]] = []
+        self.tool_calls: list[str] = []  # ids of the client-tool calls the reply asked for
         self.created: list[UIMessage] = []  # assistant messages this request created
+
+    def is_stale(self) -> bool:
+        """Whether the request has ended, so anything still working for it must stop."""
+        phase = self.phase
+        return phase is not _RUNNING and phase is not _PENDING
+
+    @property
+    def stopped(self) -> bool:
+        """Ended by ``stop()`` (its turn returns the partial reply), not superseded."""
+        return self.phase is Phase.STOPPED
+
+    def __repr__(self) -> str:
+        return f"<Request {self.phase.value}>"
 
 
 def resolve(future: asyncio.Future[None] | None, error: BaseException | None = None) -> None:
@@ -45,10 +82,3 @@ def resolve(future: asyncio.Future[None] | None, error: BaseException | None = N
         future.set_result(None)
     else:
         future.set_exception(error)
-
-
-def is_transport_failure(error: BaseException) -> bool:
-    """Whether an error means the connection itself failed (vs. the agent reporting one)."""
-    return isinstance(error, TransportError | HTTPStatusError | ProtocolError) or not isinstance(
-        error, Exception
-    )

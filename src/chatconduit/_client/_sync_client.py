@@ -1,28 +1,13 @@
-"""``SyncChatClient``: the ``ChatClient`` for blocking code.
-
-Scripts, notebooks, Django/Flask views and Streamlit apps have no event loop of
-their own to spare (or have one that is already running, as Jupyter does, where
-``asyncio.run`` refuses to start). So the client does not borrow the caller's
-loop: it runs an ordinary :class:`~chatconduit.ChatClient` on a private event
-loop in a daemon thread, and every method hands its work to that loop and blocks
-the calling thread until it is done. Any thread may call it, including one with a
-running loop.
-
-Consequences worth knowing:
-
-- Callbacks run on the private loop's thread, not the caller's. A callback must not
-  call the ``SyncChatClient`` back (that would wait for itself); such a call raises
-  ``RuntimeError`` instead of deadlocking.
-- ``messages`` returns copies (a tuple of UIMessages), since the live list is being
-  changed on the other thread.
-- ``stream_message`` yields :class:`~chatconduit.ChatSnapshot`\\ s as the reply
-  arrives, always the newest one: a slow loop body skips intermediate states and
-  never makes the stream wait or memory grow. Leaving the loop early stops the reply.
-- Interrupting a blocking call (Ctrl-C, or ``timeout``) stops the reply first, so the
-  client is ``ready`` again when the exception reaches you.
-- ``close()`` (or the ``with`` block) stops everything, closes the connection
-  adapter when it has ``aclose()`` (its HTTP connections belong to the private loop,
-  which ends here) and joins the thread.
+"""``SyncChatClient``: the ``ChatClient`` for blocking code. Scripts, notebooks,
+Django/Flask views and Streamlit apps have no event loop of their own to spare (or have
+one that is already running, as Jupyter does, where ``asyncio.run`` refuses to start),
+so this client does not borrow the caller's loop: it runs an ordinary
+:class:`~chatconduit.ChatClient` on a private event loop in a daemon thread
+(``_loop_thread.py``), and every method hands its work to that loop and blocks the
+calling thread until it is done; any thread may call it, including one with a running
+loop. It takes the same options (``ChatClientOptions``) and has the same members, with
+the few deliberate differences listed on the class (``tests/test_client_sync_parity.py``
+keeps the two in step).
 """
 
 from __future__ import annotations
@@ -30,110 +15,72 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import copy
 import threading
-import weakref
 from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
+from .._exceptions import ClientClosedError
 from .._messages import UIMessage
-from . import ChatClient, ClientClosedError, MessageInput, PartInput
-from ._state import ChatConnectionStatus, ChatSnapshot, ChatStatus, freeze_message
+from ._chat_client import ChatClient
+from ._freezing import freeze_message
+from ._inputs import MessageInput, PartInput
+from ._loop_thread import CLOSE_TIMEOUT, LatestSlot, LoopThread, relay, unwrap
+from ._options import ChatClientOptions, OptionChanges
+from ._state import ChatConnectionStatus, ChatSnapshot, ChatStatus
+from ._tools import Tool
 
 __all__ = ["SyncChatClient"]
 
 T = TypeVar("T")
 
-_CLOSE_TIMEOUT = 10.0  # seconds close() waits for the loop to wind down
 _CANCEL_TIMEOUT = 5.0  # seconds an interrupted call waits for the stop to take effect
 
 
-def _stop_loop(loop: asyncio.AbstractEventLoop, thread: threading.Thread) -> None:
-    """Stop and close a private loop (also the finalizer of an unclosed client)."""
-    if loop.is_closed():
-        return
-    with contextlib.suppress(RuntimeError):
-        loop.call_soon_threadsafe(loop.stop)
-    if thread is not threading.current_thread():
-        thread.join(_CLOSE_TIMEOUT)
-    if not thread.is_alive():
-        loop.close()
-
-
-class _LatestSlot:
-    """Hands the newest snapshot from the loop thread to the consuming thread."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._item: ChatSnapshot | None = None
-        self._version = -1  # of the newest snapshot put
-        self._finished = False
-        self._result: UIMessage | None = None
-        self._error: BaseException | None = None
-
-    def put(self, item: ChatSnapshot) -> None:
-        with self._cond:
-            if item.version <= self._version:
-                return  # already handed over (the final snapshot may repeat the last one)
-            self._version = item.version
-            self._item = item  # replaces an undelivered older one: coalescing
-            self._cond.notify()
-
-    def finish(self, result: UIMessage | None, error: BaseException | None) -> None:
-        """The outcome; only the first call counts."""
-        with self._cond:
-            if self._finished:
-                return
-            self._finished = True
-            self._result = result
-            self._error = error
-            self._cond.notify()
-
-    def get(self) -> ChatSnapshot | None:
-        """The next snapshot, or None once finished and everything was delivered."""
-        with self._cond:
-            while self._item is None and not self._finished:
-                self._cond.wait()
-            item, self._item = self._item, None
-            return item
-
-    def outcome(self) -> UIMessage | None:
-        with self._cond:
-            if self._error is not None:
-                raise self._error
-            return self._result
-
-
 class SyncChatClient:
-    """A blocking :class:`~chatconduit.ChatClient` (same options and methods)::
+    """A blocking :class:`~chatconduit.ChatClient` (same options and members)::
 
         with SyncChatClient(fetch_server_sent_events(url)) as chat:
             reply = chat.send_message("Hello")
             for snap in chat.stream_message("Tell me more"):
                 print(snap.last_message)
 
-    ``options`` are those of ``ChatClient`` (``tools``, ``body``, callbacks, ...).
+    ``options`` are :class:`ChatClientOptions`, as for ``ChatClient``. The deliberate
+    differences from ``ChatClient``:
+
+    - ``close()``, ``with`` instead of ``aclose()``, ``async with``. Closing stops
+      everything, closes the connection adapter when it has ``aclose()`` (its HTTP
+      connections belong to the private loop, which ends here) and joins the thread.
+      It may be called from another thread while one iterates ``stream_message``: that
+      iteration ends after the last snapshot (one not started yet raises
+      ``ClientClosedError``, as every call does once the loop has stopped).
+    - ``stream_message(...)`` instead of ``updates()``: sends, and yields
+      :class:`~chatconduit.ChatSnapshot`\\ s as the reply arrives, always the newest
+      one: a slow loop body skips intermediate states and never makes the stream wait
+      or memory grow. Leaving the loop early stops the reply.
+    - ``send_message(..., timeout=None)``: stop the reply and raise ``TimeoutError``
+      after ``timeout`` seconds. Interrupting any blocking call (Ctrl-C) stops the
+      reply first, so the client is ``ready`` again when the exception reaches you.
+    - ``messages``, ``state`` and ``usage`` return copies (taken on the loop thread),
+      since the live values change on the other thread.
+    - ``async_client`` and ``loop``: the wrapped client and its loop. Callbacks run on
+      that loop's thread, not the caller's; a callback must not call the
+      ``SyncChatClient`` back (it would wait for itself): such a call raises
+      ``RuntimeError`` instead of deadlocking.
     """
 
-    def __init__(self, connection: object, **options: Any) -> None:
+    def __init__(self, connection: object, **options: Unpack[ChatClientOptions]) -> None:
         self._closed = False
-        loop = asyncio.new_event_loop()
-        ready = threading.Event()
-
-        def run() -> None:
-            asyncio.set_event_loop(loop)
-            loop.call_soon(ready.set)
-            loop.run_forever()
-
-        thread = threading.Thread(target=run, name="chatconduit-sync-client", daemon=True)
-        thread.start()
-        ready.wait()
-        self._loop = loop
-        self._thread = thread
-        self._finalizer = weakref.finalize(self, _stop_loop, loop, thread)
+        # The live stream_message() calls: close() lets them end, then releases any left.
+        self._streams: dict[LatestSlot, concurrent.futures.Future[None] | None] = {}
+        self._streams_lock = threading.Lock()
+        self._runner = LoopThread("chatconduit-sync-client")
+        self._loop = self._runner.loop
+        self._thread = self._runner.thread
         try:
             self._client: ChatClient = self._call(lambda: ChatClient(connection, **options))
         except BaseException:
-            self._finalizer()
+            self._runner.stop()
             raise
 
     # ------------------------------------------------------------------ plumbing
@@ -152,52 +99,20 @@ class SyncChatClient:
         """Run ``fn()`` on the loop thread and return its result."""
         if threading.current_thread() is self._thread:
             self._check()  # raises: waiting here would wait for ourselves
-        done: concurrent.futures.Future[T] = concurrent.futures.Future()
-
-        def run() -> None:
-            try:
-                done.set_result(fn())
-            except BaseException as exc:
-                done.set_exception(exc)
-
-        self._loop.call_soon_threadsafe(run)
-        return done.result()
-
-    def _submit(
-        self, coro: Coroutine[Any, Any, T]
-    ) -> tuple[asyncio.Task[T], concurrent.futures.Future[T]]:
-        result: concurrent.futures.Future[T] = concurrent.futures.Future()
-
-        def start() -> asyncio.Task[T]:
-            task = self._loop.create_task(coro)
-
-            def finished(t: asyncio.Task[T]) -> None:
-                if t.cancelled():
-                    result.set_exception(concurrent.futures.CancelledError())
-                    return
-                error = t.exception()
-                if error is not None:
-                    result.set_exception(error)
-                else:
-                    result.set_result(t.result())
-
-            task.add_done_callback(finished)
-            return task
-
-        return self._call(start), result
+        return self._runner.call(fn)
 
     def _run(self, make: Callable[[], Coroutine[Any, Any, T]], timeout: float | None = None) -> T:
         """Run a coroutine of the client on the loop and wait; an interruption stops the turn."""
         self._check()
-        task, result = self._submit(make())
+        task, result = self._runner.submit(make())
         try:
             return result.result(timeout)
         except BaseException as exc:
             if not result.done():
                 # Ctrl-C or our timeout: cancel the turn (ChatClient treats a cancelled
                 # send like stop()) and wait until that has happened.
-                self._loop.call_soon_threadsafe(task.cancel)
-                concurrent.futures.wait([result], _CANCEL_TIMEOUT)
+                if self._runner.post(task.cancel):
+                    concurrent.futures.wait([result], _CANCEL_TIMEOUT)
                 if isinstance(exc, TimeoutError):
                     raise TimeoutError(
                         f"no complete reply within {timeout}s; the request was stopped"
@@ -250,6 +165,25 @@ class SyncChatClient:
     @property
     def closed(self) -> bool:
         return self._closed
+
+    @property
+    def finish_reason(self) -> str | None:
+        return self._client.finish_reason
+
+    @property
+    def usage(self) -> Any:
+        """A copy of ``usage`` of the latest response's RUN_FINISHED."""
+        self._check()
+        client = self._client
+        return self._call(lambda: copy.deepcopy(client.usage))
+
+    @property
+    def tools(self) -> Mapping[str, Tool]:
+        return self._client.tools
+
+    @property
+    def adapter(self) -> object:
+        return self._client.adapter
 
     @property
     def messages(self) -> tuple[UIMessage, ...]:
@@ -306,16 +240,21 @@ class SyncChatClient:
 
         Breaking out of the loop (or closing the generator) stops the reply. With
         ``raise_on_error`` a failure is raised after the final snapshot was yielded.
+        ``close()`` from another thread ends the iteration (the reply is stopped, the
+        last snapshot yielded); if the stream had not started yet, it raises
+        :class:`ClientClosedError`.
         """
         self._check()
         client = self._client
-        slot = _LatestSlot()
+        slot = LatestSlot()
 
         async def pump() -> None:
             updates = client.updates(max_latency=max_latency)
             send = asyncio.ensure_future(
-                client.send_message(
-                    content, body, message_id=message_id, raise_on_error=raise_on_error
+                relay(
+                    client.send_message(
+                        content, body, message_id=message_id, raise_on_error=raise_on_error
+                    )
                 )
             )
             following: asyncio.Future[ChatSnapshot] | None = None
@@ -336,7 +275,7 @@ class SyncChatClient:
                     following = None
                 await asyncio.wait({send})
                 slot.put(client.snapshot())
-                error = send.exception()
+                error = unwrap(send.exception())
                 slot.finish(None if error is not None else send.result(), error)
             finally:
                 if following is not None:
@@ -347,7 +286,17 @@ class SyncChatClient:
                 await updates.aclose()
                 slot.finish(None, None)  # no-op if already finished
 
-        task, done = self._submit(pump())
+        with self._streams_lock:
+            self._streams[slot] = None
+        try:
+            task, done = self._runner.submit(pump())
+        except BaseException:
+            with self._streams_lock:
+                self._streams.pop(slot, None)
+            raise
+        with self._streams_lock:
+            if slot in self._streams:  # else close() has released it already
+                self._streams[slot] = done
         try:
             while True:
                 item = slot.get()
@@ -356,11 +305,14 @@ class SyncChatClient:
                 yield item
             slot.outcome()  # the reply's error, with raise_on_error
             failure = done.exception(_CANCEL_TIMEOUT)  # a failure of the pump itself (a bug)
-            if failure is not None:
+            # Closed from another thread: the loop stopped under the pump (the failure is
+            # ClientClosedError); the iteration ends as it would at the reply's end.
+            if failure is not None and not self._closed:
                 raise failure
         finally:
-            if not done.done():
-                self._loop.call_soon_threadsafe(task.cancel)
+            with self._streams_lock:
+                self._streams.pop(slot, None)
+            if not done.done() and self._runner.post(task.cancel):
                 concurrent.futures.wait([done], _CANCEL_TIMEOUT)
 
     def append(
@@ -416,9 +368,9 @@ class SyncChatClient:
         items = list(messages)
         self._call(lambda: self._client.set_messages(items))
 
-    def update_options(self, **options: Any) -> None:
+    def update_options(self, **changes: Unpack[OptionChanges]) -> None:
         self._check()
-        self._call(lambda: self._client.update_options(**options))
+        self._call(lambda: self._client.update_options(**changes))
 
     def subscribe(self, *, restart: bool = False) -> None:
         self._check()
@@ -446,11 +398,24 @@ class SyncChatClient:
                     await aclose()
 
         try:
-            _, done = self._submit(shutdown())
-            done.result(_CLOSE_TIMEOUT)
+            _, done = self._runner.submit(shutdown())
+            done.result(CLOSE_TIMEOUT)
+            # The turns are stopped: let each stream_message pump hand over its final
+            # snapshot before the loop stops under it.
+            with self._streams_lock:
+                pumps = [d for d in self._streams.values() if d is not None]
+            concurrent.futures.wait(pumps, CLOSE_TIMEOUT)
+        except ClientClosedError:
+            pass  # the loop had already stopped (killed by a tool's KeyboardInterrupt)
         finally:
             self._closed = True
-            self._finalizer()
+            self._runner.stop()
+            # Whatever the loop did not finish: wake the iterating threads (their
+            # generators end; see stream_message).
+            with self._streams_lock:
+                slots, self._streams = list(self._streams), {}
+            for slot in slots:
+                slot.finish(None, None)
 
     def __enter__(self) -> SyncChatClient:
         return self

@@ -1,28 +1,18 @@
 """Client tools: tools the *browser side* (here: your Python process) runs for the agent.
-
 The server's agent asks for a client tool with a CUSTOM ``tool-input-available``
 event; the client runs it and sends the output back in a follow-up request
-(SPEC 5.6). A :class:`Tool` with ``execute`` runs automatically; one without waits
-for the application to call ``ChatClient.add_tool_result``.
-
-Beyond the reference:
-
-- ``parameters`` may be a pydantic model class: it is advertised as its JSON Schema
-  (as the reference converts a Standard Schema), and the server's input is validated
-  into an instance of it before ``execute`` sees it; invalid input becomes the tool's
-  error result, naming the bad fields, instead of a crash inside the tool.
-- A synchronous ``execute`` runs in a worker thread (``run_in_thread=True``, the
-  default), so a blocking tool does not stall the stream; an ``async`` one runs on
-  the client's event loop.
-- The output must be JSON (a pydantic model is dumped); anything else becomes an
-  error result saying so, rather than a request that cannot be encoded.
+(reference §5.6). A :class:`Tool` with ``execute`` runs automatically (:func:`run_tool`);
+one without waits for the application to call ``ChatClient.add_tool_result``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import inspect
 import logging
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeAlias, cast
@@ -31,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from .. import _json
 from .._exceptions import UnknownApprovalError, UnknownToolCallError
+from .._messages import to_json_value
 from .._run_input import ToolSpec
 
 __all__ = [
@@ -59,6 +50,25 @@ class Tool:
     advertises ``{"type": "object"}``). ``execute(input)`` may be sync or async and
     returns the output (JSON data or a pydantic model); leave it ``None`` for a tool
     the application answers itself with ``add_tool_result``.
+
+    Beyond the reference:
+
+    - ``parameters`` may be a pydantic model class: it is advertised as its JSON Schema
+      (as the reference converts a Standard Schema), and the server's input is
+      validated into an instance of it before ``execute`` sees it; invalid input
+      becomes the tool's error result, naming the bad fields, instead of a crash inside
+      the tool.
+    - A synchronous ``execute`` runs in a daemon thread of its own (``run_in_thread=True``,
+      the default), so a blocking tool does not stall the stream, and a stopped one does
+      not delay the process's exit (it cannot be killed: it runs on, its result is
+      dropped); an ``async`` one runs on the client's event loop.
+    - Every failure becomes an error result sent to the server, so a call is always
+      answered: an exception (its message), a ``CancelledError`` the tool raised itself,
+      an output that cannot be encoded (``"Error: RecursionError: ..."``). A
+      ``KeyboardInterrupt`` / ``SystemExit`` also stops the turn and is raised from
+      ``send_message``.
+    - The output must be JSON (a pydantic model is dumped); anything else becomes an
+      error result saying so, rather than a request that cannot be encoded.
     """
 
     name: str
@@ -166,10 +176,15 @@ def coerce_tools(tools: Iterable[ToolInput] | None) -> dict[str, Tool]:
 
 @dataclass(frozen=True, slots=True)
 class ToolOutcome:
-    """What a run of a tool produced: ``output`` (JSON data) or ``error`` (its message)."""
+    """What a run of a tool produced: ``output`` (JSON data) or ``error`` (its message).
+
+    ``interrupt`` is a ``KeyboardInterrupt`` / ``SystemExit`` the tool raised: ``error``
+    describes it (the call still gets an answer), and the turn re-raises it.
+    """
 
     output: Any = None
     error: str | None = None
+    interrupt: BaseException | None = None
 
 
 def _is_async_callable(fn: Any) -> bool:
@@ -186,9 +201,54 @@ def _validation_text(exc: ValidationError) -> str:
     return "; ".join(problems)
 
 
+def _failure(name: str, exc: BaseException, what: str) -> ToolOutcome:
+    """The error outcome of a failure that is not an ordinary exception of the tool's code."""
+    text = f"Error: {type(exc).__name__}: tool {name!r} {what}"
+    detail = str(exc)
+    if detail:
+        text += f" ({detail})"
+    logger.warning("client tool %r: %s", name, text)
+    if isinstance(exc, KeyboardInterrupt | SystemExit):
+        return ToolOutcome(error=text, interrupt=exc)
+    return ToolOutcome(error=text)
+
+
+def _settle(future: asyncio.Future[tuple[bool, Any]], outcome: tuple[bool, Any]) -> None:
+    if not future.done():  # cancelled meanwhile: stop() does not wait for the thread
+        future.set_result(outcome)
+
+
+async def _in_daemon_thread(fn: Execute, args: Any, name: str) -> Any:
+    """``fn(args)`` in a new daemon thread, as ``asyncio.to_thread`` would run it, except that
+    nothing waits for the thread: ``asyncio.to_thread`` uses the loop's default executor,
+    which ``asyncio.run`` joins at shutdown (and ``concurrent.futures`` at interpreter
+    exit), so a stopped tool that blocks for minutes would hold the process until it
+    returns. A thread cannot be killed: a stopped tool runs on, its result is dropped.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[tuple[bool, Any]] = loop.create_future()
+    context = contextvars.copy_context()
+
+    def target() -> None:
+        outcome: tuple[bool, Any]
+        try:
+            outcome = (True, context.run(fn, args))
+        except BaseException as exc:  # all of them: this thread must hand every end back
+            outcome = (False, exc)
+        with contextlib.suppress(RuntimeError):  # the loop was closed: nobody is waiting
+            loop.call_soon_threadsafe(_settle, future, outcome)
+
+    threading.Thread(target=target, name=f"chatconduit-tool-{name}", daemon=True).start()
+    ok, value = await future
+    if not ok:
+        raise value
+    return value
+
+
 async def run_tool(t: Tool, raw_input: Any) -> ToolOutcome:
-    """Run ``t.execute`` on the server's input. Never raises (except cancellation):
-    every failure is an error outcome, logged with the tool's name."""
+    """Run ``t.execute`` on the server's input. Never raises, except when the task running
+    it is cancelled (``stop()``): every failure is an error outcome, logged with the tool's
+    name, so that the call is always answered and the turn never stalls on it."""
     assert t.execute is not None
     args: Any = raw_input
     params = t.parameters
@@ -199,25 +259,41 @@ async def run_tool(t: Tool, raw_input: Any) -> ToolOutcome:
             text = f"invalid input for tool {t.name!r}: {_validation_text(exc)}"
             logger.warning("%s", text)
             return ToolOutcome(error=text)
+        except Exception as exc:  # e.g. RecursionError on absurdly nested input
+            return _failure(t.name, exc, "could not validate its input")
     try:
         if _is_async_callable(t.execute):
             result = await t.execute(args)
         elif t.run_in_thread:
-            result = await asyncio.to_thread(t.execute, args)
+            result = await _in_daemon_thread(t.execute, args, t.name)
         else:
             result = t.execute(args)
         if inspect.isawaitable(result):
             result = await result
+        if isinstance(result, BaseModel):
+            result = result.model_dump(mode="json", by_alias=True)
+    except asyncio.CancelledError as exc:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise  # we are being cancelled (stop(), a failed request): not the tool's doing
+        return _failure(t.name, exc, "raised CancelledError itself (it was not cancelled)")
+    except (KeyboardInterrupt, SystemExit) as exc:
+        # Re-raised by the turn (from send_message) once the call is answered: raising it
+        # here would end this task with it, which stops the event loop running the client.
+        return _failure(t.name, exc, "was interrupted")
     except Exception as exc:
         text = str(exc) or type(exc).__name__
         logger.warning("client tool %r raised %s: %s", t.name, type(exc).__name__, text)
         return ToolOutcome(error=text)
-    if isinstance(result, BaseModel):
-        result = result.model_dump(mode="json", by_alias=True)
     try:
+        # What recording the result and sending it will do; a failure there (RecursionError
+        # for a result too deeply nested) would otherwise escape from inside the client.
         _json.dumps(result)
+        to_json_value(result)
     except (TypeError, ValueError) as exc:
         text = f"tool {t.name!r} returned a value that is not JSON: {exc}"
         logger.warning("%s", text)
         return ToolOutcome(error=text)
+    except Exception as exc:
+        return _failure(t.name, exc, "returned a value that cannot be encoded as JSON")
     return ToolOutcome(output=result)

@@ -1,42 +1,208 @@
-"""``TurnRunner``: a turn, from the first request to the last follow-up.
+"""``TurnRunner``: a turn, from the first request to the last follow-up, and stopping it.
 
-``_turn`` is the only place the lifecycle moves through a turn: it runs requests
-(``_run_request``) until the reply is complete, continuing after client tools
-(SPEC 5.3 step 13, 5.6). A pull adapter's reply is consumed by the request itself
-(``_request_pull``); a push adapter's request waits for the subscription loop
-(``_push.py``) to finish processing the run (``_request_push``).
+A turn is one await: ``send_message`` (and ``append``, ``reload``, a tool answer while
+idle) returns when the reply has been *processed*, including client tools and their
+automatic follow-up requests (reference §5.3 step 13, 5.6), and returns the final assistant
+message. :meth:`TurnRunner.run` is the only place the lifecycle moves through a turn,
+and loading spans the whole turn: a follow-up continues it (``streaming → submitted →
+streaming``), so ``on_loading_change`` fires ``True`` once and ``False`` once. Every
+turn ends in ``ready`` or ``error``. A failure is reported once per request (``error``,
+``on_error``; raised only with ``raise_on_error``), and no empty assistant message is
+ever left behind. ``stop()`` cancels the request and its client tools, keeps the
+partial reply and leaves the client ``ready``. ``on_finish`` fires once for each
+request that completed with an assistant reply. A turn sends at most
+``max_continuations`` automatic follow-ups (then it fails with
+:class:`~chatconduit.ContinuationLimitError`); a client tool's ``KeyboardInterrupt`` /
+``SystemExit`` stops the turn and is raised from it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 from typing import Any
 
-from .._connection._abort import Aborted, AbortScope
-from .._connection._iterables import close_iterator, to_async_iterator
-from .._connection._protocols import ConnectConnectionAdapter, RunContext
-from .._events import BaseEvent, coerce_event
+from .._connection._protocols import RunContext
+from .._exceptions import ContinuationLimitError
 from .._messages import ToolCallPart, ToolResultPart, UIMessage
 from .._run_input import generate_run_id
-from ._core import ClientCore
-from ._request import Outcome, Request, is_transport_failure
-from ._state import ChatConnectionStatus, Trigger, freeze_message
+from ._conversation import Conversation
+from ._driver import Driver
+from ._freezing import freeze_message
+from ._observable import ObservableState
+from ._options import Settings
+from ._request import Outcome, Phase, Request
+from ._state import Trigger
 
 logger = logging.getLogger("chatconduit.client")
 
 
-class TurnRunner(ClientCore):
-    """Turns and their requests (the pull path, and the push path's sending side)."""
+class TurnRunner:
+    """Runs turns through the current driver (``update_options`` may replace it)."""
 
-    async def _continue_if_ready(self, raise_on_error: bool | None) -> UIMessage | None:
-        if self._closed or self._current is not None or not self._should_auto_send():
+    def __init__(
+        self,
+        conversation: Conversation,
+        observable: ObservableState,
+        settings: Settings,
+        driver: Driver,
+    ) -> None:
+        self.driver = driver
+        self.message_body: dict[str, Any] | None = None  # send_message's body, used once
+        self._conversation = conversation
+        self._processor = conversation.processor
+        self._observable = observable
+        self._settings = settings
+
+    # ------------------------------------------------------------------ starting and stopping
+
+    async def continue_if_ready(self, raise_on_error: bool | None) -> UIMessage | None:
+        """Send the follow-up of answered tool calls, when idle and every call is answered."""
+        conversation = self._conversation
+        if conversation.closed or conversation.request is not None or not self._should_auto_send():
             return None
-        return await self._turn(Trigger.SEND, raise_on_error)
+        return await self.run(Trigger.SEND, raise_on_error)
+
+    def cancel(self, request: Request, phase: Phase) -> None:
+        """Cancel the live request (stopped, or superseded by ``reload``)."""
+        self.driver.cancelled(request)
+        self._conversation.cancel(request, phase)
+
+    def stop(self) -> None:
+        """Stop the running turn, if any: status ``ready``, no run marked as generating."""
+        current = self._conversation.request
+        if current is None:
+            return
+        self.cancel(current, Phase.STOPPED)
+        self.driver.stopped()
+        self._observable.clear_runs()
+        self._observable.transition(Trigger.STOP)
+
+    # ------------------------------------------------------------------ a turn
+
+    async def run(self, trigger: Trigger, raise_on_error: bool | None) -> UIMessage | None:
+        """Run requests until the reply is complete; the lifecycle is changed only here."""
+        conversation = self._conversation
+        observable = self._observable
+        observable.transition(trigger)
+        observable.set_error(None)
+        conversation.turn_changed = False
+        request = Request()
+        conversation.begin(request)
+        continuations = 0  # automatic follow-up requests sent in this turn
+        try:
+            while True:
+                outcome = await self._run_request(request)
+                if outcome == "stale":
+                    return self._turn_result() if request.stopped else None
+                if outcome == "failed":
+                    error = request.error
+                    assert error is not None
+                    return self._fail(request, error, raise_on_error)
+                if self._should_continue(request):
+                    limit = self._settings.max_continuations
+                    if limit is not None and continuations >= limit:
+                        # An agent that answers every follow-up with another client-tool
+                        # call would otherwise keep this turn (and send_message) going
+                        # forever, thousands of requests a second.
+                        return self._fail(request, ContinuationLimitError(limit), raise_on_error)
+                    continuations += 1
+                    observable.transition(Trigger.CONTINUE)
+                    conversation.end(request, Phase.FINISHED)
+                    request = Request()
+                    conversation.begin(request)
+                    continue
+                conversation.end(request, Phase.FINISHED)
+                observable.transition(Trigger.FINISH)
+                return self._turn_result()
+        except BaseException:
+            # Cancelled from outside (a timeout around send_message, Ctrl-C), a client
+            # tool's KeyboardInterrupt / SystemExit (re-raised by _run_request) or a bug:
+            # leave the client idle, as stop() would.
+            if not request.is_stale():
+                self.stop()
+            raise
+
+    def _fail(
+        self, request: Request, error: BaseException, raise_on_error: bool | None
+    ) -> UIMessage | None:
+        """End the turn with ``error``: status ``error``, ``on_error``, the partial reply kept."""
+        conversation = self._conversation
+        conversation.end(request, Phase.FAILED)
+        conversation.cancel_tools(request)
+        conversation.drop_empty_replies(request)
+        self._processor.prepare_assistant_message()  # forget the broken stream
+        self._observable.fail(error)
+        result = self._turn_result()
+        should_raise = self._settings.raise_on_error if raise_on_error is None else raise_on_error
+        if should_raise:
+            raise error
+        return result
+
+    async def _run_request(self, request: Request) -> Outcome:
+        processor = self._processor
+        observable = self._observable
+        calls = observable.calls
+        messages = list(processor.messages)
+        if observable.callbacks.on_response is not None:
+            calls.emit(observable.callbacks.on_response)
+            await calls.flush()
+        if request.is_stale():
+            return "stale"  # stop() or reload() inside on_response: nothing is sent
+        data = self._next_body()
+        request.run_context = RunContext(
+            thread_id=self._settings.thread_id,
+            run_id=generate_run_id("run"),
+            client_tools=[t.spec() for t in self._settings.tools.values()],
+            forwarded_props=dict(data),
+        )
+        processor.prepare_assistant_message()
+        self._conversation.finished = None
+        request.phase = Phase.RUNNING
+        try:
+            await self.driver.run(request, messages, data)
+        except Exception as exc:
+            if request.is_stale():
+                return "stale"
+            if request.interrupt is None:  # else the abort below caused it
+                request.error = exc
+                return "failed"
+        if request.is_stale():
+            return "stale"
+        if request.interrupt is not None:
+            # A client tool raised KeyboardInterrupt / SystemExit and aborted the request;
+            # its call is answered. run() stops the turn and lets it propagate.
+            raise request.interrupt
+        if processor.has_error:
+            request.error = processor.error
+            return "failed"
+        pending = [t for t in request.tool_tasks if not t.done()]
+        if pending:
+            results = await asyncio.gather(*pending, return_exceptions=True)
+            if request.is_stale():
+                return "stale"
+            if request.interrupt is not None:
+                raise request.interrupt
+            for result in results:
+                if isinstance(result, Exception):
+                    # run_tool turns every failure into an answer, so this is a bug; a
+                    # call left unanswered must not end the turn as if nothing happened.
+                    logger.error("client tool task failed: %r", result, exc_info=result)
+                    request.error = result
+                    return "failed"
+        processor.finalize_stream()
+        self._conversation.drop_empty_replies(request)
+        finished, self._conversation.finished = self._conversation.finished, None
+        if finished is not None and any(m is finished for m in processor.messages):
+            observable.finished(finished)
+        observable.hub.changed(urgent=True)
+        return "ok"
+
+    # ------------------------------------------------------------------ the rules
 
     def _should_auto_send(self) -> bool:
-        """SPEC 5.6 ``shouldAutoSend``: the last assistant message has tool calls, all answered."""
+        """reference §5.6 ``shouldAutoSend``: the last assistant message has tool calls,
+        all answered."""
         messages = self._processor.messages
         last = next((m for m in reversed(messages) if m.role == "assistant"), None)
         if last is None or not any(isinstance(p, ToolCallPart) for p in last.parts):
@@ -44,7 +210,7 @@ class TurnRunner(ClientCore):
         return self._processor.are_all_tools_complete()
 
     def _should_continue(self, request: Request) -> bool:
-        """Whether a successful request is followed by another one (SPEC 5.3 step 13, 5.6)."""
+        """Whether a successful request is followed by another one (reference §5.3 step 13, 5.6)."""
         if not self._should_auto_send():
             return False
         if request.tool_answered:
@@ -55,52 +221,8 @@ class TurnRunner(ClientCore):
             return False
         return self._processor.finish_reason != "stop"
 
-    async def _turn(self, trigger: Trigger, raise_on_error: bool | None) -> UIMessage | None:
-        """Run requests until the reply is complete; the lifecycle is changed only here."""
-        self._transition(trigger)
-        self._set_error(None)
-        self._turn_changed = False
-        request = Request()
-        self._current = request
-        try:
-            while True:
-                outcome = await self._run_request(request)
-                if outcome == "stale":
-                    return self._turn_result() if request.stopped else None
-                if outcome == "failed":
-                    error = request.error
-                    assert error is not None
-                    self._current = None
-                    self._cancel_tools(request)
-                    self._drop_empty_replies(request)
-                    self._processor.prepare_assistant_message()  # forget the broken stream
-                    self._set_error(error)
-                    self._transition(Trigger.FAIL)
-                    self._calls.emit(self._cb.on_error, error)
-                    result = self._turn_result()
-                    should_raise = (
-                        self._raise_on_error if raise_on_error is None else raise_on_error
-                    )
-                    if should_raise:
-                        raise error
-                    return result
-                if self._should_continue(request):
-                    self._transition(Trigger.CONTINUE)
-                    request = Request()
-                    self._current = request
-                    continue
-                self._current = None
-                self._transition(Trigger.FINISH)
-                return self._turn_result()
-        except BaseException:
-            # Cancelled from outside (a timeout around send_message, Ctrl-C) or a bug:
-            # leave the client idle, as stop() would.
-            if self._current is request:
-                self.stop()
-            raise
-
     def _turn_result(self) -> UIMessage | None:
-        if not self._turn_changed:
+        if not self._conversation.turn_changed:
             return None
         messages = self._processor.messages
         if messages and messages[-1].role == "assistant":
@@ -108,133 +230,11 @@ class TurnRunner(ClientCore):
         return None
 
     def _next_body(self) -> dict[str, Any]:
-        """SPEC 1.3: ``body`` < ``forwarded_props`` < per-message body (used once)."""
+        """reference §1.3: ``body`` < ``forwarded_props`` < per-message body (used once)."""
         merged: dict[str, Any] = {}
-        merged.update(self._body)
-        merged.update(self._forwarded_props)
-        if self._per_message_body:
-            merged.update(self._per_message_body)
-        self._per_message_body = None
+        merged.update(self._settings.body)
+        merged.update(self._settings.forwarded_props)
+        if self.message_body:
+            merged.update(self.message_body)
+        self.message_body = None
         return merged
-
-    async def _run_request(self, request: Request) -> Outcome:
-        messages = list(self._processor.messages)
-        if self._cb.on_response is not None:
-            self._calls.emit(self._cb.on_response)
-            await self._calls.flush()
-        if request is not self._current:
-            return "stale"  # stop() or reload() inside on_response: nothing is sent
-        data = self._next_body()
-        request.run_context = RunContext(
-            thread_id=self._thread_id,
-            run_id=generate_run_id("run"),
-            client_tools=[t.spec() for t in self._tools.values()],
-            forwarded_props=dict(data),
-        )
-        self._processor.prepare_assistant_message()
-        self._finished = None
-        try:
-            if self._pull is not None:
-                await self._request_pull(self._pull, request, messages, data)
-            else:
-                await self._request_push(request, messages, data)
-        except Exception as exc:
-            if request is not self._current:
-                return "stale"
-            request.error = exc
-            if self._pull is not None:
-                self._set_connection(
-                    ChatConnectionStatus.ERROR
-                    if is_transport_failure(exc)
-                    else ChatConnectionStatus.DISCONNECTED
-                )
-                self._clear_runs()
-            return "failed"
-        if request is not self._current:
-            return "stale"
-        if self._pull is not None:
-            self._set_connection(ChatConnectionStatus.DISCONNECTED)
-            self._clear_runs()
-        if self._processor.has_error:
-            request.error = self._processor.error
-            return "failed"
-        pending = [t for t in request.tool_tasks if not t.done()]
-        if pending:
-            results = await asyncio.gather(*pending, return_exceptions=True)
-            for result in results:
-                if isinstance(result, Exception):
-                    logger.error("client tool task failed: %r", result, exc_info=result)
-            if request is not self._current:
-                return "stale"
-        self._processor.finalize_stream()
-        self._drop_empty_replies(request)
-        finished, self._finished = self._finished, None
-        if finished is not None and any(m is finished for m in self._processor.messages):
-            self._calls.emit(self._cb.on_finish, freeze_message(finished))
-        self._hub.changed(urgent=True)
-        return "ok"
-
-    async def _request_pull(
-        self,
-        adapter: ConnectConnectionAdapter,
-        request: Request,
-        messages: list[UIMessage],
-        data: dict[str, Any],
-    ) -> None:
-        self._set_connection(ChatConnectionStatus.CONNECTING)
-        scope = AbortScope(request.controller.signal)
-        try:
-            # The whole consumption runs inside the scope: an abort cancels whatever it
-            # awaits (a network read, an async callback), never the processing between.
-            await scope.run(self._consume_pull(adapter, request, messages, data))
-        except Aborted:
-            pass  # stop() / reload(): the request is already stale
-        finally:
-            scope.close()
-
-    async def _consume_pull(
-        self,
-        adapter: ConnectConnectionAdapter,
-        request: Request,
-        messages: list[UIMessage],
-        data: dict[str, Any],
-    ) -> None:
-        result = adapter.connect(messages, data, request.controller.signal, request.run_context)
-        iterator = await to_async_iterator(result, "connect()")
-        try:
-            first = True
-            async for chunk in iterator:
-                if request is not self._current:
-                    return
-                event = chunk if isinstance(chunk, BaseEvent) else coerce_event(chunk)
-                if first:
-                    first = False
-                    self._set_connection(ChatConnectionStatus.CONNECTED)
-                self._on_event(event)
-                if self._calls.queue:
-                    await self._calls.flush()
-        finally:
-            # Closing the iterator closes the HTTP response: the server sees the
-            # disconnect at once rather than when it next writes.
-            await close_iterator(iterator)
-
-    async def _request_push(
-        self, request: Request, messages: list[UIMessage], data: dict[str, Any]
-    ) -> None:
-        push = self._push
-        assert push is not None
-        self._discard = None  # a new request: stop dropping the old run's events
-        self._ensure_subscription()
-        request.done = asyncio.get_running_loop().create_future()
-        signal = request.controller.signal
-        scope = AbortScope(signal)
-        try:
-            sent = push.send(messages, data, signal, request.run_context)
-            if inspect.isawaitable(sent):
-                await scope.run(sent)
-            if request is self._current:
-                await scope.run(request.done)
-        except Aborted:
-            pass
-        finally:
-            scope.close()

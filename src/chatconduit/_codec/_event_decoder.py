@@ -18,8 +18,9 @@ What is skipped, explicitly:
 
 * SSE comments (``: heartbeat``) and events without data never reach this layer;
 * a **ping** is an event whose JSON is an object with ``"type": "ping"`` (exactly that
-  string; other keys are ignored), in either framing. It is a keep-alive (the TanStack
-  WebSocket server's heartbeat; some providers send it over SSE), never an event;
+  string, :data:`~chatconduit._codec._framing.PING`; other keys are ignored), in either
+  framing. It is a keep-alive (the TanStack WebSocket server's heartbeat, our server's
+  NDJSON heartbeat; some providers send it over SSE), never an event;
 * an event whose data is empty or only whitespace (``data:\\n\\n``) carries nothing and
   is skipped, as the reference skips it (with a warning).
 
@@ -43,7 +44,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain, repeat
-from typing import Literal, TypeAlias, cast
+from typing import TypeAlias, cast
 
 from .. import _json
 from .._events import (
@@ -54,27 +55,25 @@ from .._events import (
     parse_event_json_batch,
 )
 from .._exceptions import MalformedEventError, ProtocolError
-from ._ndjson import NDJSONDecoder, unwrap_envelope
-from ._sse import (
+from ._framing import (
     DEFAULT_MAX_FRAME_BYTES,
+    DONE,
+    PING,
     ErrorHandler,
-    SSEDecoder,
-    SSEFrame,
-    SSERun,
+    Framing,
     excerpt,
     log_protocol_error,
 )
+from ._ndjson import NDJSONDecoder, unwrap_envelope
+from ._sse import SSEDecoder
+from ._sse_frames import SSEFrame, SSERun
 
-__all__ = ["DecodedEvent", "EventDecoder", "Framing", "decode_event_payload"]
-
-Framing: TypeAlias = Literal["sse", "ndjson"]
+__all__ = ["DecodedEvent", "EventDecoder", "decode_event_payload"]
 
 DecodedEvent: TypeAlias = tuple[Event, str | None]
 """``(event, id)``: the id is the SSE last event id in force, or the NDJSON envelope's id.
 A plain tuple on purpose: it is built once per event on the hot path."""
 
-_DONE = b"[DONE]"
-_PING = "ping"
 # Payloads per call into pydantic. Measured on 200k text events in reads of ~230, each
 # event consumed and dropped: 32-64 per call decode equally fast with the GC on or off; 8
 # pays for the calls, and 128 keeps enough events alive at once that the garbage
@@ -353,7 +352,7 @@ class EventDecoder:
                     continue
                 yield decoded
                 continue
-            if event.__class__ is UnknownEvent and event.type == _PING:
+            if event.__class__ is UnknownEvent and event.type == PING:
                 continue
             yield (event, event_id)
 
@@ -362,7 +361,7 @@ class EventDecoder:
     ) -> DecodedEvent:
         """The slow path: a payload that did not parse as an event. Raises _Skip or an error."""
         stripped = payload.strip()
-        if stripped == _DONE:
+        if stripped == DONE:
             self.done = True
             self._done_id = event_id
             raise _Skip
@@ -394,7 +393,7 @@ def _plain_event(payload: bytes) -> Event | None:
         event = parse_event_json(payload)
     except MalformedEventError:
         return None
-    if event.__class__ is UnknownEvent and event.type == _PING:
+    if event.__class__ is UnknownEvent and event.type == PING:
         return None
     return event
 
@@ -428,7 +427,7 @@ def _payload_event(
     if envelope_id is None:
         raise MalformedEventError(_reason(exc)) from None
     event = parse_event(chunk)
-    if event.__class__ is UnknownEvent and event.type == _PING:
+    if event.__class__ is UnknownEvent and event.type == PING:
         return None
     return event, envelope_id
 
@@ -445,13 +444,13 @@ def decode_event_payload(payload: str | bytes) -> DecodedEvent | None:
         event = parse_event_json(data)
     except MalformedEventError as exc:
         stripped = data.strip()
-        if stripped == _DONE:
+        if stripped == DONE:
             return None
         try:
             decoded = _payload_event(data, stripped, exc)
         except MalformedEventError as error:
             raise MalformedEventError(_reason(error), excerpt=excerpt(data)) from None
         return decoded
-    if event.__class__ is UnknownEvent and event.type == _PING:
+    if event.__class__ is UnknownEvent and event.type == PING:
         return None
     return (event, None)

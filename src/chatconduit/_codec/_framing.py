@@ -1,5 +1,8 @@
-"""What the SSE and NDJSON codecs share (SPEC 2.2, 2.3, 6.1).
+"""What the SSE and NDJSON codecs share (reference §2.2, 2.3, 6.1).
 
+* the names of the wire: :data:`Framing` (``"sse"`` or ``"ndjson"``), the legacy
+  :data:`DONE` sentinel, and :data:`PING`, the keep-alive's event type (the decoder
+  skips it; the server's heartbeats are written with it);
 * the frame-size limit (:data:`DEFAULT_MAX_FRAME_BYTES`) and the error-reporting
   contract: strict decoders keep the first :class:`~chatconduit.ProtocolError` and
   refuse more input; lenient ones pass each error to an :data:`ErrorHandler` (default
@@ -11,14 +14,15 @@
 * :func:`encode_payload`, the compact JSON both encoders frame.
 
 The framing itself (where a line ends, what a line means) stays in
-:mod:`chatconduit._codec._sse` and :mod:`chatconduit._codec._ndjson`.
+:mod:`chatconduit._codec._sse` (with ``_sse_lines`` and ``_sse_frames``) and
+:mod:`chatconduit._codec._ndjson`.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 from .. import _json
 from .._events import BaseEvent, event_to_dict
@@ -28,7 +32,10 @@ __all__ = [
     "BOM",
     "DEFAULT_MAX_FRAME_BYTES",
     "DONE",
+    "DONE_TEXT",
+    "PING",
     "ErrorHandler",
+    "Framing",
     "LineDecoder",
     "encode_payload",
     "excerpt",
@@ -36,13 +43,27 @@ __all__ = [
     "log_protocol_error",
 ]
 
+Framing: TypeAlias = Literal["sse", "ndjson"]
+"""The two framings of an event stream: Server-Sent Events, or newline-delimited JSON."""
+
+DONE = b"[DONE]"
+"""The legacy end-of-stream payload some servers send (``data: [DONE]``, or a line of its
+own); TanStack 0.10 skips it with a warning. The framing decoders surface it, and
+:class:`~chatconduit._codec.EventDecoder` stops there."""
+DONE_TEXT = DONE.decode("ascii")
+""":data:`DONE` as decoded text (an :class:`~chatconduit._codec.SSEMessage`'s ``data``)."""
+
+PING = "ping"
+"""The keep-alive's event type. A payload ``{"type": "ping"}`` is skipped by the decoder
+in either framing; the server's heartbeat is that line in NDJSON and a ``: ping``
+comment in SSE."""
+
 DEFAULT_MAX_FRAME_BYTES = 4 * 1024 * 1024
 """Default limit for one line or one event (4 MiB)."""
 
 ErrorHandler: TypeAlias = Callable[[ProtocolError], None]
 
 BOM = b"\xef\xbb\xbf"
-DONE = b"[DONE]"
 _EXCERPT_BYTES = 60
 
 _log = logging.getLogger("chatconduit")

@@ -1,4 +1,4 @@
-"""Newline-delimited JSON: an incremental decoder and the encoder (SPEC 2.3, 6.1).
+"""Newline-delimited JSON: an incremental decoder and the encoder (reference §2.3, 6.1).
 
 One JSON value per ``\\n``-terminated line; a trailing ``\\r`` is tolerated (JSON
 whitespace) and blank or whitespace-only lines are skipped, as the reference's line
@@ -8,7 +8,9 @@ An item is either a bare event (``{"type": ...}``) or, as resumable servers writ
 an **envelope** ``{"id": "<offset>", "chunk": {...}}``: an object with a string ``id``,
 an object ``chunk`` and no ``type``. The decoder unwraps envelopes and exposes the id.
 A ``[DONE]`` line (not JSON; the 0.10 reference warns and skips it) is surfaced as an
-item with ``done=True`` rather than treated as an error.
+item with ``done=True`` rather than treated as an error. :func:`encode_ndjson` writes a
+line (or an envelope) exactly as TanStack 0.10 does; :data:`NDJSON_HEARTBEAT` is the
+server's keep-alive line.
 
 Limits and errors are those of :mod:`chatconduit._codec._sse`: a line over ``max_frame_bytes``
 is a :class:`~chatconduit.FrameTooLargeError` (and is not buffered further); a line that
@@ -28,10 +30,9 @@ from typing import Any
 from .. import _json
 from .._events import BaseEvent
 from .._exceptions import FrameTooLargeError, MalformedEventError, StreamTruncatedError
-from ._framing import DONE as _DONE
-from ._framing import LineDecoder, encode_payload, excerpt, is_json
+from ._framing import DONE, PING, LineDecoder, encode_payload, excerpt, is_json
 
-__all__ = ["NDJSONDecoder", "NDJSONItem", "encode_ndjson", "unwrap_envelope"]
+__all__ = ["NDJSON_HEARTBEAT", "NDJSONDecoder", "NDJSONItem", "encode_ndjson", "unwrap_envelope"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +85,7 @@ class NDJSONDecoder(LineDecoder):
         self.check()  # nothing comes after finish(): an error found here is raised now
         return items
 
-    # --- lines (the hot path used by _decode) -----------------------------------------
+    # --- lines (the hot path used by EventDecoder) ------------------------------------
 
     def feed_lines(self, data: bytes) -> tuple[list[bytes], int]:
         """Split one read into complete lines: ``(lines, number of the first)``.
@@ -128,7 +129,7 @@ class NDJSONDecoder(LineDecoder):
         if self._skip_line or not tail.strip():
             return None
         line = self._line + 1
-        if tail.rstrip(b"\r") == _DONE or is_json(tail):
+        if tail.rstrip(b"\r") == DONE or is_json(tail):
             return tail, line
         self._report(
             StreamTruncatedError(
@@ -212,7 +213,7 @@ class NDJSONDecoder(LineDecoder):
                 stripped = line.strip()
                 if not stripped:
                     continue
-                if stripped == _DONE:
+                if stripped == DONE:
                     out.append(NDJSONItem(None, None, lineno, True))
                     continue
                 self._report(
@@ -245,3 +246,8 @@ def encode_ndjson(
     if not isinstance(id, str):
         raise TypeError(f"NDJSON envelope id must be a str, got {type(id).__name__}")
     return b'{"id":' + _json.dumps_bytes(id) + b',"chunk":' + payload + b"}\n"
+
+
+NDJSON_HEARTBEAT = encode_ndjson({"type": PING})
+"""The server's keep-alive during silence: ``{"type":"ping"}``, an event type no client
+knows (the 0.10 processor ignores it, AG-UI clients skip it; our decoder skips pings)."""

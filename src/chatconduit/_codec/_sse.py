@@ -1,7 +1,10 @@
 """Server-Sent Events: an incremental WHATWG decoder with the TanStack 0.10 leniencies; encoders.
 
 Decoding follows the WHATWG "event stream interpretation" algorithm
-(https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation):
+(https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation).
+:class:`SSEDecoder` turns bytes into lines here; what a line means is
+:mod:`~chatconduit._codec._sse_lines`' (its base class), and what it dispatches is in
+:mod:`~chatconduit._codec._sse_frames`.
 
 * lines end with CRLF, LF or a lone CR (also when the CR and the LF arrive in different
   reads); nothing else ends a line, so U+2028, U+2029 and U+0085 inside JSON stay put
@@ -21,7 +24,7 @@ joined again, and each payload is decoded exactly once (by the JSON parser, or w
 :class:`SSEMessage` is built). Invalid UTF-8 becomes U+FFFD, as the reference's
 ``TextDecoder`` does.
 
-TanStack 0.10 leniencies (SPEC 2.2), kept so that everything the reference reads is read:
+TanStack 0.10 leniencies (reference §2.2), kept so that everything the reference reads is read:
 
 * **Bare JSON lines.** A line starting with ``{`` is not a field (WHATWG would ignore it)
   but an event of its own, dispatched at once with the id in force. The 0.10 client reads
@@ -55,132 +58,37 @@ first, and the error is raised by the next call (or at once, when nothing preced
 raises it). After an error the decoder refuses more input. With ``lenient=True`` the
 error is passed to ``on_error`` (default: a warning on the ``chatconduit`` logger), the
 offending line or event is skipped, and decoding goes on.
+
+The encoders (:func:`encode_sse`, :func:`encode_sse_comment`, and the heartbeat
+:data:`SSE_HEARTBEAT`) write exactly what TanStack 0.10 writes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Mapping
 from itertools import repeat
-from typing import TypeAlias, cast
+from typing import Any, cast
 
+from .._events import BaseEvent
 from .._exceptions import FrameTooLargeError, StreamTruncatedError
+from ._framing import DEFAULT_MAX_FRAME_BYTES, DONE, PING, ErrorHandler, encode_payload, excerpt
+from ._sse_frames import SSEFrame, SSEMessage, SSERun
+from ._sse_lines import SSELineInterpreter, json_or_done, split_payload
 
-# Shared with _ndjson (and re-exported: callers import them from here).
-from ._framing import DEFAULT_MAX_FRAME_BYTES as DEFAULT_MAX_FRAME_BYTES
-from ._framing import DONE as _DONE
-from ._framing import ErrorHandler as ErrorHandler
-from ._framing import LineDecoder
-from ._framing import encode_payload as encode_payload
-from ._framing import excerpt as excerpt
-from ._framing import is_json as is_json
-from ._framing import log_protocol_error as log_protocol_error
-from ._sse_encode import encode_sse as encode_sse
-from ._sse_encode import encode_sse_comment as encode_sse_comment
-
-__all__ = [
-    "DEFAULT_MAX_FRAME_BYTES",
-    "DONE_SENTINEL",
-    "ErrorHandler",
-    "SSEDecoder",
-    "SSEMessage",
-    "SSERun",
-    "encode_sse",
-    "encode_sse_comment",
-]
-
-DONE_SENTINEL = "[DONE]"
-"""The legacy end-of-stream payload some servers send; TanStack 0.10 skips it with a warning."""
-
-# A raw dispatched event: (data, event type or None, last event id in force, retry in
-# force, 1-based line where its data starts). Tuples keep the hot path cheap; the
-# public API wraps them in SSEMessage.
-SSEFrame: TypeAlias = tuple[bytes, bytes | None, str | None, int | None, int]
+__all__ = ["SSE_HEARTBEAT", "SSEDecoder", "encode_sse", "encode_sse_comment"]
 
 
-class SSERun:
-    """Consecutive events in the plain framing servers write, decoded in one batch.
-
-    Each event is ``data: <payload>`` + blank line (TanStack), or ``id: <id>`` + ``data:
-    <payload>`` + blank line (resumable servers). The event type is ``message``;
-    ``ids`` holds each event's id (``None`` when the events carry no ``id:`` line, and
-    then ``id`` is the one in force for all); ``retry`` is the one in force; payload
-    ``i`` starts on line ``lines()[i]``.
-    """
-
-    __slots__ = ("first_line", "id", "ids", "payloads", "retry")
-
-    def __init__(
-        self,
-        payloads: list[bytes],
-        first_line: int,
-        id: str | None,
-        retry: int | None,
-        ids: list[str] | None = None,
-    ) -> None:
-        self.payloads = payloads
-        self.first_line = first_line
-        self.id = id
-        self.ids = ids
-        self.retry = retry
-
-    def event_ids(self) -> Iterable[str | None]:
-        """The id of each event, in order."""
-        return self.ids if self.ids is not None else repeat(self.id, len(self.payloads))
-
-    def lines(self) -> range:
-        """The line number where each payload's ``data:`` line is."""
-        if self.ids is None:
-            return range(self.first_line, self.first_line + 2 * len(self.payloads), 2)
-        return range(self.first_line + 1, self.first_line + 3 * len(self.payloads), 3)
-
-
-@dataclass(frozen=True, slots=True)
-class SSEMessage:
-    """One dispatched SSE event.
-
-    ``id`` is the last event id *in force* when the event was dispatched: it persists
-    across events until the server sends another ``id:`` line, as WHATWG says (``None``
-    until any id was seen; ``""`` after an empty ``id:`` line, which resets it).
-    ``retry`` is the reconnection time in force, in milliseconds, likewise.
-    """
-
-    data: str
-    event: str = "message"
-    id: str | None = None
-    retry: int | None = None
-
-    @property
-    def is_done(self) -> bool:
-        """True for the legacy ``[DONE]`` sentinel."""
-        return self.data == DONE_SENTINEL
-
-
-def _json_or_done(line: bytes) -> bool:
-    return line == _DONE or is_json(line)
-
-
-class SSEDecoder(LineDecoder):
+class SSEDecoder(SSELineInterpreter):
     """Incremental, pure (no I/O) SSE decoder: bytes in, :class:`SSEMessage` out.
 
     ``feed()`` as many reads as arrive, then ``finish()`` once at end of stream. See the
-    module docstring for the rules, the leniencies and the error behaviour; the state
-    shared with the NDJSON decoder (limit, BOM, unterminated line, error reporting) is
-    :class:`~chatconduit._codec._framing.LineDecoder`'s.
+    module docstring for the rules, the leniencies and the error behaviour. The event
+    state and the line loop are :class:`~chatconduit._codec._sse_lines.SSELineInterpreter`'s;
+    the state shared with the NDJSON decoder (limit, BOM, unterminated line, error
+    reporting) is :class:`~chatconduit._codec._framing.LineDecoder`'s.
     """
 
-    __slots__ = (
-        "_data",
-        "_data_bytes",
-        "_data_counted",
-        "_data_line",
-        "_event",
-        "_id",
-        "_last_event_id",
-        "_pending_cr",
-        "_retry",
-        "_skip_event",
-    )
+    __slots__ = ("_pending_cr",)
 
     def __init__(
         self,
@@ -190,30 +98,9 @@ class SSEDecoder(LineDecoder):
         on_error: ErrorHandler | None = None,
     ) -> None:
         super().__init__(max_frame_bytes=max_frame_bytes, lenient=lenient, on_error=on_error)
-        # Byte-level state (beyond LineDecoder's).
         self._pending_cr = False  # the last read ended with CR: drop a leading LF next
-        self._skip_event = False  # dropping lines up to the next blank line
-        # WHATWG buffers.
-        self._data: list[bytes] = []
-        self._data_line = 0
-        self._data_bytes = 0  # size of _data[:_data_counted], for the limit
-        self._data_counted = 0
-        self._event: bytes | None = None
-        self._id: str | None = None  # the last event ID buffer
-        self._last_event_id: str | None = None  # committed at dispatch
-        self._retry: int | None = None
 
-    # --- public API (also pending_error and check(), from LineDecoder) ------------------
-
-    @property
-    def last_event_id(self) -> str | None:
-        """The last event id of the stream (set at each dispatch; send it as ``Last-Event-ID``)."""
-        return self._last_event_id
-
-    @property
-    def retry(self) -> int | None:
-        """The reconnection time the server asked for, in milliseconds, if any."""
-        return self._retry
+    # --- public API (also last_event_id, retry, pending_error, check(): inherited) ---
 
     def feed(self, data: bytes) -> list[SSEMessage]:
         """Decode one read; return the events it completed."""
@@ -230,7 +117,7 @@ class SSEDecoder(LineDecoder):
         self.check()
         return messages
 
-    # --- raw output (the hot path used by _decode) -------------------------------------
+    # --- raw output (the hot path used by EventDecoder) ------------------------------
 
     def feed_raw(self, data: bytes) -> list[SSEFrame | SSERun]:
         """Like :meth:`feed`, returning :data:`SSEFrame` tuples and :class:`SSERun` batches."""
@@ -260,8 +147,8 @@ class SSEDecoder(LineDecoder):
             return out  # the event being dropped was reported already
         tail_line = self._line + 1
         if tail:
-            if tail[0] == 0x7B or tail == _DONE:  # a bare JSON line, or a bare [DONE]
-                if not _json_or_done(tail):
+            if tail[0] == 0x7B or tail == DONE:  # a bare JSON line, or a bare [DONE]
+                if not json_or_done(tail):
                     return self._truncated(out, tail, tail_line)
                 out.append((tail, None, self._id, self._retry, tail_line))
                 self._last_event_id = self._id
@@ -272,8 +159,8 @@ class SSEDecoder(LineDecoder):
                     return self._truncated(out, tail, tail_line)
         if self._data:
             lines, self._data = self._data, []
-            payloads = _split_payload(lines)
-            if not all(map(_json_or_done, payloads)):
+            payloads = split_payload(lines)
+            if not all(map(json_or_done, payloads)):
                 return self._truncated(out, b"\n".join(lines), self._data_line)
             for payload in payloads:
                 out.append((payload, self._event, self._id, self._retry, self._data_line))
@@ -460,118 +347,6 @@ class SSEDecoder(LineDecoder):
             consumed = 2 * count
         return consumed, tail
 
-    def _lines(self, lines: list[bytes], first: int, out: list[SSEFrame | SSERun]) -> None:
-        """The WHATWG line loop over complete lines; appends dispatched frames to ``out``."""
-        if self._skip_event:
-            try:
-                blank = lines.index(b"")
-            except ValueError:
-                return
-            self._skip_event = False
-            first += blank + 1
-            lines = lines[blank + 1 :]
-        # Decoder state in locals for the loop; written back at the end.
-        data = self._data
-        event = self._event
-        last_id = self._id
-        committed = self._last_event_id
-        retry = self._retry
-        data_line = self._data_line
-        lineno = first - 1
-        for line in lines:
-            lineno += 1
-            if not line:  # blank line: dispatch
-                if data:
-                    if len(data) == 1:
-                        out.append((data[0], event, last_id, retry, data_line))
-                    else:
-                        self._dispatch_multi(data, event, last_id, retry, data_line, out)
-                        if self._error is not None:
-                            return
-                        self._data_bytes = self._data_counted = 0
-                    data.clear()
-                event = None
-                committed = last_id
-            elif line[:6] == b"data: ":
-                if not data:
-                    data_line = lineno
-                data.append(line[6:])
-            elif line[:4] == b"id: ":
-                value = line[4:]
-                if b"\x00" not in value:
-                    last_id = value.decode("utf-8", "replace")
-            elif line[0] == 0x7B:  # "{": bare JSON (TanStack leniency)
-                out.append((line, None, last_id, retry, lineno))
-                committed = last_id
-            elif line[0] != 0x3A:  # not a comment: a general field line
-                colon = line.find(b":")
-                if colon < 0:
-                    name, value = line, b""
-                else:
-                    name, value = line[:colon], line[colon + 1 :]
-                    if value[:1] == b" ":
-                        value = value[1:]
-                if name == b"data":
-                    if not data:
-                        data_line = lineno
-                    data.append(value)
-                elif name == b"event":
-                    event = value or None
-                elif name == b"id":
-                    if b"\x00" not in value:
-                        last_id = value.decode("utf-8", "replace")
-                elif name == b"retry":
-                    if value.isdigit() and len(value) <= 15:  # int() refuses huge ones
-                        retry = int(value)
-                elif line == _DONE:  # a bare [DONE] line (TanStack leniency)
-                    out.append((_DONE, None, last_id, retry, lineno))
-                # any other field is ignored (WHATWG)
-        self._event = event
-        self._id = last_id
-        self._last_event_id = committed
-        self._retry = retry
-        self._data_line = data_line
-
-    def _dispatch_multi(
-        self,
-        data: list[bytes],
-        event: bytes | None,
-        last_id: str | None,
-        retry: int | None,
-        data_line: int,
-        out: list[SSEFrame | SSERun],
-    ) -> None:
-        size = sum(map(len, data)) + len(data) - 1
-        if size > self._max:
-            self._report(
-                FrameTooLargeError(
-                    f"SSE event data is {size} bytes, over the {self._max}-byte limit",
-                    line=data_line,
-                    excerpt=excerpt(data[0]),
-                )
-            )
-            return
-        for payload in _split_payload(data):
-            out.append((payload, event, last_id, retry, data_line))
-
-    def _check_data_size(self) -> None:
-        """Bound the data of an event that spans reads (multi-line, no blank line yet)."""
-        data = self._data
-        for i in range(self._data_counted, len(data)):
-            self._data_bytes += len(data[i]) + 1
-        self._data_counted = len(data)
-        if self._data_bytes - 1 > self._max:  # the joined size: one LF between lines
-            first = data[0]
-            self._reset_event()
-            self._skip_event = True
-            self._report(
-                FrameTooLargeError(
-                    f"SSE event data grew over the {self._max}-byte limit",
-                    line=self._data_line,
-                    excerpt=excerpt(first),
-                )
-            )
-
     def _feed_with_oversized_lines(
         self, lines: list[bytes], first: int, out: list[SSEFrame | SSERun]
     ) -> None:
@@ -615,11 +390,6 @@ class SSEDecoder(LineDecoder):
             )
         )
 
-    def _reset_event(self) -> None:
-        self._data = []
-        self._data_bytes = self._data_counted = 0
-        self._event = None
-
     def _truncated(
         self, out: list[SSEFrame | SSERun], data: bytes, line: int
     ) -> list[SSEFrame | SSERun]:
@@ -630,19 +400,48 @@ class SSEDecoder(LineDecoder):
         )
         return out
 
-    def _drop_buffers(self) -> None:
-        super()._drop_buffers()
-        self._reset_event()
+
+def _field_value(name: str, value: str) -> bytes:
+    if "\n" in value or "\r" in value:
+        raise ValueError(f"SSE {name} must be one line, got {value[:40]!r}")
+    if name == "id" and "\x00" in value:
+        raise ValueError("SSE id must not contain NUL (readers ignore such ids)")
+    return value.encode("utf-8")
 
 
-def _split_payload(lines: list[bytes]) -> list[bytes]:
-    """Join an event's data lines; apply the one-event-per-line leniency (module docstring)."""
-    if len(lines) == 1:
-        return lines
-    joined = b"\n".join(lines)
-    if is_json(joined):
-        return [joined]
-    parts = [line for line in lines if line.strip()]
-    if parts and all(map(_json_or_done, parts)):
-        return parts
-    return [joined]
+def encode_sse(
+    event_or_dict: BaseEvent | Mapping[str, Any],
+    /,
+    *,
+    id: str | None = None,
+    event: str | None = None,
+) -> bytes:
+    """One SSE frame: ``data: <compact JSON>\\n\\n``, exactly as TanStack 0.10 writes it.
+
+    ``event:`` and ``id:`` lines (in that order, before ``data:``) are written only when
+    asked for.
+    Compact JSON never holds a raw CR or LF, but if a payload did, each of its lines is
+    written as its own ``data:`` line so a reader joins them back (WHATWG).
+    """
+    payload = encode_payload(event_or_dict)
+    head = b""
+    if event is not None:
+        head += b"event: " + _field_value("event", event) + b"\n"
+    if id is not None:
+        head += b"id: " + _field_value("id", id) + b"\n"
+    if b"\n" in payload or b"\r" in payload:
+        lines = payload.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
+        return head + b"".join(b"data: " + line + b"\n" for line in lines) + b"\n"
+    return head + b"data: " + payload + b"\n\n"
+
+
+def encode_sse_comment(text: str = "") -> bytes:
+    """An SSE comment (a heartbeat): ``:\\n\\n``, or ``: text\\n\\n``; readers ignore it."""
+    if not text:
+        return b":\n\n"
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return b"".join(b": " + line.encode("utf-8") + b"\n" for line in lines) + b"\n"
+
+
+SSE_HEARTBEAT = encode_sse_comment(PING)
+"""The server's keep-alive during silence: ``: ping``, a comment every reader ignores."""

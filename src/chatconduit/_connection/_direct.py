@@ -2,7 +2,7 @@
 
 For server functions, RPC clients that return a stream, or an agent running in
 the same process. The callable gets the raw messages and ``data`` (not the
-wire form), as in the reference (SPEC 3.4). Unlike the reference, cancellation
+wire form), as in the reference (reference §3.4). Unlike the reference, cancellation
 is real: the abort signal is passed on when the callable declares a parameter
 for it (``abort_signal`` or ``signal`` by name, else a third positional
 parameter, which is where the reference's later versions put it), and on an

@@ -11,10 +11,17 @@ the response's events, and beyond the reference it:
   ``Last-Event-ID``, already-delivered events are skipped, and consecutive
   reconnects without progress are bounded (:class:`ResumePolicy`);
 - watches for idleness: no byte for ``idle_timeout`` seconds (heartbeats count);
+  and, when set, bounds one event (``event_timeout``) and the whole run
+  (``deadline``);
+- bounds what a server can make it spend: decoded bytes per step, bytes without
+  an event, redirects that would carry credentials or the conversation to
+  another origin; a success that is not an event stream is an error, not an
+  empty reply (see "Security and limits" in docs/connection-adapters.md);
 - stops promptly on an abort or task cancellation, closing the response
   (never draining it) so the server sees the disconnect;
 - raises a typed error for each failure (see ``_exceptions``), with secrets
-  kept out of every message, repr and log record.
+  kept out of every message, repr and log record, also when the server echoes
+  them back.
 
 ``url`` and ``options`` callables are resolved again for every request, so a
 retry or a resume picks up a refreshed token; the body is built once per
@@ -29,7 +36,7 @@ from typing import Any
 
 import httpx
 
-from .._codec._event_decoder import Framing
+from .._codec import Framing
 from .._events import Event
 from .._redact import redact_url
 from ._abort import AbortSignal

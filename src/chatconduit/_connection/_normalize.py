@@ -1,11 +1,11 @@
 """``normalize_connection_adapter``: every adapter, as the push (subscribe + send) shape.
 
-Shape detection follows the reference (SPEC 3.2): by attribute presence, so an
+Shape detection follows the reference (reference §3.2): by attribute presence, so an
 object that *has* ``connect`` counts as a pull adapter even if the attribute
 is ``None``; a plain mapping is checked by its keys. The error messages are
 the reference's, word for word.
 
-A pull adapter is wrapped in :class:`ConnectAdapterWrapper` (SPEC 3.3): ``send``
+A pull adapter is wrapped in :class:`ConnectAdapterWrapper` (reference §3.3): ``send``
 runs ``connect`` and pushes every event into a queue that the newest
 ``subscribe()`` iterator owns. Where the reference loses a chunk (an aborted
 subscriber's parked waiter stays registered and swallows the next push), here
@@ -56,7 +56,7 @@ def _get(obj: object, name: str) -> Any:
 class NativePushAdapter:
     """A push adapter as given, its events typed: dicts become events, and a chunk
     that is not an event is a ``MalformedEventError``. Its own ``subscribe`` and
-    ``send`` are called, bound to the original object (SPEC 3.2)."""
+    ``send`` are called, bound to the original object (reference §3.2)."""
 
     def __init__(self, subscribe: Any, send: Any, original: object) -> None:
         self._subscribe = subscribe

@@ -14,7 +14,7 @@ from typing import Any, TypeAlias
 
 import httpx
 
-from .._redact import MASK, is_sensitive_header, redact_headers
+from .._redact import MASK, redact_headers
 from ._abort import AbortSignal
 from ._resume import ResumePolicy
 from ._retry import RetryPolicy
@@ -22,6 +22,8 @@ from ._status import StatusCallback
 
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_DEADLINE",
+    "DEFAULT_EVENT_TIMEOUT",
     "DEFAULT_IDLE_TIMEOUT",
     "FetchOptions",
     "HeadersInput",
@@ -34,6 +36,11 @@ __all__ = [
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_IDLE_TIMEOUT = 120.0
+# None: a slow link may take long over one big event, and a chat may legitimately run
+# for an hour. Set them when the server is not yours (see "Security and limits" in
+# docs/connection-adapters.md); the CLI's one-shot mode sets a deadline.
+DEFAULT_EVENT_TIMEOUT: float | None = None
+DEFAULT_DEADLINE: float | None = None
 
 HeadersInput: TypeAlias = Mapping[str, str] | httpx.Headers | Iterable[tuple[str, str]]
 CookiesInput: TypeAlias = httpx.Cookies | Mapping[str, str]
@@ -56,12 +63,19 @@ class FetchOptions:
     - ``idle_timeout``: the watchdog: seconds without a single byte (response
       headers, events, heartbeats) before the connection is given up — resumed
       when the stream is resumable, else :class:`StreamTimeoutError`.
+    - ``event_timeout``: seconds from the first byte of an event to its end (a
+      server trickling bytes resets the idle watchdog forever); handled like
+      ``idle_timeout``. ``None`` (the default): no limit.
+    - ``deadline``: seconds for the whole ``connect()``, retries and resumes
+      included; then :class:`StreamTimeoutError`, never resumed. ``None`` (the
+      default): no limit.
     - ``retry``: :class:`RetryPolicy` of the initial request; ``False`` disables.
     - ``resume``: :class:`ResumePolicy` for streams whose events carry ids; ``False``
       disables (a drop is then an error, as for untagged streams).
     - ``on_status``: called with a :class:`ConnectionStatusEvent` at each change.
     - ``signal``: an abort signal used when ``connect`` is given none.
-    - ``max_frame_bytes``: the largest line/event accepted (FrameTooLargeError above).
+    - ``max_frame_bytes``: the largest line/event accepted (FrameTooLargeError above);
+      twice this many bytes without any event (blank lines, comments) are refused too.
     """
 
     headers: HeadersInput | None = None
@@ -70,6 +84,8 @@ class FetchOptions:
     client: httpx.AsyncClient | None = None
     connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT
     idle_timeout: float | None = DEFAULT_IDLE_TIMEOUT
+    event_timeout: float | None = DEFAULT_EVENT_TIMEOUT
+    deadline: float | None = DEFAULT_DEADLINE
     retry: RetryPolicy | bool = True
     resume: ResumePolicy | bool = True
     on_status: StatusCallback | None = None
@@ -77,7 +93,7 @@ class FetchOptions:
     max_frame_bytes: int = 4 * 1024 * 1024
 
     def __post_init__(self) -> None:
-        for name in ("connect_timeout", "idle_timeout"):
+        for name in ("connect_timeout", "idle_timeout", "event_timeout", "deadline"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int | float) or value <= 0):
                 raise ValueError(
@@ -131,6 +147,9 @@ class FetchOptions:
             parts.append("client=<httpx.AsyncClient>")
         for name in ("connect_timeout", "idle_timeout", "retry", "resume", "max_frame_bytes"):
             parts.append(f"{name}={getattr(self, name)!r}")
+        for name in ("event_timeout", "deadline"):
+            if getattr(self, name) is not None:
+                parts.append(f"{name}={getattr(self, name)!r}")
         if self.on_status is not None:
             parts.append("on_status=<callback>")
         return f"FetchOptions({', '.join(parts)})"
@@ -200,27 +219,6 @@ def merge_headers(defaults: Mapping[str, str], custom: HeadersInput | None) -> h
             del merged[name]
     out = list(merged.multi_items()) + items
     return httpx.Headers(out)
-
-
-def secret_values(headers: httpx.Headers, cookies: CookiesInput | None) -> list[str]:
-    """Credential values we send, to scrub from anything the server echoes back."""
-    found: list[str] = []
-    for name, value in headers.multi_items():
-        if is_sensitive_header(name) and value:
-            found.append(value)
-            scheme, _, token = value.partition(" ")
-            if token and scheme.isalpha():
-                found.append(token)  # "Bearer <token>": the token alone too
-    if cookies is not None:
-        found += [value for _, value in _cookie_items(cookies) if value]
-    return sorted({v for v in found if len(v) >= 4}, key=len, reverse=True)
-
-
-def scrub(text: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
-        if secret in text:
-            text = text.replace(secret, MASK)
-    return text
 
 
 def cookie_items(cookies: CookiesInput | None) -> list[tuple[str, str]]:

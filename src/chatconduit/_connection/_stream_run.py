@@ -1,17 +1,23 @@
-"""One ``connect()`` of an HTTP adapter: requests, retries, resume, the watchdog, status.
+"""``StreamRun``: one ``connect()`` of an HTTP adapter, from its first request to its last.
 
 A run is one logical stream, which may take several requests:
 
 1. *Opening.* Before anything is delivered, a connect failure, 408, 429 or
    5xx is retried per :class:`RetryPolicy`. Other failures are raised.
-2. *Reading.* Each read waits at most ``idle_timeout``; events go through the
-   :class:`ResumeTracker`, which drops those delivered by an earlier request.
-3. *After a drop* (broken connection, cut-off event, idle, or a clean end
-   without a terminal event): a resumable stream (one whose events carry
-   ids) is requested again with ``Last-Event-ID``, bounded by
+   Redirects are followed safely (see ``_send``).
+2. *Reading.* Each response is checked and read into its new events under the
+   watchdogs by the run's :class:`ResponseReader` (``_response_reader``); the
+   whole run is bounded by its :class:`Deadline` (``_deadline``).
+3. *After a drop* (broken connection, cut-off event, idle or slow event, or a
+   clean end without a terminal event): a resumable stream (one whose events
+   carry ids) is requested again with ``Last-Event-ID``, bounded by
    :class:`ResumePolicy` (waiting the reconnection time an SSE server set with
    ``retry:``, within the policy's cap); anything else is raised, or ends
    quietly when the run had completed.
+
+Whatever the server sends back that reaches an error, a log record or a status
+event passes through the request's :class:`~chatconduit._redact.Scrubber` first,
+``RUN_ERROR`` events included (their text becomes a ``RunError``).
 
 An abort cancels only the await that is blocked (see ``AbortScope``) and ends
 the run quietly; the response is always closed, never drained.
@@ -26,8 +32,8 @@ from typing import Any
 
 import httpx
 
-from .._codec._event_decoder import EventDecoder, Framing
-from .._events import Event, is_terminal
+from .._codec import EventDecoder, Framing
+from .._events import Event
 from .._exceptions import (
     HTTPStatusError,
     ReconnectLimitError,
@@ -36,9 +42,11 @@ from .._exceptions import (
     StreamTruncatedError,
     TransportError,
 )
-from .._redact import redact_url
+from .._redact import Scrubber, redact_url
 from .._run_input import encode_run_agent_input
 from ._abort import Aborted, AbortScope, AbortSignal
+from ._deadline import Deadline
+from ._encoding import ACCEPT_ENCODING
 from ._options import (
     FetchOptions,
     OptionsInput,
@@ -47,13 +55,12 @@ from ._options import (
     merge_headers,
     resolve_options,
     resolve_url,
-    scrub,
-    secret_values,
 )
 from ._protocols import RunContext
+from ._response_reader import ResponseReader
 from ._resume import ResumeTracker, coerce_resume_policy
 from ._retry import coerce_retry_policy, parse_retry_after
-from ._send import OpenFailed, open_stream, read
+from ._send import OpenFailed, open_stream
 from ._status import ConnectionStatus, ConnectionStatusEvent, notify
 
 __all__ = ["ACCEPT", "StreamRun"]
@@ -63,7 +70,8 @@ logger = logging.getLogger("chatconduit.connection")
 ACCEPT: dict[Framing, str] = {"sse": "text/event-stream", "ndjson": "application/x-ndjson"}
 
 Drop = TransportError | StreamTruncatedError  # what ends a response early
-OpenError = TransportError | HTTPStatusError  # what keeps a response from starting
+
+_SHOWN_ID_CHARS = 120  # an event id in a log line or message; ids may be megabytes long
 
 
 class StreamRun:
@@ -95,21 +103,25 @@ class StreamRun:
         self._retry = coerce_retry_policy(True)
         self._resume = coerce_resume_policy(True)
         self._body = b""
-        self._tracker = ResumeTracker()
+        # SSE ids stay in force across events, and into a resumed response (WHATWG).
+        self._tracker = ResumeTracker(ids_persist=framing == "sse")
         self._attempt = 0  # requests so far, for status events
         self._retries = 0  # retries of the initial request
-        self._last_was_terminal = False
         self._reported_end = False  # a CLOSED or ERROR status went out
         # Seconds from the last SSE ``retry:`` field. Like EventSource's reconnection
         # time it outlives the response that set it: later reconnects use it too.
         self._server_retry: float | None = None
         self._safe_url = "<unresolved>"
-        self._secrets: list[str] = []
+        self._scrubber = Scrubber()
+        self._deadline = Deadline(None)
+        self._reader: ResponseReader  # built by _start(), with the scope and the deadline
 
     async def _start(self) -> None:
         options = self._options = await resolve_options(self._options_input)
+        self._deadline = Deadline(options.deadline)
         signal = self._abort_signal if self._abort_signal is not None else options.signal
         self._scope = AbortScope(signal)
+        self._reader = ResponseReader(self._framing, self._tracker, self._scope, self._deadline)
         self._retry = coerce_retry_policy(options.retry)
         self._resume = coerce_resume_policy(options.resume)
         rc = self._run_context
@@ -134,6 +146,17 @@ class StreamRun:
         event = ConnectionStatusEvent(kind, self._safe_url, attempt=self._attempt, **extra)
         notify(self._options.on_status, event)
 
+    def _shown_id(self, *, short: bool = False) -> str | None:
+        """The last event id as status events and log lines show it: the server chose
+        it, so it may echo a credential; in a log line, long ids are cut."""
+        event_id = self._tracker.cursor
+        if event_id is None:
+            return None
+        cut = short and len(event_id) > _SHOWN_ID_CHARS
+        if cut:
+            event_id = event_id[:_SHOWN_ID_CHARS] + "…"
+        return self._scrubber.text(event_id, truncated=cut)
+
     # -- the run --------------------------------------------------------------------------
 
     async def events(self) -> AsyncGenerator[Event, None]:
@@ -143,11 +166,19 @@ class StreamRun:
                 response = await self._open()
                 drop: Drop | None = None
                 decoder = EventDecoder(self._framing, max_frame_bytes=self._options.max_frame_bytes)
-                reader = self._read(response, decoder)
+                reader = self._reader.events(
+                    response,
+                    decoder,
+                    options=self._options,
+                    safe_url=self._safe_url,
+                    scrubber=self._scrubber,
+                )
                 try:
                     async for event in reader:
                         yield event
                 except (TransportError, StreamTruncatedError) as exc:
+                    if exc is self._deadline.error:
+                        raise  # the deadline ends the run: no resume
                     drop = exc
                 finally:
                     await reader.aclose()
@@ -176,19 +207,27 @@ class StreamRun:
         url = await self._scope.run(resolve_url(self._url_input))
         self._safe_url = redact_url(url)
         headers = merge_headers(
-            {"Content-Type": "application/json", "Accept": ACCEPT[self._framing]},
+            {
+                "Content-Type": "application/json",
+                "Accept": ACCEPT[self._framing],
+                # What _encoding decodes in bounded steps; httpx would also offer br and
+                # zstd when their packages happen to be installed.
+                "Accept-Encoding": ACCEPT_ENCODING,
+            },
             options.headers,
         )
-        if self._tracker.last_id is not None:
-            headers["Last-Event-ID"] = self._tracker.last_id
-        self._secrets = secret_values(headers, options.cookies)
+        cursor = self._tracker.cursor  # None for an id a header cannot carry
+        if cursor is not None:
+            headers["Last-Event-ID"] = cursor
+        cookies = cookie_items(options.cookies)
+        self._scrubber = Scrubber.for_request(url, headers, cookies)
         client = self._client_for(options)
         request = client.build_request(
             "POST",
             url,
             content=self._body,
             headers=headers,
-            cookies=dict(cookie_items(options.cookies)) or None,
+            cookies=dict(cookies) or None,
             # Overrides the client's own: reads are the idle watchdog's business.
             timeout=httpx.Timeout(
                 connect=options.connect_timeout,
@@ -202,22 +241,29 @@ class StreamRun:
     async def _open(self) -> httpx.Response:
         """A 2xx response, after as many retries (or resume attempts) as allowed."""
         while True:
+            error = self._deadline.passed(self._safe_url)
+            if error is not None:
+                raise error
             client, request = await self._request()
-            self._status(ConnectionStatus.CONNECTING, last_event_id=self._tracker.last_id)
+            self._status(ConnectionStatus.CONNECTING, last_event_id=self._shown_id())
             try:
                 response = await self._scope.run(
                     open_stream(
                         client,
                         request,
-                        idle=self._options.idle_timeout,
+                        cookies=self._options.cookies,
+                        idle=self._deadline.bounded(self._options.idle_timeout),
                         safe_url=self._safe_url,
-                        secrets=self._secrets,
+                        scrubber=self._scrubber,
                     )
                 )
             except OpenFailed as failed:
+                error = self._deadline.passed(self._safe_url, failed.error)
+                if error is not None:
+                    raise error from None
                 delay = self._delay_after_failed_open(failed)
                 self._status(ConnectionStatus.RECONNECTING, delay=delay, error=failed.error)
-                await self._scope.run(asyncio.sleep(delay))
+                await self._sleep(delay, failed.error)
                 continue
             self._status(ConnectionStatus.OPEN)
             self._tracker.start_attempt()
@@ -255,48 +301,18 @@ class StreamRun:
     def _resuming(self) -> bool:
         return self._tracker.resumable and self._resume.max_reconnects > 0
 
-    async def _read(
-        self, response: httpx.Response, decoder: EventDecoder
-    ) -> AsyncGenerator[Event, None]:
-        """Yield the new events of one response; a drop is raised as a transport error."""
-        idle = self._options.idle_timeout
-        chunks = response.aiter_bytes()
-        while True:
-            try:
-                piece = await self._scope.run(read(chunks, idle))
-            except TimeoutError:
-                raise StreamTimeoutError(
-                    f"no data from {self._safe_url} for {idle}s (idle_timeout); "
-                    "the server or the network stalled"
-                ) from None
-            except httpx.RequestError as exc:
-                detail = scrub(str(exc) or type(exc).__name__, self._secrets)
-                raise StreamReadError(
-                    f"the connection to {self._safe_url} broke while reading the response: {detail}"
-                ) from exc
-            # iter_feed validates each event as it is reached, so a big read never has all
-            # its events alive at once; an error it finds is raised by check() below, after
-            # the events before it were delivered (a stalled connection may bring no next read).
-            decoded = decoder.finish() if piece is None else decoder.iter_feed(piece)
-            for event, event_id in decoded:
-                if not self._tracker.accept(event_id):
-                    continue  # delivered before a reconnect
-                self._last_was_terminal = is_terminal(event)
-                yield event
-            decoder.check()  # an error found in this read, after its earlier events
-            if piece is None or decoder.done:
-                return
+    # -- between requests -----------------------------------------------------------------
 
     async def _continue_after(self, drop: Drop | None, *, done: bool) -> bool:
         """After a response: False when the run is over, True to request it again."""
         if drop is None:
-            if done or self._last_was_terminal or not self._resuming:
+            if done or self._reader.last_was_terminal or not self._resuming:
                 self._status(ConnectionStatus.CLOSED)
                 return False
             drop = StreamReadError(
                 f"the stream from {self._safe_url} ended without RUN_FINISHED or RUN_ERROR"
             )
-        elif self._last_was_terminal:
+        elif self._reader.last_was_terminal:
             # The run had completed; what broke afterwards cost nothing.
             self._status(ConnectionStatus.CLOSED)
             return False
@@ -307,9 +323,9 @@ class StreamRun:
             ConnectionStatus.RECONNECTING,
             delay=delay,
             error=drop,
-            last_event_id=self._tracker.last_id,
+            last_event_id=self._shown_id(),
         )
-        await self._scope.run(asyncio.sleep(delay))
+        await self._sleep(delay, drop)
         return True
 
     def _resume_delay(
@@ -320,15 +336,22 @@ class StreamRun:
         if failures > limit:
             raise ReconnectLimitError(
                 f"gave up resuming after {limit} reconnects in a row brought no new event "
-                f"(last event id {self._tracker.last_id!r}); last problem: {error}"
+                f"(last event id {self._shown_id(short=True)!r}); last problem: {error}"
             ) from error
         delay = self._resume.delay_for(failures, self._server_retry)
         logger.info(
             "resuming after event id %r in %.2fs (reconnect %d of at most %d): %s",
-            self._tracker.last_id,
+            self._shown_id(short=True),
             delay,
             failures,
             limit,
             error,
         )
         return delay
+
+    async def _sleep(self, delay: float, cause: BaseException) -> None:
+        """Wait before the next attempt; raise the deadline error when it would start late."""
+        remaining = self._deadline.remaining()
+        if remaining is not None and delay >= remaining:
+            raise self._deadline.exceeded(self._safe_url, cause)
+        await self._scope.run(asyncio.sleep(delay))

@@ -122,6 +122,13 @@ def _parse_reference(data: str | bytes) -> Event:
         raise MalformedEventError(
             f"event is not valid JSON ({exc})", excerpt=_excerpt(data)
         ) from None
+    except RecursionError:
+        # orjson refuses more than 1024 levels (a ValueError, above); the stdlib parser it
+        # falls back to recurses once per level and hits Python's recursion limit. A peer
+        # decides the nesting, so this is bad input like any other, never a crash.
+        raise MalformedEventError(
+            "event is not valid JSON (nested too deeply)", excerpt=_excerpt(data)
+        ) from None
     if type(obj) is not dict or type(obj.get("type")) is not str:
         raise MalformedEventError(_type_problem(obj), excerpt=_excerpt(data))
     return _build(obj, data)

@@ -1,4 +1,4 @@
-"""``Context``: what every event handler reads and writes (SPEC 4.3 processor state).
+"""``Context``: what every event handler reads and writes (reference §4.3 processor state).
 
 It holds the conversation (the messages, the shared agent state), the owner's chunk
 strategy and callbacks (flat: each costs one attribute load per event), and the
@@ -12,18 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import Any, TypeAlias
 
 from .._events import BaseEvent, Usage
 from .._exceptions import MalformedEventError, RunError
 from .._ids import generate_id
 from .._messages import Role, TextPart, ToolCallPart, ToolCallState, UIMessage
-from ._message_state import MessageState
+from ._message_state import MessageState, StreamToolCall
 from ._records import ApprovalRequest, MessagesView, RunInfo, ToolCallRequest
 from ._strategies import ChunkStrategy, reset_strategy
-
-if TYPE_CHECKING:
-    from ._tool_calls import StreamToolCall
 
 __all__ = ["Context", "now", "require"]
 
@@ -153,14 +150,14 @@ class Context:
         return ms
 
     def active_assistant(self) -> MessageState | None:
-        """The most recently activated assistant message (SPEC 4.3 "active assistant id")."""
+        """The most recently activated assistant message (reference §4.3 "active assistant id")."""
         for ms in reversed(self.active.values()):
             if ms.role == "assistant":
                 return ms
         return None
 
     def ensure_assistant(self, preferred_id: str | None = None) -> MessageState:
-        """The message an event without an explicit target belongs to (SPEC 4.3
+        """The message an event without an explicit target belongs to (reference §4.3
         ensureAssistantMessage, steps a to d)."""
         if preferred_id is not None:
             ms = self.states.get(preferred_id)

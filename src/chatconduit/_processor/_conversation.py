@@ -1,4 +1,4 @@
-"""What the owner does to the conversation between events (SPEC 4.6): add a user
+"""What the owner does to the conversation between events (reference §4.6): add a user
 message, answer a tool call or an approval, ask whether every tool call is answered.
 
 The public methods of ``StreamProcessor`` (which document them) call these.

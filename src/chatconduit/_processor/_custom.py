@@ -1,4 +1,4 @@
-"""CUSTOM events (SPEC 4.4): client tool calls, approval requests, and the rest.
+"""CUSTOM events (reference §4.4): client tool calls, approval requests, and the rest.
 
 * ``tool-input-available`` (with a value) → ``on_tool_call(ToolCallRequest)``; nothing else.
 * ``approval-requested`` (with a value) → the tool-call part gets state

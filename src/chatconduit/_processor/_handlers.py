@@ -1,7 +1,7 @@
 """Event type → the function that applies it: where to look for "what happens on X".
 
 Each handler takes the processor's :class:`~._context.Context` and the typed event, and
-names the SPEC rule (section 4.4) and the differences (``docs/differences.md``) it
+names the reference rule (§4.4) and the differences (``docs/differences.md``) it
 implements. Types not listed carry nothing for the message list and are ignored, as in
 the reference: REASONING_START / _MESSAGE_START / _MESSAGE_END / _END,
 REASONING_ENCRYPTED_VALUE, RAW, ACTIVITY_*, THINKING_*, SUBAGENT_* and unknown types.

@@ -1,19 +1,20 @@
-"""``MessageState``: the processor's bookkeeping for one message of the current stream.
+"""The processor's bookkeeping for the current stream: ``MessageState`` and ``StreamToolCall``.
 
-SPEC 4.3 lists the reference's per-message fields; this is the same state, shaped for
-linear-time streaming: no field holds a copy of the text (the parts hold it).
+reference §4.3 lists the reference's per-message fields; :class:`MessageState` is the same
+state, shaped for linear-time streaming: no field holds a copy of the text (the parts
+hold it). A message's tool calls of this stream are :class:`StreamToolCall` records, and
+each of them knows its message, so the two types live together here, below
+``_context`` and the handlers that update them (``_tool_calls`` drives the calls).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
-from .._messages import Role, TextPart, ThinkingPart, UIMessage
+from .._messages import Role, TextPart, ThinkingPart, ToolCallPart, ToolCallState, UIMessage
+from ._partial_json import parse_partial_json
 
-if TYPE_CHECKING:
-    from ._tool_calls import StreamToolCall
-
-__all__ = ["MessageState"]
+__all__ = ["MessageState", "StreamToolCall"]
 
 
 class MessageState:
@@ -58,7 +59,7 @@ class MessageState:
         # per text delta when there are none).
         self.tool_calls: dict[str, StreamToolCall] = {}
         self.pending_tools: dict[str, StreamToolCall] = {}
-        # Finalized (SPEC 4.5): later TEXT_MESSAGE_END events for it are ignored.
+        # Finalized (reference §4.5): later TEXT_MESSAGE_END events for it are ignored.
         self.complete = False
 
     @property
@@ -71,3 +72,73 @@ class MessageState:
 
     def segment_text(self) -> str:
         return self.segment.content if self.segment is not None else ""
+
+
+class StreamToolCall:
+    """A tool call of the current stream as the processor tracks it (read-only).
+
+    The UI-facing data is the :attr:`part`; this adds what the part does not hold: the
+    arrival ``index``, the *input* state (which never leaves ``input-complete`` for the
+    approval states, unlike the part's) and the lazily parsed arguments. Its underscored
+    fields are written by the TOOL_CALL_* handlers (``_tool_calls``) only.
+    """
+
+    __slots__ = ("_index", "_message", "_parsed_cache", "_parsed_input", "_part", "_state")
+
+    def __init__(self, part: ToolCallPart, message: MessageState, index: int) -> None:
+        self._part = part
+        self._message = message
+        self._index = index
+        self._state: ToolCallState = "awaiting-input"
+        self._parsed_input: tuple[Any] | None = None  # TOOL_CALL_END.input, when given
+        self._parsed_cache: tuple[int, Any] | None = None  # (len(arguments), parsed)
+
+    @property
+    def id(self) -> str:
+        return self._part.id
+
+    @property
+    def name(self) -> str:
+        return self._part.name
+
+    @property
+    def index(self) -> int:
+        """``TOOL_CALL_START.index``, else the number of calls the message had before."""
+        return self._index
+
+    @property
+    def input_state(self) -> ToolCallState:
+        """``awaiting-input`` → ``input-streaming`` → ``input-complete``."""
+        return self._state
+
+    @property
+    def message_id(self) -> str:
+        return self._message.id
+
+    @property
+    def part(self) -> ToolCallPart:
+        return self._part
+
+    @property
+    def arguments(self) -> str:
+        """The raw argument text received so far."""
+        return self._part.arguments
+
+    @property
+    def parsed_arguments(self) -> Any:
+        """The arguments parsed as far as they have arrived (see ``_partial_json``).
+
+        ``TOOL_CALL_END.input``, when the server sent it, is authoritative. Parsed on read
+        and cached until more arguments arrive, so streaming stays linear.
+        """
+        if self._parsed_input is not None:
+            return self._parsed_input[0]
+        arguments = self._part.arguments
+        cached = self._parsed_cache
+        if cached is None or cached[0] != len(arguments):
+            cached = (len(arguments), parse_partial_json(arguments))
+            self._parsed_cache = cached
+        return cached[1]
+
+    def __repr__(self) -> str:
+        return f"StreamToolCall(id={self.id!r}, name={self.name!r}, input_state={self._state!r})"

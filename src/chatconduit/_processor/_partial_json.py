@@ -2,7 +2,7 @@
 
 While a model streams ``TOOL_CALL_ARGS`` deltas the accumulated text is a *prefix* of a
 JSON document (``{"city": "Zür``). A UI wants to show what is known so far, so the
-reference (``partial-json`` with every partial type allowed, SPEC 4.6) completes it:
+reference (``partial-json`` with every partial type allowed, reference §4.6) completes it:
 unterminated strings, numbers, arrays and objects are closed, and prefixes of ``null``,
 ``true``, ``false``, ``NaN``, ``Infinity`` and ``-Infinity`` stand for those values.
 

@@ -1,7 +1,7 @@
 """What the processor hands out: requests for the owner, run records, the messages view.
 
-(:class:`~._tool_calls.StreamToolCall`, the read-only view of a streaming tool call,
-lives with the tool-call state machine that drives it.)
+(:class:`~._message_state.StreamToolCall`, the read-only view of a streaming tool call,
+lives with the message state that holds it.)
 """
 
 from __future__ import annotations

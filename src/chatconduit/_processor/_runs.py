@@ -8,7 +8,7 @@ A stream may carry several runs. Each is recorded in ``Context.runs`` (a
   other reason finalizes the stream (difference 3). Reason and usage are kept (6).
 * RUN_ERROR records the error and creates no message (difference 1); it does not
   finalize.
-* :func:`finalize` (SPEC 4.5) is also what ``StreamProcessor.finalize_stream`` does.
+* :func:`finalize` (reference §4.5) is also what ``StreamProcessor.finalize_stream`` does.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def on_run_started(ctx: Context, ev: RunStartedEvent) -> None:
 
 
 def on_run_finished(ctx: Context, ev: RunFinishedEvent) -> None:
-    """RUN_FINISHED (SPEC 4.4; differences 3 and 6)."""
+    """RUN_FINISHED (reference §4.4; differences 3 and 6)."""
     info = _run(ctx, ev.run_id)
     if ev.thread_id is not None:
         info.thread_id = ev.thread_id
@@ -66,7 +66,7 @@ def on_run_finished(ctx: Context, ev: RunFinishedEvent) -> None:
 
 
 def on_run_error(ctx: Context, ev: RunErrorEvent) -> None:
-    """RUN_ERROR (SPEC 4.4; difference 1): the error goes on the processor and on its
+    """RUN_ERROR (reference §4.4; difference 1): the error goes on the processor and on its
     run (every active run when it names none), then to ``on_error``."""
     # message || error.message || 'An error occurred'; code ?? error.code
     nested = ev.error
@@ -89,7 +89,7 @@ def on_run_error(ctx: Context, ev: RunErrorEvent) -> None:
 
 
 def finalize(ctx: Context) -> None:
-    """End the stream (SPEC 4.5): complete pending tool calls, announce pending text,
+    """End the stream (reference §4.5): complete pending tool calls, announce pending text,
     then fire ``on_stream_end`` with the last assistant message, or remove that message
     when it is a whitespace-only reply (and the stream had no error). Idempotent."""
     close_chunk(ctx)

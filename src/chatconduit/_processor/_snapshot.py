@@ -37,7 +37,7 @@ logger = logging.getLogger("chatconduit.processor")
 
 
 def on_messages_snapshot(ctx: Context, ev: MessagesSnapshotEvent) -> None:
-    """MESSAGES_SNAPSHOT (SPEC 4.4): reset the stream-scoped state, replace the messages."""
+    """MESSAGES_SNAPSHOT (reference §4.4): reset the stream-scoped state, replace the messages."""
     messages = ui_messages_from_snapshot(ev.messages or [])
     ctx.reset_stream()
     ctx.messages[:] = messages

@@ -1,4 +1,4 @@
-"""Chunk strategies: when a text delta should be *announced* to the UI (SPEC 4.6).
+"""Chunk strategies: when a text delta should be *announced* to the UI (reference §4.6).
 
 A strategy answers one question per ``TEXT_MESSAGE_CONTENT``: "is this a good moment to
 tell the UI?" It only throttles notifications (``on_messages_change`` /

@@ -1,4 +1,4 @@
-"""``StreamProcessor``: the public face of the processor (SPEC 4).
+"""``StreamProcessor``: the public face of the processor (reference §4).
 
 It owns a :class:`~._context.Context` and dispatches each event to its handler through
 ``_handlers.HANDLERS``; the other methods read that state or change the conversation.
@@ -29,10 +29,11 @@ from ._context import (
 )
 from ._conversation import MessageInput, PartInput, coerce_messages
 from ._handlers import HANDLERS
+from ._message_state import StreamToolCall
 from ._records import MessagesView, RunInfo
 from ._runs import finalize
 from ._strategies import ChunkStrategy, ImmediateStrategy
-from ._tool_calls import StreamToolCall, tool_call_arguments
+from ._tool_calls import tool_call_arguments
 
 __all__ = ["EventInput", "StreamProcessor"]
 

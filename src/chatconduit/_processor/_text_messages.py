@@ -30,7 +30,7 @@ __all__ = [
 
 
 def accumulated_suffix(current: str, content: str) -> str:
-    """What an accumulated ``content`` value adds to ``current`` (SPEC 4.4): its new
+    """What an accumulated ``content`` value adds to ``current`` (reference §4.4): its new
     suffix if it extends ``current``, nothing if ``current`` already extends it, else
     all of it."""
     if content.startswith(current):
@@ -44,7 +44,7 @@ def accumulated_suffix(current: str, content: str) -> str:
 
 
 def announce_text(ctx: Context, ms: MessageState) -> None:
-    """Tell the UI about the current segment text (SPEC 4.3 emitText; the part is
+    """Tell the UI about the current segment text (reference §4.3 emitText; the part is
     already current and keeps its metadata: difference 14)."""
     ms.emitted_len = len(ms.segment_text())
     ctx.emit_messages()
@@ -107,7 +107,7 @@ def own_content(ms: MessageState, content: str) -> str:
 
 
 def on_text_message_start(ctx: Context, ev: TextMessageStartEvent) -> None:
-    """TEXT_MESSAGE_START (SPEC 4.4, steps 1 to 3; difference 15)."""
+    """TEXT_MESSAGE_START (reference §4.4, steps 1 to 3; difference 15)."""
     message_id = require(ev, ev.message_id, "messageId")
     role: Role = "user" if ev.role == "user" else "system" if ev.role == "system" else "assistant"
     pending = ctx.pending_manual_id
@@ -145,7 +145,7 @@ def on_text_message_start(ctx: Context, ev: TextMessageStartEvent) -> None:
 
 
 def on_text_message_content(ctx: Context, ev: TextMessageContentEvent) -> None:
-    """TEXT_MESSAGE_CONTENT (SPEC 4.4; differences 2 and 8)."""
+    """TEXT_MESSAGE_CONTENT (reference §4.4; differences 2 and 8)."""
     ms = ctx.ensure_assistant(ev.message_id)
     complete_tool_calls(ctx, ms)
     delta = ev.delta or ""
@@ -174,7 +174,7 @@ def on_text_message_content(ctx: Context, ev: TextMessageContentEvent) -> None:
 
 
 def on_text_message_end(ctx: Context, ev: TextMessageEndEvent) -> None:
-    """TEXT_MESSAGE_END (SPEC 4.4): announce pending text, complete the message's tool
+    """TEXT_MESSAGE_END (reference §4.4): announce pending text, complete the message's tool
     calls. It neither finalizes nor fires ``on_stream_end``."""
     ms = ctx.states.get(ev.message_id) if ev.message_id is not None else None
     if ms is None or ms.complete:

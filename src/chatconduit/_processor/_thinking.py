@@ -1,4 +1,4 @@
-"""Thinking: STEP_STARTED / STEP_FINISHED and REASONING_MESSAGE_CONTENT (SPEC 4.4).
+"""Thinking: STEP_STARTED / STEP_FINISHED and REASONING_MESSAGE_CONTENT (reference §4.4).
 
 Each thinking *step* has one thinking part (matched by ``step_id``) that its text grows
 in, in place. STEP_STARTED makes a step current; content without a current step opens
@@ -76,7 +76,7 @@ def on_step_started(ctx: Context, ev: StepStartedEvent) -> None:
 def on_step_finished(ctx: Context, ev: StepFinishedEvent) -> None:
     """STEP_FINISHED: the step's text grows like text (``delta``, else accumulated
     ``content``); ``signature`` is kept."""
-    ms = ctx.ensure_assistant()  # SPEC: ensureAssistantMessage(active id)
+    ms = ctx.ensure_assistant()  # reference: ensureAssistantMessage(active id)
     if ms.seen_reasoning:
         # REASONING_MESSAGE_CONTENT already carries this text: take only the signature.
         if ev.signature:
@@ -97,7 +97,7 @@ def on_step_finished(ctx: Context, ev: StepFinishedEvent) -> None:
 def on_reasoning_message_content(ctx: Context, ev: ReasoningMessageContentEvent) -> None:
     """REASONING_MESSAGE_CONTENT: the delta goes to the current step (later reasoning
     messages without a STEP_STARTED keep appending to the first one)."""
-    ms = ctx.ensure_assistant()  # SPEC: ensureAssistantMessage(active id)
+    ms = ctx.ensure_assistant()  # reference: ensureAssistantMessage(active id)
     ms.seen_reasoning = True
     step_id, part = _content_step(ctx, ms, ev.message_id)
     if ev.delta:

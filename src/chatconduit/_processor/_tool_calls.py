@@ -1,12 +1,14 @@
 """Tool calls: TOOL_CALL_START / _ARGS / _END / _RESULT and the tool-call state machine.
 
-SPEC 4.2: ``awaiting-input`` (START) → ``input-streaming`` (first non-empty ARGS delta)
+reference §4.2: ``awaiting-input`` (START) → ``input-streaming`` (first non-empty ARGS delta)
 → ``input-complete`` (END; or forced by TEXT_MESSAGE_CONTENT / TEXT_MESSAGE_END of that
 message, RUN_FINISHED, finalize) → ``approval-requested`` (CUSTOM, see ``_custom``) →
 ``approval-responded`` (``add_tool_approval_response``). Setting an output always writes
 ``input-complete``. Forced completion only touches calls whose *input* state is not
 complete yet, so it never clobbers the approval states.
 
+The handlers here drive :class:`~._message_state.StreamToolCall` (the record of one call,
+defined next to the message state that holds it) and are the only writers of its fields.
 Argument deltas are appended in place (O(delta)); partial JSON is parsed only when read
 (:attr:`StreamToolCall.parsed_arguments`) and cached by length, never per delta.
 """
@@ -26,11 +28,10 @@ from .._events import (
 from .._messages import ToolCallPart, ToolCallState, ToolResultPart, UIMessage
 from .._text import append_in_place
 from ._context import Context, require
-from ._message_state import MessageState
+from ._message_state import MessageState, StreamToolCall
 from ._partial_json import parse_partial_json
 
 __all__ = [
-    "StreamToolCall",
     "complete_tool_calls",
     "on_tool_call_args",
     "on_tool_call_end",
@@ -42,75 +43,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger("chatconduit.processor")
-
-
-class StreamToolCall:
-    """A tool call of the current stream as the processor tracks it (read-only).
-
-    The UI-facing data is the :attr:`part`; this adds what the part does not hold: the
-    arrival ``index``, the *input* state (which never leaves ``input-complete`` for the
-    approval states, unlike the part's) and the lazily parsed arguments.
-    """
-
-    __slots__ = ("_index", "_message", "_parsed_cache", "_parsed_input", "_part", "_state")
-
-    def __init__(self, part: ToolCallPart, message: MessageState, index: int) -> None:
-        self._part = part
-        self._message = message
-        self._index = index
-        self._state: ToolCallState = "awaiting-input"
-        self._parsed_input: tuple[Any] | None = None  # TOOL_CALL_END.input, when given
-        self._parsed_cache: tuple[int, Any] | None = None  # (len(arguments), parsed)
-
-    @property
-    def id(self) -> str:
-        return self._part.id
-
-    @property
-    def name(self) -> str:
-        return self._part.name
-
-    @property
-    def index(self) -> int:
-        """``TOOL_CALL_START.index``, else the number of calls the message had before."""
-        return self._index
-
-    @property
-    def input_state(self) -> ToolCallState:
-        """``awaiting-input`` → ``input-streaming`` → ``input-complete``."""
-        return self._state
-
-    @property
-    def message_id(self) -> str:
-        return self._message.id
-
-    @property
-    def part(self) -> ToolCallPart:
-        return self._part
-
-    @property
-    def arguments(self) -> str:
-        """The raw argument text received so far."""
-        return self._part.arguments
-
-    @property
-    def parsed_arguments(self) -> Any:
-        """The arguments parsed as far as they have arrived (see ``_partial_json``).
-
-        ``TOOL_CALL_END.input``, when the server sent it, is authoritative. Parsed on read
-        and cached until more arguments arrive, so streaming stays linear.
-        """
-        if self._parsed_input is not None:
-            return self._parsed_input[0]
-        arguments = self._part.arguments
-        cached = self._parsed_cache
-        if cached is None or cached[0] != len(arguments):
-            cached = (len(arguments), parse_partial_json(arguments))
-            self._parsed_cache = cached
-        return cached[1]
-
-    def __repr__(self) -> str:
-        return f"StreamToolCall(id={self.id!r}, name={self.name!r}, input_state={self._state!r})"
 
 
 def tool_call_arguments(ctx: Context, tool_call_id: str) -> Any:
@@ -135,7 +67,7 @@ def _state_changed(ctx: Context, call: StreamToolCall, state: ToolCallState) -> 
 
 
 def _complete(ctx: Context, call: StreamToolCall) -> None:
-    """SPEC 4.3 completeToolCall."""
+    """reference §4.3 completeToolCall."""
     call._state = "input-complete"
     call._part.state = "input-complete"
     call._message.pending_tools.pop(call._part.id, None)
@@ -151,7 +83,7 @@ def complete_tool_calls(ctx: Context, ms: MessageState) -> None:
 
 
 def parse_output(text: str) -> Any:
-    """``JSON.parse(text)``, or the raw string when it is not JSON (SPEC 4.4)."""
+    """``JSON.parse(text)``, or the raw string when it is not JSON (reference §4.4)."""
     try:
         return _json.loads(text)
     except ValueError:
@@ -199,13 +131,13 @@ def _known_call(
 
 
 def on_tool_call_start(ctx: Context, ev: ToolCallStartEvent) -> None:
-    """TOOL_CALL_START (SPEC 4.4): a new ``awaiting-input`` part in the parent message,
+    """TOOL_CALL_START (reference §4.4): a new ``awaiting-input`` part in the parent message,
     else the active assistant message. A duplicate id is a no-op (difference 13)."""
     tool_call_id = require(ev, ev.tool_call_id, "toolCallId")
     name = require(
         ev, ev.tool_call_name if ev.tool_call_name is not None else ev.tool_name, "toolCallName"
     )
-    # SPEC: ensureAssistantMessage(parentMessageId ?? active assistant id), which comes
+    # reference: ensureAssistantMessage(parentMessageId ?? active assistant id), which comes
     # to the same as ensure_assistant(parentMessageId).
     ms = ctx.ensure_assistant(ev.parent_message_id)
     if tool_call_id in ctx.tool_calls:
@@ -225,7 +157,7 @@ def on_tool_call_start(ctx: Context, ev: ToolCallStartEvent) -> None:
 
 
 def on_tool_call_args(ctx: Context, ev: ToolCallArgsEvent) -> None:
-    """TOOL_CALL_ARGS (SPEC 4.4): append the delta; the first non-empty one moves the
+    """TOOL_CALL_ARGS (reference §4.4): append the delta; the first non-empty one moves the
     call to ``input-streaming``. Not parsed here (see ``parsed_arguments``)."""
     call = _known_call(ctx, ev)
     if call is None:
@@ -243,7 +175,7 @@ def on_tool_call_args(ctx: Context, ev: ToolCallArgsEvent) -> None:
 
 
 def on_tool_call_end(ctx: Context, ev: ToolCallEndEvent) -> None:
-    """TOOL_CALL_END (SPEC 4.4): complete the input (``input`` fills empty arguments and
+    """TOOL_CALL_END (reference §4.4): complete the input (``input`` fills empty arguments and
     is authoritative when parsed); a non-empty ``result`` is the server tool's output."""
     call = _known_call(ctx, ev)
     if call is None:
@@ -260,7 +192,7 @@ def on_tool_call_end(ctx: Context, ev: ToolCallEndEvent) -> None:
 
 
 def on_tool_call_result(ctx: Context, ev: ToolCallResultEvent) -> None:
-    """TOOL_CALL_RESULT (SPEC 4.4): as TOOL_CALL_END with a result, from ``content``."""
+    """TOOL_CALL_RESULT (reference §4.4): as TOOL_CALL_END with a result, from ``content``."""
     call = _known_call(ctx, ev)
     if call is None:
         return

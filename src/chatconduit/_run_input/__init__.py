@@ -1,21 +1,5 @@
-"""The request body: AG-UI ``RunAgentInput`` as TanStack AI 0.10 sends it, and back.
-
-One module per concept, each read top to bottom:
-
-- ``_request_body``: the client side (SPEC 1.2-1.5), the exact dict and bytes the
-  reference ``fetch`` adapters POST: :func:`build_run_agent_input`,
-  :func:`encode_run_agent_input`, :func:`ui_messages_to_wire` (with
-  :func:`reasoning_hash`), :class:`ToolSpec`, :func:`generate_run_id`;
-- ``_request_parsing``: the server side (SPEC 6.2), a body validated into a typed
-  :class:`RunAgentInput` by :func:`parse_run_agent_input`, every problem reported
-  with its JSON path; also :class:`ContextItem`;
-- ``_model_messages``: messages flattened for an LLM (SPEC 6.3):
-  :func:`convert_messages_to_model_messages`, :func:`ui_message_to_model_messages`;
-- ``_agent_tools``: :func:`merge_agent_tools`, server tools then the client's as
-  :class:`ClientTool`.
-
-Imports point one way: ``_agent_tools → _request_parsing → _model_messages →
-_request_body``.
+"""The request body, AG-UI ``RunAgentInput``: built and encoded byte for byte on the client,
+validated into typed values on the server, and flattened into model messages for an LLM.
 """
 
 from ._agent_tools import ClientTool, merge_agent_tools

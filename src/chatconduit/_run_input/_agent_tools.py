@@ -1,4 +1,4 @@
-"""An agent's tool list: its own tools, then the client's as :class:`ClientTool` (SPEC 6.2)."""
+"""An agent's tool list: its own tools, then the client's as :class:`ClientTool` (ref. §6.2)."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def merge_agent_tools(
     """Server tools first (unchanged), then client-only tools as :class:`ClientTool`.
 
     The server wins on a name collision, and of two client tools with the same
-    name the first is kept (SPEC 6.2). Server tools may be any objects with a
+    name the first is kept (reference §6.2). Server tools may be any objects with a
     ``name`` attribute, or mappings with a ``"name"`` key.
     """
     seen = {_tool_name(t) for t in server_tools}

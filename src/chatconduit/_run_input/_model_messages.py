@@ -1,6 +1,6 @@
 """Messages flattened for an LLM: UIMessages and AG-UI messages as :class:`ModelMessage`\\ s.
 
-SPEC 6.3: :func:`convert_messages_to_model_messages` is the reference's
+reference §6.3: :func:`convert_messages_to_model_messages` is the reference's
 ``convertMessagesToModelMessages`` (fan-out duplicates dropped, ``developer`` as
 ``system``); :func:`ui_message_to_model_messages` splits one UIMessage at its tool
 results, keeping the order of text, tool calls and results.

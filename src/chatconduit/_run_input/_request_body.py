@@ -1,6 +1,6 @@
 """The client side of the request body: the ``RunAgentInput`` dict TanStack AI 0.10 POSTs.
 
-SPEC 1.2-1.5: :func:`build_run_agent_input` turns UIMessages plus the run context
+reference §1.2-1.5: :func:`build_run_agent_input` turns UIMessages plus the run context
 into the exact dict the reference ``fetch`` adapters POST (same key order, same
 fan-out of reasoning and tool messages), and :func:`encode_run_agent_input` gives
 its bytes. For the same inputs the bytes are identical to the reference's.
@@ -94,7 +94,7 @@ def _user_content(parts: list[Any]) -> str | list[dict[str, Any]]:
 
 
 def ui_messages_to_wire(messages: Iterable[WireInputMessage]) -> list[dict[str, Any]]:
-    """``RunAgentInput.messages`` as the reference's ``uiMessagesToWire`` builds it (SPEC 1.5).
+    """``RunAgentInput.messages`` as the reference's ``uiMessagesToWire`` builds it (ref. §1.5).
 
     Each anchor keeps all of its own keys (``parts`` verbatim) and gains the AG-UI
     mirror fields; assistants are preceded by one ``reasoning`` entry per thinking
@@ -224,7 +224,7 @@ def build_run_agent_input(
     adapter_body: Mapping[str, Any] | None = None,
     data: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The POST body, key for key as the reference's fetch adapters build it (SPEC 1.2-1.3).
+    """The POST body, key for key as the reference's fetch adapters build it (reference §1.2-1.3).
 
     ``forwardedProps`` merges ``adapter_body`` < ``forwarded_props`` < ``data`` (later
     wins, first insertion keeps its position); ``data`` in the body is a copy of it.

@@ -1,6 +1,6 @@
 """The server side of the request body: validate a ``RunAgentInput`` into typed values.
 
-SPEC 6.2-6.3: :func:`parse_run_agent_input` validates a body and returns a typed
+reference §6.2-6.3: :func:`parse_run_agent_input` validates a body and returns a typed
 :class:`RunAgentInput`, its messages also flattened for an LLM by
 :func:`~chatconduit._run_input._model_messages.convert_messages_to_model_messages`.
 
@@ -61,7 +61,7 @@ class RunAgentInput:
     ``messages`` is what the reference's ``chatParamsFromRequestBody`` returns:
     a :class:`UIMessage` where the request carried valid ``parts``, otherwise the
     AG-UI message as a dict of its known keys. ``model_messages`` is the same
-    conversation flattened for an LLM (fan-out duplicates removed, SPEC 6.3).
+    conversation flattened for an LLM (fan-out duplicates removed, reference §6.3).
     ``legacy`` tells that the body was the pre-AG-UI ``{messages, data}`` shape.
     """
 
@@ -205,7 +205,7 @@ def _raise_problems(problems: list[tuple[str, str]]) -> NoReturn:
 
 
 def _valid_parts(value: object) -> bool:
-    """SPEC 6.2: parts are re-attached only if every element is an object of a known type."""
+    """reference §6.2: parts are re-attached only if every element is an object of a known type."""
     return isinstance(value, list) and all(
         isinstance(p, Mapping) and isinstance(p.get("type"), str) and p["type"] in PART_TYPES
         for p in value

@@ -1,8 +1,7 @@
-"""Real agents that serve chatconduit's server helpers.
-
-``OpenAICompatibleAgent`` answers from any OpenAI-compatible ``/chat/completions``
-endpoint (OpenAI, vLLM, Ollama, llama.cpp, LiteLLM). The toy agents of the zero-setup
-demo live in :mod:`chatconduit.demo`.
+"""Real agents: async generators of AG-UI events, backed by a model, ready to be served
+by :mod:`chatconduit.server` (``OpenAICompatibleAgent`` talks to any OpenAI-compatible
+``/chat/completions`` endpoint); they need no web framework, and the toy agents of the
+zero-setup demo live in :mod:`chatconduit.demo` instead.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
-"""An agent backed by any OpenAI-compatible ``/chat/completions`` endpoint (optional).
+"""An agent backed by any OpenAI-compatible ``/chat/completions`` endpoint.
 
-An alternative to :class:`~chatconduit.demo.DemoAgent` for trying the stack with
-a real model (OpenAI, or a local server such as llama.cpp, vLLM or Ollama's
-OpenAI API). Nothing in the test-suite needs a network: the tests run it against
-a local fake upstream.
+It serves a real model (OpenAI, or a local server such as llama.cpp, vLLM or
+Ollama's OpenAI API) behind chatconduit's server helpers; it needs ``httpx`` only,
+not Starlette. Nothing in the test-suite needs a network: the tests run it
+against a local fake upstream.
 
 Mapping of the upstream stream (``stream: true``) to AG-UI / TanStack events:
 
@@ -29,13 +29,12 @@ from typing import Any
 
 import httpx
 
-from .._codec._sse import SSEDecoder
-from .._exceptions import HTTPStatusError
+from .._codec import DONE_TEXT, SSEDecoder
+from .._exceptions import HTTPStatusError, UserFacingError
 from .._ids import now_ms
 from .._messages import DataSource, ImagePart, ModelMessage, TextPart
 from .._redact import redact_headers
 from .._run_input import RunAgentInput
-from ..server import UserFacingError
 
 __all__ = ["OpenAICompatibleAgent", "to_openai_messages"]
 
@@ -157,7 +156,7 @@ class OpenAICompatibleAgent:
                     decoder = SSEDecoder()
                     async for data in response.aiter_bytes():
                         for message in decoder.feed(data):
-                            if message.data.strip() == "[DONE]":
+                            if message.data.strip() == DONE_TEXT:
                                 state.done = True
                                 break
                             for event in state.chunk(json.loads(message.data)):

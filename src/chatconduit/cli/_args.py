@@ -35,6 +35,9 @@ __all__ = [
 Transport = Literal["sse", "ndjson"]
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
+# -m waits this long for the whole reply by default: a script must not hang on a
+# server that keeps the stream open (heartbeats, or one byte at a time) forever.
+DEFAULT_ONE_SHOT_TIMEOUT = 300.0
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class SessionOptions:
     show_request: bool = False
     thinking: ThinkingMode = "auto"
     debug: bool = False
+    timeout: float | None = None  # seconds for one reply (the adapter's deadline)
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,16 @@ def _session_parent() -> argparse.ArgumentParser:
         "--show-request",
         action="store_true",
         help="print each request (URL, headers with secrets masked, body) to stderr",
+    )
+    group.add_argument(
+        "--timeout",
+        type=_positive_float,
+        metavar="SECONDS",
+        help=(
+            "give up on a reply that has not completed after SECONDS, retries and "
+            f"reconnects included (default with -m: {DEFAULT_ONE_SHOT_TIMEOUT:g}; "
+            "otherwise none; 0: no limit)"
+        ),
     )
     group.add_argument(
         "--thinking",
@@ -230,6 +244,9 @@ def parse_command(
         message = (stdin_text or sys.stdin.read)()
     if message is not None and not message.strip():
         raise UsageError("the message (-m) is empty")
+    timeout: float | None = ns.timeout
+    if timeout is None and message is not None:
+        timeout = DEFAULT_ONE_SHOT_TIMEOUT
     session = SessionOptions(
         transport=ns.transport,
         message=message,
@@ -237,6 +254,7 @@ def parse_command(
         show_request=ns.show_request,
         thinking="expanded" if ns.thinking else "auto",
         debug=ns.debug,
+        timeout=timeout or None,  # 0: no limit
     )
     if ns.command == "demo":
         return DemoCommand(session=session, delay=ns.delay)

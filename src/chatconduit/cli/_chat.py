@@ -109,7 +109,12 @@ class ChatSession:
         fetch = fetch_server_sent_events if options.transport == "sse" else fetch_http_stream
         adapter = fetch(
             url,
-            FetchOptions(headers=list(headers), client=self._http, on_status=self._on_status),
+            FetchOptions(
+                headers=list(headers),
+                client=self._http,
+                on_status=self._on_status,
+                deadline=options.timeout,
+            ),
         )
         self.client = ChatClient(
             adapter,

@@ -15,6 +15,7 @@ from .._exceptions import (
     ChatConduitError,
     HTTPStatusError,
     ProtocolError,
+    RedirectError,
     RunError,
     TransportError,
 )
@@ -53,7 +54,9 @@ def exit_code_for(error: BaseException) -> ExitCode:
 
 def describe_error(error: BaseException) -> str:
     """One readable line (no newline, no traceback) saying what went wrong."""
-    if isinstance(error, HTTPStatusError):
+    if isinstance(error, RedirectError):
+        text = str(error)  # the redirect response has no body to show; the refusal says it
+    elif isinstance(error, HTTPStatusError):
         text = f"HTTP {error.status_code}"
         if error.reason:
             text += f" {error.reason}"

@@ -11,7 +11,7 @@ import json
 
 import httpx
 
-from .._redact import MASK, is_sensitive_header, redact_url
+from .._redact import MASK, Scrubber, is_sensitive_header, redact_url
 
 __all__ = ["format_request", "format_response_head"]
 
@@ -33,9 +33,17 @@ def format_request(request: httpx.Request) -> str:
 
 
 def format_response_head(response: httpx.Response) -> str:
-    """``< HTTP/1.1 200 OK`` and the response headers, masked."""
-    lines = [f"< {response.http_version} {response.status_code} {response.reason_phrase}".rstrip()]
-    lines += [f"< {name}: {value}" for name, value in _masked(response.headers)]
+    """``< HTTP/1.1 200 OK`` and the response headers, masked.
+
+    Masked by name (``Set-Cookie``), and by value: a server may echo what we sent
+    (``WWW-Authenticate: Bearer error="invalid_token", token="<ours>"``), so the
+    credentials of the request this answers are masked wherever they appear.
+    """
+    request = response.request
+    scrubber = Scrubber.for_request(request.url, request.headers)
+    status = f"< {response.http_version} {response.status_code} {response.reason_phrase}"
+    lines = [scrubber.text(status.rstrip())]
+    lines += [f"< {name}: {scrubber.text(value)}" for name, value in _masked(response.headers)]
     return "\n".join(lines) + "\n"
 
 

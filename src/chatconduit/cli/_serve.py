@@ -3,6 +3,12 @@
 Both bind the listening socket themselves before uvicorn starts, so that port 0
 ("pick a free one") works and the printed URL is the real one, and so that
 "address already in use" is reported as one line before anything else happens.
+
+The socket is created as a TCP socket (protocol ``IPPROTO_TCP``, not ``0``):
+asyncio only sets ``TCP_NODELAY`` on accepted sockets whose protocol says TCP, and
+without it every kept-alive request after the first waited ~40 ms for Nagle's
+algorithm and delayed ACKs. uvicorn gets limits that keep a slow or hostile
+client from exhausting the process (see :func:`server_config`).
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import contextlib
 import logging
 import signal
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -22,11 +29,32 @@ import uvicorn
 from ._args import ServeCommand
 from ._errors import ExitCode
 
-__all__ = ["NDJSON_PATH", "SSE_PATH", "background_server", "demo_app", "run_serve"]
+__all__ = [
+    "NDJSON_PATH",
+    "SSE_PATH",
+    "background_server",
+    "concurrency_limit",
+    "demo_app",
+    "listening_socket",
+    "run_serve",
+    "server_config",
+]
 
 SSE_PATH = "/api/chat/sse"
 NDJSON_PATH = "/api/chat/ndjson"
 START_TIMEOUT = 15.0
+
+BACKLOG = 1024
+"""Connections the kernel queues before uvicorn accepts them (capped by somaxconn)."""
+KEEP_ALIVE_TIMEOUT = 5
+"""Seconds an idle kept-alive connection is held open (uvicorn's default, made explicit)."""
+MAX_HEAD_BYTES = 16 * 1024
+"""Largest request head (request line and headers) h11 buffers: room for big cookies."""
+MAX_CONCURRENCY = 4096
+"""Upper bound of :func:`concurrency_limit`, whatever the file descriptor limit."""
+FD_RESERVE = 64
+"""File descriptors kept free for everything that is not a connection (the listening
+socket, logs, imports, the 503 answers to connections over the limit)."""
 
 
 class ListenError(Exception):
@@ -41,22 +69,52 @@ def demo_app(delay: float | None) -> Any:
     return create_app() if delay is None else create_app(delay=delay)
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def listening_socket(host: str, port: int, *, backlog: int = BACKLOG) -> socket.socket:
+    """A TCP socket listening on ``host:port`` (port 0: a free one), ready for uvicorn.
+
+    Its protocol is ``IPPROTO_TCP``, which accepted sockets inherit and asyncio
+    checks before setting ``TCP_NODELAY`` on each connection; ``TCP_NODELAY`` is
+    also set on the listening socket itself (Linux copies it to accepted ones).
+    Raises :class:`ListenError` with a one-line reason.
+    """
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        infos = socket.getaddrinfo(
+            host,
+            port,
+            type=socket.SOCK_STREAM,
+            proto=socket.IPPROTO_TCP,
+            flags=socket.AI_PASSIVE,
+        )
     except socket.gaierror as exc:
         raise ListenError(f"cannot resolve {host!r}: {exc.strerror}") from None
-    family, _, _, _, address = infos[0]
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    family, _, proto, _, address = infos[0]
+    sock = socket.socket(family, socket.SOCK_STREAM, proto or socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind(address)
-        sock.listen(128)
+        sock.listen(backlog)
     except OSError as exc:
         sock.close()
         raise ListenError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     sock.set_inheritable(True)
     return sock
+
+
+def concurrency_limit() -> int:
+    """Connections served at once before uvicorn answers 503 (and closes): the file
+    descriptor limit less :data:`FD_RESERVE`, between 16 and :data:`MAX_CONCURRENCY`.
+
+    Without it, connections past the descriptor limit make ``accept`` fail and
+    nobody, a normal chat included, gets an answer.
+    """
+    soft = 1024
+    if sys.platform != "win32":
+        import resource
+
+        limit, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+        soft = MAX_CONCURRENCY + FD_RESERVE if limit == resource.RLIM_INFINITY else limit
+    return max(16, min(MAX_CONCURRENCY, soft - FD_RESERVE))
 
 
 def _base_url(sock: socket.socket, host: str) -> str:
@@ -69,7 +127,8 @@ def _base_url(sock: socket.socket, host: str) -> str:
     return f"http://{shown}:{port}"
 
 
-def _config(app: Any, debug: bool, access_log: bool) -> uvicorn.Config:
+def server_config(app: Any, *, debug: bool = False, access_log: bool = False) -> uvicorn.Config:
+    """The uvicorn configuration of ``serve`` and ``demo``, with explicit limits."""
     return uvicorn.Config(
         app,
         log_level="debug" if debug else "warning",
@@ -77,6 +136,13 @@ def _config(app: Any, debug: bool, access_log: bool) -> uvicorn.Config:
         lifespan="on",
         # Streaming replies must not be cut by a graceful shutdown that waits forever.
         timeout_graceful_shutdown=3,
+        # h11 explicitly: the head-size bound below is h11's (httptools, if installed,
+        # would be picked otherwise and ignore it).
+        http="h11",
+        limit_concurrency=concurrency_limit(),
+        timeout_keep_alive=KEEP_ALIVE_TIMEOUT,
+        h11_max_incomplete_event_size=MAX_HEAD_BYTES,
+        backlog=BACKLOG,
     )
 
 
@@ -91,7 +157,7 @@ def _raise_stop(signum: int, frame: object) -> None:
 def run_serve(command: ServeCommand, out: TextIO, err: TextIO) -> int:
     """``chatconduit serve``: serve the demo until Ctrl-C (or SIGTERM)."""
     try:
-        sock = _bind(command.host, command.port)
+        sock = listening_socket(command.host, command.port)
     except ListenError as exc:
         err.write(f"chatconduit: error: {exc}\n")
         return ExitCode.FAILURE
@@ -105,7 +171,7 @@ def run_serve(command: ServeCommand, out: TextIO, err: TextIO) -> int:
         "Press Ctrl-C to stop.\n"
     )
     out.flush()
-    config = _config(demo_app(command.delay), command.debug, access_log=True)
+    config = server_config(demo_app(command.delay), debug=command.debug, access_log=True)
     server = uvicorn.Server(config)
     # Show requests as they come, without uvicorn's start-up chatter.
     logging.getLogger("uvicorn.access").setLevel(logging.INFO)
@@ -133,8 +199,8 @@ def background_server(app: Any, *, debug: bool = False) -> Iterator[str]:
     Leaving the ``with`` block stops the server and waits for its thread, so
     nothing is left running when ``chatconduit demo`` returns.
     """
-    sock = _bind("127.0.0.1", 0)
-    server = uvicorn.Server(_config(app, debug, access_log=debug))
+    sock = listening_socket("127.0.0.1", 0)
+    server = uvicorn.Server(server_config(app, debug=debug, access_log=debug))
     failure: list[BaseException] = []
 
     def run() -> None:

@@ -17,6 +17,16 @@ user message:
 The events have the shapes and key order of the reference server's (compare
 ``tests/fixtures/tanstack-0.10/responses/tools.sse`` and ``thinking.sse``).
 Text is streamed in word-sized deltas ``delay`` seconds apart (``0`` for tests).
+
+The demo is often the first thing exposed to a network, so what one request can
+cost is bounded: it looks at the first :data:`MAX_INPUT_CHARS` characters of the
+message and the first :data:`MAX_TOOLS` tools, echoes at most
+:data:`MAX_ECHO_CHARS` of anything it quotes, and every pattern it matches runs in
+linear time; the accumulated ``content`` / ``args`` fields (which the reference
+repeats on every delta, so their total grows with the square of the text) stop
+after :data:`MAX_ACCUMULATED_CHARS` per message, leaving the deltas, which
+clients read anyway. A request therefore costs microseconds to a few
+milliseconds of event loop and a response of bounded size, whatever its size.
 """
 
 from __future__ import annotations
@@ -29,14 +39,37 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .._exceptions import CalculatorError
 from .._ids import now_ms
 from .._messages import ModelMessage, TextPart
 from .._run_input import RunAgentInput, ToolSpec
-from ._calculator import CalculatorError, evaluate, format_number
+from ._calculator import evaluate, format_number
 
-__all__ = ["DEMO_MODEL", "SERVER_TOOLS", "DemoAgent", "split_words"]
+__all__ = [
+    "DEMO_MODEL",
+    "MAX_ACCUMULATED_CHARS",
+    "MAX_ECHO_CHARS",
+    "MAX_INPUT_CHARS",
+    "MAX_TOOLS",
+    "SERVER_TOOLS",
+    "DemoAgent",
+    "split_words",
+]
 
 DEMO_MODEL = "chatconduit-demo"
+
+MAX_INPUT_CHARS = 4000
+"""Characters of the last user message (and of a tool result) the demo reads."""
+MAX_TOOLS = 64
+"""Client tools considered when looking for one named in the message."""
+MAX_TOOL_NAME_CHARS = 64
+"""Longer tool names are never matched: nobody types them in a chat."""
+MAX_ECHO_CHARS = 500
+"""Characters of the question, a topic, a tool result or a name the answer quotes."""
+MAX_ACCUMULATED_CHARS = 16 * 1024
+"""Characters of accumulated ``content`` / ``args`` sent per message or tool call."""
+_MAX_JSON_STARTS = 16  # "{" positions tried when looking for JSON arguments in a message
+_MAX_PLACEHOLDERS = 32  # required properties given a placeholder value
 
 SERVER_TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
@@ -55,8 +88,15 @@ SERVER_TOOLS: tuple[ToolSpec, ...] = (
     ),
 )
 
-# The longest run of arithmetic characters holding a digit-operator-digit pattern.
-_ARITHMETIC = re.compile(r"[-+(]*[\d.]+(?:\s*(?:\*\*|//|[-+*/%^×÷])\s*[-+(]*[\d.]+\)*)+\)*")
+# The first run of arithmetic characters holding a digit-operator-digit pattern.
+# Linear time: a match may only start where a run of signs/parentheses or of
+# digits starts (the look-behinds), and the possessive quantifiers never give
+# back what they took, so no run of the text is scanned more than a few times.
+# (The naive pattern backtracked quadratically: 24 KB of digits took 16 s.)
+_ARITHMETIC = re.compile(
+    r"(?:(?<![-+(])[-+(]++)?+(?<![\d.])[\d.]++"
+    r"(?:\s*+(?:\*\*|//|[-+*/%^×÷])\s*+[-+(]*+[\d.]++\)*+)++\)*+"
+)
 _TIME = re.compile(r"\b(what(?:'s| is)? (?:the )?(?:current )?time|time is it|current time)\b")
 _ZONE = re.compile(r"\b([A-Z][A-Za-z_]+(?:/[A-Z][A-Za-z_+\-0-9]+)+|UTC)\b")
 _THINK = re.compile(
@@ -78,16 +118,28 @@ def _text_of(message: ModelMessage) -> str:
     return ""
 
 
+def _clip(text: str, limit: int = MAX_ECHO_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit} more characters)"
+
+
 def _quote(text: str) -> str:
     return "\n".join("> " + line if line else ">" for line in text.strip().splitlines() or [""])
 
 
 def _first_json_object(text: str) -> dict[str, Any] | None:
+    """The first JSON object written in ``text``, trying only the first few ``{``
+    (each try may scan to the end of the text)."""
+    decoder = json.JSONDecoder()
     start = text.find("{")
-    while start != -1:
+    for _ in range(_MAX_JSON_STARTS):
+        if start == -1:
+            break
         try:
-            value, _ = json.JSONDecoder().raw_decode(text, start)
-        except ValueError:
+            value, _end = decoder.raw_decode(text, start)
+        except (ValueError, RecursionError):  # not JSON here, or nested too deeply
             start = text.find("{", start + 1)
             continue
         return value if isinstance(value, dict) else None
@@ -115,7 +167,9 @@ def _tool_input(tool: ToolSpec, text: str) -> dict[str, Any]:
     properties = properties if isinstance(properties, Mapping) else {}
     required = schema.get("required")
     out: dict[str, Any] = {}
-    for name in required if isinstance(required, list) else []:
+    for name in required[:_MAX_PLACEHOLDERS] if isinstance(required, list) else []:
+        if not isinstance(name, str) or len(name) > MAX_TOOL_NAME_CHARS:
+            continue  # not a property name a model would fill in
         prop = properties.get(name)
         kind = prop.get("type") if isinstance(prop, Mapping) else None
         out[str(name)] = _DEFAULTS.get(kind, None) if isinstance(kind, str) else None
@@ -124,9 +178,13 @@ def _tool_input(tool: ToolSpec, text: str) -> dict[str, Any]:
 
 def _named_tool(tools: Sequence[ToolSpec], text: str) -> ToolSpec | None:
     """The first advertised tool named in ``text`` as a whole word (``get_time`` or
-    ``get time``), so that a tool called ``add`` does not fire on "address"."""
-    for tool in tools:
-        if not tool.name:
+    ``get time``), so that a tool called ``add`` does not fire on "address".
+
+    Only the first :data:`MAX_TOOLS` tools with names of at most
+    :data:`MAX_TOOL_NAME_CHARS` are considered: one search each over a bounded text.
+    """
+    for tool in tools[:MAX_TOOLS]:
+        if not tool.name or len(tool.name) > MAX_TOOL_NAME_CHARS:
             continue
         spellings = {tool.name, tool.name.replace("_", " ")}
         pattern = "|".join(re.escape(name) for name in spellings)
@@ -152,6 +210,33 @@ class _Run:
     def event(self, type_: str, head: dict[str, Any], **payload: Any) -> dict[str, Any]:
         """``{type, <head>, model, timestamp, <payload>}``, the reference server's layout."""
         return {"type": type_, **head, "model": self.model, "timestamp": now_ms(), **payload}
+
+
+class _Accumulated:
+    """The accumulated text the reference repeats on every delta, within a budget.
+
+    Sending the whole text so far with each word makes a response grow with the
+    square of its length; the field is optional (clients read ``delta``), so it is
+    sent while the characters it has cost stay within :data:`MAX_ACCUMULATED_CHARS`,
+    and dropped from the deltas after that.
+    """
+
+    def __init__(self, field: str) -> None:
+        self.field = field
+        self.text = ""
+        self.spent = 0
+        self.over = False
+
+    def add(self, delta: str) -> dict[str, str]:
+        """The extra field for the event carrying ``delta`` (none once over budget)."""
+        if self.over:
+            return {}
+        self.text += delta
+        self.spent += len(self.text)
+        if self.spent > MAX_ACCUMULATED_CHARS:
+            self.over, self.text = True, ""  # stop growing a text nobody will see
+            return {}
+        return {self.field: self.text}
 
 
 class DemoAgent:
@@ -199,7 +284,8 @@ class DemoAgent:
         messages = params.model_messages
         last = messages[-1] if messages else None
         user_turns = [m for m in messages if m.role == "user"]
-        text = _text_of(user_turns[-1]) if user_turns else ""
+        # Everything below looks at a bounded text, so its cost does not grow with the body.
+        text = _text_of(user_turns[-1])[:MAX_INPUT_CHARS] if user_turns else ""
         if last is not None and last.role == "tool":
             async for event in self._answer_tool_result(run, messages, last):
                 yield event
@@ -234,12 +320,11 @@ class DemoAgent:
     async def _text(self, run: _Run, text: str) -> AsyncIterator[dict[str, Any]]:
         message_id = run.next_id("msg")
         yield run.event("TEXT_MESSAGE_START", {"messageId": message_id}, role="assistant")
-        content = ""
+        content = _Accumulated("content")
         for delta in split_words(text):
             await self._pause()
-            content += delta
             yield run.event(
-                "TEXT_MESSAGE_CONTENT", {"messageId": message_id}, delta=delta, content=content
+                "TEXT_MESSAGE_CONTENT", {"messageId": message_id}, delta=delta, **content.add(delta)
             )
         yield run.event("TEXT_MESSAGE_END", {"messageId": message_id})
 
@@ -249,11 +334,12 @@ class DemoAgent:
         """START, the arguments as ARGS deltas, END with the parsed ``input``."""
         names = {"toolCallId": call_id, "toolCallName": name, "toolName": name}
         yield run.event("TOOL_CALL_START", names, index=0)
-        args = ""
+        args = _Accumulated("args")
         for delta in re.findall(r".{1,12}", json.dumps(arguments, ensure_ascii=False), re.S):
             await self._pause()
-            args += delta
-            yield run.event("TOOL_CALL_ARGS", {"toolCallId": call_id}, delta=delta, args=args)
+            yield run.event(
+                "TOOL_CALL_ARGS", {"toolCallId": call_id}, delta=delta, **args.add(delta)
+            )
         yield run.event("TOOL_CALL_END", names, input=arguments)
 
     async def _server_tool(
@@ -285,9 +371,10 @@ class DemoAgent:
             result: dict[str, Any] = {"expression": expression, "result": value}
             answer = f"`{expression}` = **{format_number(value)}**"
         except CalculatorError as exc:
-            result = {"expression": expression, "error": str(exc)}
-            answer = f"I could not compute `{expression}`: {exc}."
-        async for event in self._server_tool(run, "calculator", {"expression": expression}, result):
+            result = {"expression": _clip(expression), "error": str(exc)}
+            answer = f"I could not compute `{_clip(expression)}`: {exc}."
+        arguments = {"expression": _clip(expression)}
+        async for event in self._server_tool(run, "calculator", arguments, result):
             yield event
         async for event in self._text(run, answer):
             yield event
@@ -295,8 +382,11 @@ class DemoAgent:
     async def _tell_time(self, run: _Run, zone_name: str) -> AsyncIterator[dict[str, Any]]:
         zone: tzinfo
         try:
+            # No IANA name is longer than ~32 characters; a longer one is not looked up.
+            if len(zone_name) > MAX_TOOL_NAME_CHARS:
+                raise ValueError(zone_name)
             zone = UTC if zone_name == "UTC" else ZoneInfo(zone_name)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
             zone, zone_name = UTC, "UTC"
         now = self.clock().astimezone(zone)
         result = {"timezone": zone_name, "iso": now.isoformat(timespec="seconds")}
@@ -313,24 +403,24 @@ class DemoAgent:
         step = {"stepName": step_id, "stepId": step_id}
         yield run.event("STEP_STARTED", step, stepType="thinking")
         words = topic.split()
+        shown = _clip(topic)
         thoughts = (
-            f"The user wants me to think about “{topic}”. "
+            f"The user wants me to think about “{shown}”. "
             "I am a scripted demo without a language model, so my thinking is honest arithmetic: "
             f"the topic has {len(words)} word{'s' if len(words) != 1 else ''} "
             f"and {len(topic)} characters. "
             "I will answer with a short Markdown list."
         )
-        content = ""
+        content = _Accumulated("content")
         for delta in split_words(thoughts):
             await self._pause()
-            content += delta
-            yield run.event("STEP_FINISHED", step, delta=delta, content=content)
+            yield run.event("STEP_FINISHED", step, delta=delta, **content.add(delta))
         longest = max(words, key=len) if words else ""
         answer = (
-            f"### Thoughts on {topic}\n\n"
+            f"### Thoughts on {shown}\n\n"
             f"- **Words:** {len(words)}\n"
             f"- **Characters:** {len(topic)}\n"
-            f"- **Longest word:** {longest or '(none)'}\n\n"
+            f"- **Longest word:** {_clip(longest, 80) or '(none)'}\n\n"
             "_The thinking above was streamed as STEP_STARTED / STEP_FINISHED events._"
         )
         async for event in self._text(run, answer):
@@ -340,7 +430,7 @@ class DemoAgent:
         self, run: _Run, tool: ToolSpec, text: str
     ) -> AsyncIterator[dict[str, Any]]:
         arguments = _tool_input(tool, text)
-        async for event in self._text(run, f"I will ask your app to run `{tool.name}`."):
+        async for event in self._text(run, f"I will ask your app to run `{_clip(tool.name)}`."):
             yield event
         call_id = run.next_id("call")
         async for event in self._tool_call(run, tool.name, arguments, call_id):
@@ -357,12 +447,15 @@ class DemoAgent:
         for message in messages:
             for call in message.tool_calls or ():
                 if call.id == result.tool_call_id:
-                    name = f"`{call.function.name}`"
+                    name = f"`{_clip(call.function.name, MAX_TOOL_NAME_CHARS)}`"
         output = _text_of(result)
         try:
+            if len(output) > MAX_INPUT_CHARS:
+                raise ValueError("too long to pretty-print")
             pretty = json.dumps(json.loads(output), ensure_ascii=False, indent=2)
-        except ValueError:
+        except (ValueError, RecursionError):
             pretty = output
+        pretty = _clip(pretty)
         answer = f"Your app ran {name} and it returned:\n\n```json\n{pretty}\n```"
         async for event in self._text(run, answer):
             yield event
@@ -373,14 +466,14 @@ class DemoAgent:
             "",
             "You said:",
             "",
-            _quote(text) if text else "> (nothing)",
+            _quote(_clip(text)) if text else "> (nothing)",
             "",
             f"This is turn {turn} of the conversation "
             f"({len(params.model_messages)} messages reached the server).",
         ]
         props = params.forwarded_props if isinstance(params.forwarded_props, Mapping) else {}
         if props:
-            keys = ", ".join(f"`{key}`" for key in list(props)[:10])
+            keys = ", ".join(f"`{_clip(str(key), 40)}`" for key in list(props)[:10])
             lines += ["", f"Your request also carried these fields: {keys}."]
         lines += [
             "",
@@ -391,6 +484,8 @@ class DemoAgent:
             "- `think about rivers`: streamed **thinking**",
         ]
         if params.tools:
-            names = ", ".join(f"`{tool.name}`" for tool in params.tools[:10])
+            names = ", ".join(
+                f"`{_clip(tool.name, MAX_TOOL_NAME_CHARS)}`" for tool in params.tools[:10]
+            )
             lines.append(f"- name one of your client tools ({names}): your app runs it")
         return "\n".join(lines)

@@ -28,11 +28,14 @@ from starlette.routing import Route
 
 from .. import __version__
 from ..server import (
+    DEFAULT_BODY_TIMEOUT,
     DEFAULT_HEARTBEAT,
     DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_PENDING_BODIES,
     Agent,
     DurableRuns,
     InMemoryStreamLog,
+    PendingBodies,
     chat_endpoint,
 )
 from ._agent import SERVER_TOOLS, DemoAgent
@@ -62,13 +65,18 @@ def create_app(
     durable: bool = False,
     cors_origins: Sequence[str] = (),
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    body_timeout: float | None = DEFAULT_BODY_TIMEOUT,
+    max_pending_bodies: int | None = DEFAULT_MAX_PENDING_BODIES,
 ) -> Starlette:
     """The demo server. ``agent`` defaults to :class:`DemoAgent` with ``delay``.
 
     ``api_key`` requires ``Authorization: Bearer <api_key>`` on the chat routes
     (401 otherwise). ``heartbeat`` applies to SSE (NDJSON pings stay off, since
     the 0.10 client would hand them to ``onChunk``). ``cors_origins`` allows
-    browser apps from those origins.
+    browser apps from those origins. ``max_body_bytes``, ``body_timeout`` and
+    ``max_pending_bodies`` bound requests as in
+    :func:`~chatconduit.server.chat_endpoint` (``max_pending_bodies`` for both
+    chat routes together).
     """
     chat_agent: Agent = agent if agent is not None else DemoAgent(delay=delay)
     authorize = _bearer_check(api_key) if api_key else None
@@ -77,6 +85,11 @@ def create_app(
         "authorize": authorize,
         "durable": runs,
         "max_body_bytes": max_body_bytes,
+        "body_timeout": body_timeout,
+        # One count for both routes: the sockets slow senders can hold is what matters.
+        "max_pending_bodies": (
+            PendingBodies(max_pending_bodies) if max_pending_bodies is not None else None
+        ),
     }
     sse = chat_endpoint(chat_agent, framing="sse", heartbeat=heartbeat, **common)
     ndjson = chat_endpoint(chat_agent, framing="ndjson", **common)

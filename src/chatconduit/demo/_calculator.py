@@ -15,7 +15,9 @@ import math
 import operator
 from collections.abc import Callable
 
-__all__ = ["CalculatorError", "evaluate", "format_number"]
+from .._exceptions import CalculatorError
+
+__all__ = ["evaluate", "format_number"]
 
 MAX_EXPRESSION_CHARS = 200
 MAX_DEPTH = 32
@@ -39,10 +41,6 @@ _UNARY: dict[type[ast.unaryop], Callable[[Number], Number]] = {
 }
 
 
-class CalculatorError(ValueError):
-    """The expression is not plain arithmetic, or cannot be computed."""
-
-
 def _check(value: Number) -> Number:
     if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
         raise CalculatorError("the result is too large")
@@ -64,8 +62,18 @@ def _eval(node: ast.AST, depth: int) -> Number:
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
         left = _eval(node.left, depth + 1)
         right = _eval(node.right, depth + 1)
-        if isinstance(node.op, ast.Pow) and abs(right) > MAX_EXPONENT:
-            raise CalculatorError(f"exponents are limited to {MAX_EXPONENT}")
+        if isinstance(node.op, ast.Pow):
+            if abs(right) > MAX_EXPONENT:
+                raise CalculatorError(f"exponents are limited to {MAX_EXPONENT}")
+            # Refuse a power whose result would be too large before computing it:
+            # (2**4000)**1000 is a 4-million-bit integer, seconds of CPU on the loop.
+            if (
+                isinstance(left, int)
+                and isinstance(right, int)
+                and right > 0
+                and (abs(left).bit_length() - 1) * right > MAX_INT_BITS
+            ):
+                raise CalculatorError("the result is too large")
         try:
             return _check(_BINARY[type(node.op)](left, right))
         except ZeroDivisionError:

@@ -1,55 +1,49 @@
-"""Server helpers: stream agent events to TanStack AI / AG-UI clients from Starlette or FastAPI.
-
-    from chatconduit.server import chat_endpoint
-
-    async def agent(params, request):
-        yield {"type": "RUN_STARTED", "threadId": params.thread_id, "runId": params.run_id}
-        ...
-
-    app = Starlette(routes=[Route("/api/chat", chat_endpoint(agent), methods=["POST"])])
-
-See ``docs/server.md``. Needs the ``server`` extra (Starlette).
+"""Server helpers: stream an agent's AG-UI events as SSE or NDJSON to TanStack AI,
+AG-UI and chatconduit clients. The byte streams, errors, heartbeats and replay logs
+work with any ASGI framework and import without Starlette; the ready-made
+Starlette/FastAPI pieces (``chat_endpoint``, the responses, the request readers)
+need the ``server`` extra and are loaded on first use.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .._exceptions import (
+    AgentOutputError,
+    EventTooLargeError,
+    PayloadTooLargeError,
+    ReplayError,
+    ReplayGapError,
+    RequestTimeoutError,
+    RunExistsError,
+    StreamLogFullError,
+    TooManyPendingBodiesError,
+    TooManyRunsError,
+    UnknownRunError,
+    UnsupportedMediaTypeError,
+    UserFacingError,
+)
 from .._run_input import RunAgentInput
 from ._durable import DurableRuns
-from ._endpoint import Agent, Authorize, RunScope, chat_endpoint, error_response
 from ._errors import (
     ErrorPayloadMapper,
-    PayloadTooLargeError,
     RunErrorPayload,
-    UserFacingError,
     redact_text,
     run_error_event,
     run_error_payload,
 )
-from ._replay import (
-    InMemoryStreamLog,
-    ReplayError,
-    ReplayGapError,
-    RunExistsError,
-    StreamLog,
-    StreamLogFullError,
-    UnknownRunError,
-)
-from ._requests import (
+from ._http import (
+    DEFAULT_BODY_TIMEOUT,
     DEFAULT_MAX_BODY_BYTES,
-    read_body,
-    read_chat_request,
-    request_error_response,
-)
-from ._responses import (
+    DEFAULT_MAX_PENDING_BODIES,
     NDJSON_HEADERS,
     SSE_HEADERS,
-    EventStreamResponse,
-    to_http_response,
-    to_server_sent_events_response,
 )
+from ._replay import InMemoryStreamLog, StreamLog
 from ._streams import (
     DEFAULT_HEARTBEAT,
-    AgentOutputError,
     DisconnectHook,
     EventSource,
     Framing,
@@ -57,9 +51,58 @@ from ._streams import (
     server_sent_events_stream,
 )
 
+if TYPE_CHECKING:
+    from ._endpoint import Agent, Authorize, RunScope, chat_endpoint, error_response
+    from ._requests import PendingBodies, read_body, read_chat_request, request_error_response
+    from ._responses import EventStreamResponse, to_http_response, to_server_sent_events_response
+
+# Names that need Starlette, and the module of each: imported on first access.
+_STARLETTE_NAMES: dict[str, str] = {
+    "Agent": "_endpoint",
+    "Authorize": "_endpoint",
+    "RunScope": "_endpoint",
+    "chat_endpoint": "_endpoint",
+    "error_response": "_endpoint",
+    "PendingBodies": "_requests",
+    "read_body": "_requests",
+    "read_chat_request": "_requests",
+    "request_error_response": "_requests",
+    "EventStreamResponse": "_responses",
+    "to_http_response": "_responses",
+    "to_server_sent_events_response": "_responses",
+}
+
+
+if not TYPE_CHECKING:  # type checkers see the imports above, so a misspelt name is an error
+
+    def __getattr__(name: str) -> Any:
+        module_name = _STARLETTE_NAMES.get(name)
+        if module_name is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        try:
+            module = importlib.import_module(f"{__name__}.{module_name}")
+        except ImportError as exc:
+            missing = exc.name or ""
+            if missing != "starlette" and not missing.startswith("starlette."):
+                raise
+            raise ImportError(
+                f"chatconduit.server.{name} needs Starlette, which is not installed: "
+                'pip install "chatconduit[server]"',
+                name=missing,
+            ) from exc
+        value = getattr(module, name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted(set(globals()) | set(_STARLETTE_NAMES))
+
+
 __all__ = [
+    "DEFAULT_BODY_TIMEOUT",
     "DEFAULT_HEARTBEAT",
     "DEFAULT_MAX_BODY_BYTES",
+    "DEFAULT_MAX_PENDING_BODIES",
     "NDJSON_HEADERS",
     "SSE_HEADERS",
     "Agent",
@@ -70,18 +113,24 @@ __all__ = [
     "ErrorPayloadMapper",
     "EventSource",
     "EventStreamResponse",
+    "EventTooLargeError",
     "Framing",
     "InMemoryStreamLog",
     "PayloadTooLargeError",
+    "PendingBodies",
     "ReplayError",
     "ReplayGapError",
+    "RequestTimeoutError",
     "RunAgentInput",
     "RunErrorPayload",
     "RunExistsError",
     "RunScope",
     "StreamLog",
     "StreamLogFullError",
+    "TooManyPendingBodiesError",
+    "TooManyRunsError",
     "UnknownRunError",
+    "UnsupportedMediaTypeError",
     "UserFacingError",
     "chat_endpoint",
     "error_response",

@@ -12,6 +12,11 @@ for ``abandon_after`` seconds it is cancelled (its ``finally`` runs and the
 ``on_disconnect`` hook gets what it produced). Readers are counted in this
 process only; with a log shared between processes, pass ``abandon_after=None``
 and let runs finish.
+
+Nobody may take every slot either: runs started with a ``scope`` (a caller's
+namespace, see ``run_scope`` of ``chat_endpoint``) are limited to
+``max_live_runs_per_scope`` live runs per scope, so one tenant reaching the limit
+is refused (:class:`~chatconduit.server.TooManyRunsError`) while the others go on.
 """
 
 from __future__ import annotations
@@ -24,10 +29,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import _json
+from .._exceptions import EventTooLargeError, ReplayError, TooManyRunsError
 from ._errors import ErrorPayloadMapper, RunErrorPayload, log_agent_failure, run_error_event
 from ._errors import run_error_payload as default_error_payload
 from ._heartbeat import HEARTBEAT, aclose_quietly, with_heartbeats
-from ._replay import ReplayError, StreamLog
+from ._replay import StreamLog
 from ._streams import (
     DisconnectHook,
     EventSource,
@@ -37,7 +43,7 @@ from ._streams import (
     heartbeat_frame,
 )
 
-__all__ = ["DurableRuns"]
+__all__ = ["DEFAULT_MAX_LIVE_RUNS_PER_SCOPE", "DurableRuns"]
 
 logger = logging.getLogger("chatconduit.server")
 
@@ -46,6 +52,18 @@ _STOPPED: RunErrorPayload = {
     "message": "The run was stopped before it finished.",
     "code": "run_cancelled",
 }
+_TOO_LARGE: RunErrorPayload = {
+    "message": "The run produced an event too large to record; it was stopped.",
+    "code": "event_too_large",
+}
+_NOT_RECORDED: RunErrorPayload = {
+    "message": "The run's events could not be recorded; it was stopped.",
+    "code": "replay_error",
+}
+
+DEFAULT_MAX_LIVE_RUNS_PER_SCOPE = 16
+"""Live runs one scope (caller) may have at once: far more than a person chats in
+parallel, far fewer than the 1,024 slots of the default log."""
 
 
 def _payload(event: dict[str, Any], index: int) -> bytes:
@@ -57,6 +75,7 @@ class _LiveRun:
     task: asyncio.Task[None] | None = None
     readers: int = 0
     abandon: asyncio.TimerHandle | None = None
+    scope: str | None = None
 
 
 class DurableRuns:
@@ -64,14 +83,29 @@ class DurableRuns:
 
     ``abandon_after`` seconds without a reader cancel a run (``None``: never,
     ``0``: as soon as the last reader leaves, like a non-durable stream).
+    ``max_live_runs_per_scope`` bounds the live runs of one scope in this process
+    (``None``: no per-scope bound; runs started without a scope are not counted).
     """
 
-    def __init__(self, log: StreamLog, *, abandon_after: float | None = 30.0) -> None:
+    def __init__(
+        self,
+        log: StreamLog,
+        *,
+        abandon_after: float | None = 30.0,
+        max_live_runs_per_scope: int | None = DEFAULT_MAX_LIVE_RUNS_PER_SCOPE,
+    ) -> None:
         if abandon_after is not None and abandon_after < 0:
             raise ValueError(f"abandon_after must be >= 0 seconds or None, got {abandon_after!r}")
+        if max_live_runs_per_scope is not None and max_live_runs_per_scope < 1:
+            raise ValueError(
+                "max_live_runs_per_scope must be at least 1 or None, "
+                f"got {max_live_runs_per_scope!r}"
+            )
         self.log = log
         self.abandon_after = abandon_after
+        self.max_live_runs_per_scope = max_live_runs_per_scope
         self._live: dict[str, _LiveRun] = {}
+        self._per_scope: dict[str, int] = {}  # live runs (and runs being created) per scope
 
     def __repr__(self) -> str:
         return f"DurableRuns(log={self.log!r}, live={len(self._live)})"
@@ -79,6 +113,28 @@ class DurableRuns:
     def is_live(self, key: str) -> bool:
         """Whether the run ``key`` is producing in this process right now."""
         return key in self._live
+
+    def live_runs(self, scope: str) -> int:
+        """How many runs of ``scope`` are producing in this process right now."""
+        return self._per_scope.get(scope, 0)
+
+    def _reserve(self, scope: str | None) -> None:
+        if scope is None:
+            return
+        count = self._per_scope.get(scope, 0)
+        limit = self.max_live_runs_per_scope
+        if limit is not None and count >= limit:
+            raise TooManyRunsError(limit)
+        self._per_scope[scope] = count + 1
+
+    def _release(self, scope: str | None) -> None:
+        if scope is None:
+            return
+        count = self._per_scope.get(scope, 0) - 1
+        if count > 0:
+            self._per_scope[scope] = count
+        else:
+            self._per_scope.pop(scope, None)  # no entry per idle scope: the dict stays small
 
     async def start(
         self,
@@ -89,16 +145,25 @@ class DurableRuns:
         thread_id: str | None = None,
         on_disconnect: DisconnectHook | None = None,
         error_payload: ErrorPayloadMapper = default_error_payload,
+        scope: str | None = None,
     ) -> None:
         """Create the run ``key`` in the log and start recording ``events`` into it.
 
         ``key`` is the run's name in the log: its ``runId``, or a scoped form of it
         (see ``run_scope`` of ``chat_endpoint``); ``run_id``/``thread_id`` (default:
-        ``key``) name the run in the RUN_ERROR events written on its behalf. Raises
-        what ``log.create`` raises (the run exists, the log is full); the agent is
+        ``key``) name the run in the RUN_ERROR events written on its behalf; ``scope``
+        counts the run against that scope's ``max_live_runs_per_scope``. Raises
+        :class:`~chatconduit.server.TooManyRunsError` when the scope is at its limit,
+        or what ``log.create`` raises (the run exists, the log is full); the agent is
         then not started.
         """
-        await self.log.create(key)
+        # Counted before the await, so concurrent starts of one scope cannot all pass.
+        self._reserve(scope)
+        try:
+            await self.log.create(key)
+        except BaseException:
+            self._release(scope)
+            raise
         run_id = key if run_id is None else run_id
         recorded = guarded_events(
             events,
@@ -108,11 +173,19 @@ class DurableRuns:
             run_id=run_id,
             thread_id=thread_id,
         )
-        live = _LiveRun()
+        live = _LiveRun(scope=scope)
         self._live[key] = live
         task = self._record(key, recorded, run_id, thread_id)
         live.task = asyncio.create_task(task, name=f"chatconduit-run-{run_id}")
+        live.task.add_done_callback(lambda _: self._forget(key, live))
         self._arm(key, live)
+
+    def _forget(self, key: str, live: _LiveRun) -> None:
+        """Bookkeeping for a task cancelled before its first step: its ``_record`` never
+        ran, so nothing else removes it from the live runs or gives its scope's place back."""
+        if self._live.get(key) is live:
+            del self._live[key]
+            self._release(live.scope)
 
     async def _record(
         self, key: str, recorded: AsyncIterator[bytes], run_id: str, thread_id: str | None
@@ -130,13 +203,26 @@ class DurableRuns:
             except Exception as exc:
                 log_agent_failure(exc, where=f"recording the end of run {run_id!r}")
             raise
+        except ReplayError as exc:
+            # The log refused an event (too large, or the run vanished): stop the agent
+            # rather than let it produce into nothing, and tell later readers why.
+            await aclose_quietly(recorded)
+            logger.warning("run %r stopped: %s", run_id, exc)
+            reason = _TOO_LARGE if isinstance(exc, EventTooLargeError) else _NOT_RECORDED
+            error = run_error_event(reason, run_id=run_id, thread_id=thread_id)
+            try:
+                await self.log.append(key, _json.dumps_bytes(error))
+            except Exception as failure:
+                log_agent_failure(failure, where=f"recording the end of run {run_id!r}")
         except Exception as exc:  # the log failed (the agent's own errors are events)
             log_agent_failure(exc, where=f"recording run {run_id!r}")
         finally:
             await aclose_quietly(recorded)
             live = self._live.pop(key, None)
-            if live is not None and live.abandon is not None:
-                live.abandon.cancel()
+            if live is not None:
+                self._release(live.scope)
+                if live.abandon is not None:
+                    live.abandon.cancel()
             try:
                 await self.log.close(key)
             except Exception as exc:
@@ -213,6 +299,9 @@ class DurableRuns:
 
     async def aclose(self) -> None:
         """Cancel every live run and wait for them (call it on application shutdown)."""
+        # One loop iteration first: a run started just now gets to its first step, so
+        # its cancellation runs its cleanup (closing the agent and its run in the log).
+        await asyncio.sleep(0)
         tasks = [live.task for live in self._live.values() if live.task is not None]
         for task in tasks:
             task.cancel()

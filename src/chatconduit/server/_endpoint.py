@@ -2,8 +2,8 @@
 
     app = Starlette(routes=[Route("/api/chat", chat_endpoint(my_agent), methods=["POST"])])
 
-The endpoint reads and validates the body (400/413 before the agent is ever
-called), optionally checks ``authorize(request)`` (401), calls
+The endpoint reads and validates the body (400/408/413/415 before the agent is
+ever called), optionally checks ``authorize(request)`` (401), calls
 ``agent(params, request)`` and streams what it yields. With ``durable=`` it also
 serves resumes: a request carrying ``Last-Event-ID`` or ``?offset=`` (with the
 run named by ``?runId=``, ``X-Run-Id`` or the body) replays the run's log from
@@ -21,24 +21,33 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from .._events import BaseEvent
-from .._exceptions import RequestValidationError
+from .._exceptions import (
+    AgentOutputError,
+    ReplayError,
+    ReplayGapError,
+    RequestValidationError,
+    RunExistsError,
+    StreamLogFullError,
+    TooManyRunsError,
+    UnknownRunError,
+)
 from .._run_input import RunAgentInput
 from ._durable import DurableRuns
 from ._errors import ErrorPayloadMapper
 from ._errors import run_error_payload as default_error_payload
 from ._heartbeat import aclose_quietly
-from ._replay import (
-    ReplayError,
-    ReplayGapError,
-    RunExistsError,
-    StreamLogFullError,
-    UnknownRunError,
+from ._http import (
+    DEFAULT_BODY_TIMEOUT,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_PENDING_BODIES,
+    NDJSON_HEADERS,
+    SSE_HEADERS,
+    merge_headers,
 )
-from ._requests import DEFAULT_MAX_BODY_BYTES, read_chat_request, request_error_response
-from ._responses import NDJSON_HEADERS, SSE_HEADERS, EventStreamResponse, merge_headers
+from ._requests import PendingBodies, close_after, read_chat_request, request_error_response
+from ._responses import EventStreamResponse
 from ._streams import (
     DEFAULT_HEARTBEAT,
-    AgentOutputError,
     DisconnectHook,
     EventSource,
     Framing,
@@ -90,6 +99,28 @@ def _short(value: str | None) -> str:
     return repr(value if value is None or len(value) <= 80 else value[:80] + "…")
 
 
+def _sends_body(request: Request) -> bool:
+    """Whether the request announced a body (one we may leave unread by refusing early)."""
+    declared = request.headers.get("content-length")
+    return (declared is not None and declared.strip() != "0") or (
+        "transfer-encoding" in request.headers
+    )
+
+
+def _refusal(
+    request: Request,
+    status_code: int,
+    message: str,
+    code: str,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    """``error_response``, closing the connection if the body is left unread."""
+    merged = dict(headers or {})
+    if _sends_body(request):
+        close_after(request, merged)
+    return error_response(status_code, message, code, merged)
+
+
 def _resume_point(request: Request) -> tuple[bool, str | None]:
     """``(is a resume, offset)``; offset ``None`` means "from the first event"."""
     last_event_id = request.headers.get("last-event-id")
@@ -108,6 +139,8 @@ def chat_endpoint(
     heartbeat: float | None = None,
     headers: Mapping[str, str] | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    body_timeout: float | None = DEFAULT_BODY_TIMEOUT,
+    max_pending_bodies: int | PendingBodies | None = DEFAULT_MAX_PENDING_BODIES,
     event_ids: bool = False,
     on_disconnect: DisconnectHook | None = None,
     error_payload: ErrorPayloadMapper = default_error_payload,
@@ -124,7 +157,15 @@ def chat_endpoint(
     Run ids are chosen by clients, so with ``durable`` anyone who knows (or
     guesses) a run id could join that run. ``run_scope(request)`` returns the
     caller's namespace (a user or tenant id, after authentication); runs are
-    then kept per namespace and a caller can only start, resume or join its own.
+    then kept per namespace and a caller can only start, resume or join its own,
+    and at most ``durable.max_live_runs_per_scope`` at once (429 beyond).
+
+    What a request may cost before the agent runs is bounded: a body must be
+    declared as JSON (415), at most ``max_body_bytes`` long (413) and arrive
+    within ``body_timeout`` seconds (408, ``None``: no deadline); at most
+    ``max_pending_bodies`` requests may still be receiving their body at once
+    (503 beyond, ``None``: unbounded; pass one :class:`PendingBodies` to several
+    endpoints to bound them together).
     """
     if framing not in ("sse", "ndjson"):
         raise ValueError(f"framing must be 'sse' or 'ndjson', got {framing!r}")
@@ -133,6 +174,13 @@ def chat_endpoint(
     check_heartbeat(heartbeat)
     if max_body_bytes < 0:
         raise ValueError(f"max_body_bytes must be >= 0, got {max_body_bytes}")
+    if body_timeout is not None and not body_timeout > 0:
+        raise ValueError(f"body_timeout must be > 0 seconds or None, got {body_timeout!r}")
+    pending = (
+        PendingBodies(max_pending_bodies)
+        if isinstance(max_pending_bodies, int)
+        else max_pending_bodies
+    )
     response_headers = merge_headers(SSE_HEADERS if framing == "sse" else NDJSON_HEADERS, headers)
     pulse = heartbeat
 
@@ -143,7 +191,8 @@ def chat_endpoint(
                 allowed = await allowed
             if not allowed:
                 # The status line already says "Unauthorized"; the body says why.
-                return error_response(
+                return _refusal(
+                    request,
                     401,
                     "Missing or invalid bearer token",
                     "unauthorized",
@@ -151,22 +200,31 @@ def chat_endpoint(
                 )
         resuming, offset = _resume_point(request)
         if request.method != "POST" and not (durable is not None and resuming):
-            return error_response(
+            return _refusal(
+                request,
                 405,
                 "Use POST (GET only joins a durable run: ?runId=&offset=)",
                 "method_not_allowed",
             )
         if resuming and durable is None:
-            return error_response(
-                409, "This endpoint keeps no replay buffer; resume is not possible.", "no_replay"
+            return _refusal(
+                request,
+                409,
+                "This endpoint keeps no replay buffer; resume is not possible.",
+                "no_replay",
             )
         params: RunAgentInput | None = None
         run_id = request.query_params.get("runId") or request.headers.get("x-run-id")
         if request.method == "POST" and not (resuming and run_id):
             try:
-                params = await read_chat_request(request, max_body_bytes=max_body_bytes)
+                params = await read_chat_request(
+                    request,
+                    max_body_bytes=max_body_bytes,
+                    body_timeout=body_timeout,
+                    pending_bodies=pending,
+                )
             except RequestValidationError as exc:
-                return request_error_response(exc)
+                return request_error_response(exc, request=request)
             except ClientDisconnect:
                 return Response(status_code=400)
             run_id = params.run_id
@@ -186,10 +244,10 @@ def chat_endpoint(
         if not run_id:
             return error_response(400, "Resuming needs a runId query parameter", "missing_run_id")
         key = run_id
+        scope: str | None = None
         if run_scope is not None:
-            scope = run_scope(request)
-            if inspect.isawaitable(scope):
-                scope = await scope
+            named = run_scope(request)
+            scope = await named if inspect.isawaitable(named) else named
             key = f"{scope}\x1f{run_id}"  # a separator clients cannot put in a header value
         if params is not None and not resuming and not await durable.log.has_run(key):
             try:
@@ -200,6 +258,15 @@ def chat_endpoint(
                     thread_id=params.thread_id,
                     on_disconnect=on_disconnect,
                     error_payload=error_payload,
+                    scope=scope,
+                )
+            except TooManyRunsError as exc:
+                # This caller's own quota, not the server's capacity: 429, not 503.
+                return error_response(
+                    429,
+                    f"Too many runs in progress for this caller (at most {exc.limit})",
+                    "too_many_runs",
+                    {"Retry-After": "5"},
                 )
             except StreamLogFullError:
                 return error_response(

@@ -23,9 +23,19 @@ from collections import OrderedDict, deque
 from collections.abc import AsyncIterator
 from typing import Protocol, runtime_checkable
 
-from .._exceptions import ChatConduitError
+from .._exceptions import (
+    EventTooLargeError,
+    ReplayError,
+    ReplayGapError,
+    RunExistsError,
+    StreamLogFullError,
+    UnknownRunError,
+)
 
 __all__ = [
+    "DEFAULT_MAX_BYTES_PER_RUN",
+    "DEFAULT_MAX_TOTAL_BYTES",
+    "EventTooLargeError",
     "InMemoryStreamLog",
     "ReplayError",
     "ReplayGapError",
@@ -34,26 +44,6 @@ __all__ = [
     "StreamLogFullError",
     "UnknownRunError",
 ]
-
-
-class ReplayError(ChatConduitError):
-    """Base class of replay-buffer errors."""
-
-
-class UnknownRunError(ReplayError, LookupError):
-    """No run with this id is kept (never started here, or already evicted)."""
-
-
-class RunExistsError(ReplayError):
-    """A run with this id was already created."""
-
-
-class ReplayGapError(ReplayError):
-    """The requested offset is older than the oldest event still kept, or not an id of this run."""
-
-
-class StreamLogFullError(ReplayError):
-    """Every slot holds a run that is still producing; no new run can be recorded."""
 
 
 @runtime_checkable
@@ -68,7 +58,10 @@ class StreamLog(Protocol):
         ...
 
     async def append(self, run_id: str, payload: bytes) -> str:
-        """Store one event (its compact JSON) and return its id."""
+        """Store one event (its compact JSON) and return its id.
+
+        May raise :class:`EventTooLargeError` for an event the log will not keep.
+        """
         ...
 
     async def close(self, run_id: str) -> None:
@@ -90,13 +83,20 @@ class StreamLog(Protocol):
         ...
 
 
-class _Run:
-    __slots__ = ("changed", "closed_at", "events", "first", "next")
+DEFAULT_MAX_BYTES_PER_RUN = 8 * 1024 * 1024
+"""8 MiB of compact JSON per run: a long answer with tool results, many times over."""
+DEFAULT_MAX_TOTAL_BYTES = 256 * 1024 * 1024
+"""256 MiB for all runs of one :class:`InMemoryStreamLog` together."""
 
-    def __init__(self, max_events: int) -> None:
-        self.events: deque[bytes] = deque(maxlen=max_events)
+
+class _Run:
+    __slots__ = ("changed", "closed_at", "events", "first", "next", "size")
+
+    def __init__(self) -> None:
+        self.events: deque[bytes] = deque()
         self.first = 0  # offset of events[0]
         self.next = 0  # offset the next append gets
+        self.size = 0  # bytes of the payloads in ``events``
         self.closed_at: float | None = None
         # Replaced on every append: readers wait on the current one, writers set it.
         self.changed = asyncio.Event()
@@ -108,10 +108,17 @@ class InMemoryStreamLog:
     ``max_runs`` runs are kept; finished runs are dropped after ``retention``
     seconds, or earlier (oldest first) when a new run needs the slot. When every
     slot holds a live run, :meth:`create` raises :class:`StreamLogFullError`
-    instead of silently evicting a run somebody is still reading. Each run keeps
-    its last ``max_events_per_run`` events; a resume from an older offset raises
-    :class:`ReplayGapError` rather than replaying with a hole. Offsets are
-    ``"0"``, ``"1"``, ... in append order.
+    instead of silently evicting a run somebody is still reading.
+
+    Memory is bounded in bytes as well as in events: each run keeps its newest
+    events up to ``max_events_per_run`` events and ``max_bytes_per_run`` bytes,
+    and all runs together keep at most ``max_total_bytes``. When a new event does
+    not fit in the total, finished runs are dropped first (oldest first), then
+    the oldest events of the largest live run, so the run that produces the most
+    pays, not the others. A resume from a dropped offset raises
+    :class:`ReplayGapError` rather than replaying with a hole; an event larger
+    than ``max_bytes_per_run`` on its own raises :class:`EventTooLargeError`.
+    Offsets are ``"0"``, ``"1"``, ... in append order.
     """
 
     def __init__(
@@ -119,20 +126,64 @@ class InMemoryStreamLog:
         *,
         max_runs: int = 1024,
         max_events_per_run: int = 10_000,
+        max_bytes_per_run: int = DEFAULT_MAX_BYTES_PER_RUN,
+        max_total_bytes: int = DEFAULT_MAX_TOTAL_BYTES,
         retention: float = 300.0,
     ) -> None:
         if max_runs < 1 or max_events_per_run < 1:
             raise ValueError("max_runs and max_events_per_run must be at least 1")
+        if max_bytes_per_run < 1 or max_total_bytes < max_bytes_per_run:
+            raise ValueError(
+                "max_bytes_per_run must be at least 1 and max_total_bytes at least "
+                f"max_bytes_per_run, got {max_bytes_per_run} and {max_total_bytes}"
+            )
         if retention < 0:
             raise ValueError(f"retention must be >= 0 seconds, got {retention!r}")
         self.max_runs = max_runs
         self.max_events_per_run = max_events_per_run
+        self.max_bytes_per_run = max_bytes_per_run
+        self.max_total_bytes = max_total_bytes
         self.retention = retention
         self._runs: OrderedDict[str, _Run] = OrderedDict()
+        self._total = 0  # bytes of every kept payload, all runs together
 
     def __repr__(self) -> str:
         live = sum(1 for run in self._runs.values() if run.closed_at is None)
-        return f"InMemoryStreamLog(runs={len(self._runs)}, live={live}, max_runs={self.max_runs})"
+        return (
+            f"InMemoryStreamLog(runs={len(self._runs)}, live={live}, max_runs={self.max_runs}, "
+            f"bytes={self._total}, max_total_bytes={self.max_total_bytes})"
+        )
+
+    @property
+    def total_bytes(self) -> int:
+        """Bytes of event payloads kept right now, all runs together."""
+        return self._total
+
+    def _drop(self, run_id: str) -> None:
+        run = self._runs.pop(run_id)
+        self._total -= run.size
+
+    def _drop_oldest_event(self, run: _Run) -> None:
+        payload = run.events.popleft()
+        run.first += 1
+        run.size -= len(payload)
+        self._total -= len(payload)
+
+    def _make_room(self, needed: int) -> None:
+        """Free bytes until ``needed`` more fit in ``max_total_bytes``."""
+        if self._total + needed <= self.max_total_bytes:
+            return
+        for run_id, run in list(self._runs.items()):  # finished runs first, oldest first
+            if run.closed_at is not None:
+                self._drop(run_id)
+                if self._total + needed <= self.max_total_bytes:
+                    return
+        while self._total + needed > self.max_total_bytes:
+            # Only live runs are left: the largest loses its oldest events. Never empty
+            # here, since needed <= max_bytes_per_run <= max_total_bytes.
+            largest = max(self._runs.values(), key=lambda run: run.size)
+            while largest.events and self._total + needed > self.max_total_bytes:
+                self._drop_oldest_event(largest)
 
     def _evict(self) -> None:
         self._evict_expired()
@@ -140,7 +191,7 @@ class InMemoryStreamLog:
             return
         for run_id, run in self._runs.items():  # insertion order: oldest first
             if run.closed_at is not None:
-                del self._runs[run_id]
+                self._drop(run_id)
                 return
         raise StreamLogFullError(
             f"all {self.max_runs} replay slots hold runs that are still producing"
@@ -156,15 +207,26 @@ class InMemoryStreamLog:
         if run_id in self._runs:
             raise RunExistsError(f"run {run_id!r} is already recorded")
         self._evict()
-        self._runs[run_id] = _Run(self.max_events_per_run)
+        self._runs[run_id] = _Run()
 
     async def append(self, run_id: str, payload: bytes) -> str:
         run = self._get(run_id)
         if run.closed_at is not None:
             raise ReplayError(f"run {run_id!r} is closed; cannot append")
-        if len(run.events) == run.events.maxlen:
-            run.first += 1
+        size = len(payload)
+        if size > self.max_bytes_per_run:
+            raise EventTooLargeError(
+                f"an event of run {run_id!r} has {size} bytes; a run keeps at most "
+                f"{self.max_bytes_per_run}"
+            )
+        while run.events and (
+            len(run.events) >= self.max_events_per_run or run.size + size > self.max_bytes_per_run
+        ):
+            self._drop_oldest_event(run)
+        self._make_room(size)
         run.events.append(payload)
+        run.size += size
+        self._total += size
         offset = run.next
         run.next += 1
         self._wake(run)
@@ -184,7 +246,7 @@ class InMemoryStreamLog:
         now = time.monotonic()
         for run_id, run in list(self._runs.items()):
             if run.closed_at is not None and now - run.closed_at >= self.retention:
-                del self._runs[run_id]
+                self._drop(run_id)
 
     @staticmethod
     def _wake(run: _Run) -> None:
@@ -223,7 +285,8 @@ class InMemoryStreamLog:
             if position < run.first:
                 raise ReplayGapError(
                     f"reader of run {run_id!r} fell behind: event {position} was dropped "
-                    f"(the buffer holds {self.max_events_per_run} events)"
+                    f"(a run keeps {self.max_events_per_run} events, "
+                    f"{self.max_bytes_per_run} bytes)"
                 )
             if position < run.next:
                 yield str(position), run.events[position - run.first]

@@ -28,6 +28,7 @@ from starlette.types import Receive, Scope, Send
 from ._errors import ErrorPayloadMapper
 from ._errors import run_error_payload as default_error_payload
 from ._heartbeat import aclose_quietly
+from ._http import NDJSON_HEADERS, SSE_HEADERS, merge_headers
 from ._streams import (
     DEFAULT_HEARTBEAT,
     DisconnectHook,
@@ -44,27 +45,6 @@ __all__ = [
     "to_http_response",
     "to_server_sent_events_response",
 ]
-
-SSE_HEADERS: Mapping[str, str] = {
-    "content-type": "text/event-stream",
-    "cache-control": "no-cache",
-    # nginx buffers proxied responses unless told otherwise, which stalls a stream.
-    "x-accel-buffering": "no",
-}
-NDJSON_HEADERS: Mapping[str, str] = {
-    "content-type": "application/x-ndjson",
-    "cache-control": "no-cache",
-    "x-accel-buffering": "no",
-}
-
-
-def merge_headers(defaults: Mapping[str, str], headers: Mapping[str, str] | None) -> dict[str, str]:
-    """``defaults`` with each of ``headers`` set on top, names compared case-insensitively
-    (the way ``Headers.set`` works in the reference)."""
-    merged = {name.lower(): value for name, value in defaults.items()}
-    for name, value in (headers or {}).items():
-        merged[name.lower()] = value
-    return merged
 
 
 class EventStreamResponse(Response):

@@ -22,13 +22,12 @@ import inspect
 import logging
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, TypeAlias, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 from .. import _json
-from .._codec._ndjson import encode_ndjson
-from .._codec._sse import encode_sse, encode_sse_comment
+from .._codec import NDJSON_HEARTBEAT, SSE_HEARTBEAT, Framing, encode_ndjson, encode_sse
 from .._events import BaseEvent, event_to_dict
-from .._exceptions import MalformedEventError
+from .._exceptions import AgentOutputError, MalformedEventError
 from .._redact import redact_text
 from ._errors import (
     ErrorPayloadMapper,
@@ -56,23 +55,15 @@ __all__ = [
 
 logger = logging.getLogger("chatconduit.server")
 
-Framing: TypeAlias = Literal["sse", "ndjson"]
 EventSource: TypeAlias = AsyncIterable[BaseEvent | Mapping[str, Any]]
 """What an agent produces: AG-UI events, as models or as camelCase dicts."""
 DisconnectHook: TypeAlias = Callable[[list[dict[str, Any]]], Awaitable[None] | None]
 """Called with the events produced so far when a stream is abandoned before the end."""
 
 DEFAULT_HEARTBEAT = 15.0
-_SSE_HEARTBEAT = encode_sse_comment("ping")
-# An event type no client knows: the 0.10 processor ignores it, AG-UI clients skip it.
-_NDJSON_HEARTBEAT = b'{"type":"ping"}\n'
 
 # Hook tasks that outlived a cancelled stream; kept here so they are not garbage collected.
 _background: set[asyncio.Task[None]] = set()
-
-
-class AgentOutputError(TypeError):
-    """An agent yielded something that is not an AG-UI event."""
 
 
 def encode_frame(framing: Framing, event: dict[str, Any], event_id: str | None = None) -> bytes:
@@ -112,7 +103,7 @@ def check_heartbeat(heartbeat: float) -> None:
 
 def heartbeat_frame(framing: Framing) -> bytes:
     """An SSE comment (``: ping``), or the ``{"type":"ping"}`` line for NDJSON."""
-    return _SSE_HEARTBEAT if framing == "sse" else _NDJSON_HEARTBEAT
+    return SSE_HEARTBEAT if framing == "sse" else NDJSON_HEARTBEAT
 
 
 def _normalize(item: object, index: int) -> dict[str, Any]:

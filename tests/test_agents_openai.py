@@ -13,10 +13,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from chatconduit._events import parse_event
-from chatconduit._exceptions import HTTPStatusError
-from chatconduit._run_input import RunAgentInput, parse_run_agent_input
-from chatconduit.demo import OpenAICompatibleAgent
+from chatconduit import HTTPStatusError, RunAgentInput
+from chatconduit._run_input import parse_run_agent_input
+from chatconduit.agents import OpenAICompatibleAgent
+from chatconduit.events import parse_event
 from chatconduit.server import UserFacingError, chat_endpoint
 from servers import RunningServer, serve
 

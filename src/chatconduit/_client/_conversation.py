@@ -1,0 +1,315 @@
+"""``Conversation``: the messages (a ``StreamProcessor``) and the request that is changing them.
+
+It applies a reply's events (:meth:`Conversation.on_event`, the hot path, the same for
+pull and push adapters), hears the processor's callbacks, runs client tools (a tool's
+result is dropped when its request went stale meanwhile) and cancels a request: the
+partial reply stays, an empty assistant message never does, and nothing treats the
+interrupted stream as still being generated. A change to the messages caused by the
+reply moves the status from ``submitted`` to ``streaming``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any, Final
+
+from .._events import BaseEvent, EventType
+from .._messages import ToolCallPart, ToolResultPart, UIMessage
+from .._processor import (
+    ApprovalRequest,
+    ChunkStrategy,
+    MessagesView,
+    StreamProcessor,
+    ToolCallRequest,
+)
+from ._freezing import MessageFreezer
+from ._observable import ObservableState
+from ._options import Settings
+from ._request import Phase, Request, resolve
+from ._state import ChatStatus, Trigger
+from ._tools import Tool, run_tool
+
+_RUN_EVENTS: Final = frozenset({EventType.RUN_STARTED, EventType.RUN_FINISHED, EventType.RUN_ERROR})
+_STRUCTURAL_WEIGHT: Final = 32  # "characters" an event without text counts for (UpdateHub)
+_SUBMITTED: Final = ChatStatus.SUBMITTED
+
+# The answer recorded for a tool call that stop() left unanswered (see answer_open_calls).
+STOPPED_TOOL_ERROR: Final = (
+    "Error: cancelled by the user (the request was stopped before this tool call was answered)"
+)
+
+logger = logging.getLogger("chatconduit.client")
+
+
+def _text_weight(event: BaseEvent) -> int:
+    """Roughly how much text an event adds (for the snapshot budget of UpdateHub)."""
+    value = event.__dict__.get("delta")
+    if isinstance(value, str) and value:
+        return len(value)
+    value = event.__dict__.get("content")
+    if isinstance(value, str):
+        return len(value)
+    return _STRUCTURAL_WEIGHT
+
+
+class Conversation:
+    """The messages, the live request, and what each event of a reply does to them."""
+
+    def __init__(
+        self,
+        observable: ObservableState,
+        settings: Settings,
+        initial_messages: Iterable[UIMessage | Mapping[str, Any]] | None,
+        chunk_strategy: ChunkStrategy | None,
+        after_idle_tool: Callable[[], Awaitable[object]],
+    ) -> None:
+        self.processor = StreamProcessor(
+            initial_messages=initial_messages,
+            chunk_strategy=chunk_strategy,
+            on_messages_change=self._on_messages_change,
+            on_stream_start=self._on_stream_start,
+            on_stream_end=self._on_stream_end,
+            on_tool_call=self._on_tool_call,
+            on_approval_request=self._on_approval_request,
+            on_custom_event=self._on_custom_event,
+            on_state_change=self._on_state_change,
+        )
+        self._observable = observable
+        # Held directly: the hot path reads them for every event.
+        self._lifecycle = observable.lifecycle
+        self._cb = observable.callbacks
+        self._calls = observable.calls
+        self._hub = observable.hub
+        self._settings = settings
+        # A tool of a server-pushed run answered while idle: the client may continue.
+        self._after_idle_tool = after_idle_tool
+        self.request: Request | None = None  # the live request: set exactly while loading
+        self.closed = False
+        self.turn_changed = False  # the reply changed the messages during this turn
+        self.finished: UIMessage | None = None  # what on_stream_end reported
+        self._in_event = False  # inside processor.process (a change caused by the reply)
+        self._deferred: list[Callable[[], None]] = []  # to run once processor.process returns
+        self._cancels = 0  # requests cancelled so far (stop / reload / unsubscribe / swap)
+        self._idle_tool_tasks: set[asyncio.Task[None]] = set()  # tools of server-pushed runs
+        self._freezer = MessageFreezer()
+        self._state_version = 0
+        self._state_copy: tuple[int, Any] = (0, None)
+
+    # ------------------------------------------------------------------ the live request
+
+    def begin(self, request: Request) -> None:
+        self.request = request
+
+    def end(self, request: Request, phase: Phase) -> None:
+        """End the live ``request`` (its first ending counts): it turns stale, and the
+        client has no live request until the next :meth:`begin`."""
+        if not request.is_stale():
+            request.phase = phase
+        self.request = None
+
+    def running_runs(self) -> bool:
+        return any(info.status == "running" for info in self.processor.runs.values())
+
+    # ------------------------------------------------------------------ events
+
+    def on_event(self, event: BaseEvent) -> None:
+        """Everything that happens for one event, in both adapter modes (the hot path)."""
+        callback = self._cb.on_chunk
+        if callback is not None:
+            cancels = self._cancels
+            self._calls.emit(callback, event)
+            if self._cancels != cancels:
+                return  # on_chunk stopped the request: this event is not applied
+        hub = self._hub
+        if hub.has_subscribers:
+            hub.growth += _text_weight(event)
+        self._in_event = True
+        try:
+            self.processor.process(event)
+        finally:
+            self._in_event = False
+            if self._deferred:
+                deferred, self._deferred = self._deferred, []
+                for action in deferred:
+                    action()
+        kind = event.type
+        if kind in _RUN_EVENTS:
+            self._observable.run_event(kind, event.__dict__.get("run_id"))
+
+    # ------------------------------------------------------------------ processor callbacks
+
+    def _on_messages_change(self, view: MessagesView) -> None:
+        if self.request is not None:
+            self.turn_changed = True
+            if self._in_event and self._lifecycle.status is _SUBMITTED:
+                self._observable.transition(Trigger.RECEIVE)
+        self._hub.changed()
+        callback = self._cb.on_messages_change
+        if callback is not None:
+            self._calls.emit(callback, view)
+
+    def _on_stream_start(self, message: UIMessage) -> None:
+        if self.request is not None and message.role == "assistant":
+            self.request.created.append(message)
+
+    def _on_stream_end(self, message: UIMessage) -> None:
+        self.finished = message
+
+    def _on_state_change(self, state: Any) -> None:
+        self._state_version += 1
+        self._hub.changed()
+
+    def _on_custom_event(self, name: str, value: Any, tool_call_id: str | None) -> None:
+        self._calls.emit(self._cb.on_custom_event, name, value, tool_call_id)
+
+    def _on_approval_request(self, request: ApprovalRequest) -> None:
+        self._calls.emit(self._cb.on_approval_request, request)
+
+    # ------------------------------------------------------------------ client tools
+
+    def _on_tool_call(self, request: ToolCallRequest) -> None:
+        self._calls.emit(self._cb.on_tool_call, request)
+        owner = self.request
+        if owner is not None and isinstance(request.tool_call_id, str):
+            owner.tool_calls.append(request.tool_call_id)
+        name = request.tool_name
+        found = self._settings.tools.get(name) if isinstance(name, str) else None
+        if found is None or found.execute is None or not isinstance(request.tool_call_id, str):
+            return  # the application answers it with add_tool_result()
+        loop = asyncio.get_running_loop()
+        task = loop.create_task(self._execute_tool(found, request.tool_call_id, request, owner))
+        if owner is not None:
+            owner.tool_tasks.append(task)
+        else:
+            self._idle_tool_tasks.add(task)
+            task.add_done_callback(self._idle_tool_tasks.discard)
+
+    async def _execute_tool(
+        self, found: Tool, tool_call_id: str, request: ToolCallRequest, owner: Request | None
+    ) -> None:
+        outcome = await run_tool(found, request.input)  # raises only when cancelled
+        if self.closed or (owner is not None and owner.is_stale()):
+            return  # the request was stopped or failed meanwhile: drop the result
+        self._record(found.name, tool_call_id, outcome.output, outcome.error)
+        if outcome.interrupt is not None:
+            if not self._interrupt(owner, outcome.interrupt):
+                # A tool of a server-pushed run while idle: no turn to stop, no
+                # send_message to raise it from. It ends this task, which stops the event
+                # loop as a Ctrl-C would (the call is answered first).
+                raise outcome.interrupt
+            return
+        if owner is not None:
+            owner.tool_answered = True
+        elif self.request is not None:
+            self.request.tool_answered = True
+        else:
+            await self._after_idle_tool()
+
+    def _record(self, name: str, tool_call_id: str, output: Any, error: str | None) -> None:
+        """Answer the call; a result that cannot be recorded is answered by the error."""
+        try:
+            self.processor.add_tool_result(tool_call_id, output, error)
+        except Exception as exc:  # run_tool checked the output; this is the last line
+            text = f"Error: {type(exc).__name__}: tool {name!r}: its result could not be recorded"
+            logger.warning("%s (%s)", text, exc)
+            self.processor.add_tool_result(tool_call_id, None, f"{text} ({exc})")
+
+    def _interrupt(self, owner: Request | None, interrupt: BaseException) -> bool:
+        """A tool raised KeyboardInterrupt / SystemExit: end its request now, so that the
+        turn stops and re-raises it (``TurnRunner``), as Ctrl-C during the turn would.
+        Returns False when no request is live."""
+        target = owner if owner is not None else self.request
+        if target is None:
+            return False
+        if target.interrupt is None:
+            target.interrupt = interrupt
+        current = asyncio.current_task()
+        for task in target.tool_tasks:
+            if task is not current:
+                task.cancel()
+        target.controller.abort()  # the stream ends at its next await
+        return True
+
+    def cancel_idle_tools(self) -> None:
+        for task in list(self._idle_tool_tasks):
+            task.cancel()
+
+    # ------------------------------------------------------------------ ending a request
+
+    def cancel(self, request: Request, phase: Phase) -> None:
+        """Cancel the live request: abort its adapter call and its tools, keep the partial reply."""
+        self.end(request, phase)
+        self._cancels += 1
+        request.controller.abort()
+        self.cancel_tools(request)
+        resolve(request.done)
+
+        def forget() -> None:
+            if phase is Phase.STOPPED:
+                self.answer_open_calls(request)
+            # Forget the interrupted stream (active messages, runs): the partial reply
+            # stays, but nothing treats it as still being generated; an empty one goes.
+            self.drop_empty_replies(request)
+            self.processor.prepare_assistant_message()
+
+        if self._in_event:
+            # stop() from a callback inside processor.process(): the processor must not
+            # be reset under its own feet; do it once the event is applied.
+            self._deferred.append(forget)
+        else:
+            forget()
+
+    def answer_open_calls(self, request: Request) -> None:
+        """Answer the tool calls a stopped request left open with an error result.
+
+        The next request sends the whole conversation, and OpenAI-style backends refuse
+        an assistant tool call that no tool message answers; the wire format
+        (``ui_messages_to_wire``) sends every tool-call part as a call, answered or not.
+        So each call of this request's reply with neither an output nor a result (client
+        tools whose run was cancelled, tools the application had yet to answer, server
+        tools cut off mid-stream) is answered as cancelled. ``add_tool_result`` may still
+        replace that answer. Calls waiting for an approval are left to the approval.
+        """
+        ids = set(request.tool_calls)
+        open_calls: list[str] = []
+        for message in self.processor.messages:
+            created = any(message is m for m in request.created)
+            answered = {p.tool_call_id for p in message.parts if isinstance(p, ToolResultPart)}
+            for part in message.parts:
+                if (
+                    isinstance(part, ToolCallPart)
+                    and (created or part.id in ids)
+                    and not part.has_output
+                    and part.id not in answered
+                    and part.approval is None
+                ):
+                    open_calls.append(part.id)
+        for tool_call_id in open_calls:
+            self.processor.add_tool_result(tool_call_id, None, STOPPED_TOOL_ERROR)
+
+    @staticmethod
+    def cancel_tools(request: Request) -> None:
+        for task in request.tool_tasks:
+            task.cancel()
+
+    def drop_empty_replies(self, request: Request) -> None:
+        """Remove assistant messages this request created that ended without any part."""
+        empty = [m for m in request.created if not m.parts]
+        if not empty:
+            return
+        request.created = [m for m in request.created if m.parts]
+        keep = [m for m in self.processor.messages if not any(m is e for e in empty)]
+        if len(keep) != len(self.processor.messages):
+            self.processor.set_messages(keep)
+
+    # ------------------------------------------------------------------ snapshots
+
+    def freeze(self) -> tuple[tuple[UIMessage, ...], Any, int]:
+        """Copies of the messages and the agent state for a snapshot, and their cost."""
+        messages, cost = self._freezer.freeze(self.processor.messages)
+        if self._state_copy[0] != self._state_version:
+            self._state_copy = (self._state_version, copy.deepcopy(self.processor.state))
+        return messages, self._state_copy[1], cost

@@ -1,0 +1,116 @@
+"""``PullDriver``: requests through a pull adapter (``connect``: one response per request).
+
+Each request consumes its own response directly, so there is no queue between reading
+and processing, and no race where ``send_message`` returns before the last events are
+applied (reference §5.3, "Race"). The connection status describes each request
+(``connecting`` → ``connected`` → ``disconnected`` / ``error``) rather than a
+subscription that stays ``connected`` forever; there is nothing to subscribe to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from .._connection._abort import Aborted, AbortScope
+from .._connection._iterables import close_iterator, to_async_iterator
+from .._connection._protocols import ConnectConnectionAdapter
+from .._events import BaseEvent, coerce_event
+from .._exceptions import HTTPStatusError, ProtocolError, TransportError
+from .._messages import UIMessage
+from ._conversation import Conversation
+from ._observable import ObservableState
+from ._request import Request
+from ._state import ChatConnectionStatus
+
+
+def is_transport_failure(error: BaseException) -> bool:
+    """Whether an error means the connection itself failed (vs. the agent reporting one)."""
+    return isinstance(error, TransportError | HTTPStatusError | ProtocolError) or not isinstance(
+        error, Exception
+    )
+
+
+class PullDriver:
+    """Runs each request by calling ``connect()`` and applying the response it returns."""
+
+    kind = "pull"
+
+    def __init__(
+        self,
+        adapter: ConnectConnectionAdapter,
+        conversation: Conversation,
+        observable: ObservableState,
+    ) -> None:
+        self.adapter = adapter
+        self._conversation = conversation
+        self._observable = observable
+
+    async def run(self, request: Request, messages: list[UIMessage], data: dict[str, Any]) -> None:
+        observable = self._observable
+        try:
+            await self._request(request, messages, data)
+        except Exception as exc:
+            if not request.is_stale():
+                observable.set_connection(
+                    ChatConnectionStatus.ERROR
+                    if is_transport_failure(exc)
+                    else ChatConnectionStatus.DISCONNECTED
+                )
+                observable.clear_runs()
+            raise
+        if not request.is_stale():
+            observable.set_connection(ChatConnectionStatus.DISCONNECTED)
+            observable.clear_runs()
+
+    async def _request(
+        self, request: Request, messages: list[UIMessage], data: dict[str, Any]
+    ) -> None:
+        self._observable.set_connection(ChatConnectionStatus.CONNECTING)
+        scope = AbortScope(request.controller.signal)
+        try:
+            # The whole consumption runs inside the scope: an abort cancels whatever it
+            # awaits (a network read, an async callback), never the processing between.
+            await scope.run(self._consume(request, messages, data))
+        except Aborted:
+            pass  # stop() / reload(): the request is already stale
+        finally:
+            scope.close()
+
+    async def _consume(
+        self, request: Request, messages: list[UIMessage], data: dict[str, Any]
+    ) -> None:
+        result = self.adapter.connect(
+            messages, data, request.controller.signal, request.run_context
+        )
+        iterator = await to_async_iterator(result, "connect()")
+        on_event = self._conversation.on_event
+        calls = self._observable.calls
+        try:
+            first = True
+            async for chunk in iterator:
+                if request.is_stale():
+                    return
+                event = chunk if isinstance(chunk, BaseEvent) else coerce_event(chunk)
+                if first:
+                    first = False
+                    self._observable.set_connection(ChatConnectionStatus.CONNECTED)
+                on_event(event)
+                if calls.queue:
+                    await calls.flush()
+        finally:
+            # Closing the iterator closes the HTTP response: the server sees the
+            # disconnect at once rather than when it next writes.
+            await close_iterator(iterator)
+
+    def cancelled(self, request: Request) -> None:
+        """Nothing to do: aborting the request closed its response."""
+
+    def stopped(self) -> None:
+        self._observable.set_connection(ChatConnectionStatus.DISCONNECTED)
+
+    def subscribe(self, *, restart: bool = False) -> None:
+        """Pull adapters have no subscription."""
+
+    def abort(self) -> asyncio.Task[None] | None:
+        return None

@@ -1,0 +1,266 @@
+"""``ResponseReader``: the responses of one run read into their new events, under the watchdogs.
+
+A response whose head proves it is no event stream (204, an HTML page, another
+protocol) is an :class:`UnexpectedResponseError` at once; one whose body brings not
+a single event is one at its end (see ``_content``). Otherwise the body is decoded
+in bounded steps (``_encoding``); each read waits at most ``idle_timeout``, an event
+may take at most ``event_timeout`` from its first byte to its end (``_watch``), the
+whole run at most its :class:`Deadline`; bytes without any event are bounded by twice
+``max_frame_bytes``. Events go through the run's :class:`ResumeTracker`, which drops
+those an earlier response delivered, and a ``RUN_ERROR`` repeating a credential has
+it masked. A drop is raised as a transport error for the run to resume or report
+(``_stream_run``); what the reader counts (events decoded, the body's first bytes,
+whether the last event ended the run) belongs to the run, not to one response.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+from typing import Any, Literal
+
+import httpx
+
+from .._codec import EventDecoder, Framing
+from .._events import Event, RunErrorEvent, is_terminal
+from .._exceptions import (
+    FrameTooLargeError,
+    MalformedEventError,
+    ProtocolError,
+    StreamReadError,
+    StreamTimeoutError,
+    UnexpectedResponseError,
+)
+from .._redact import Scrubber
+from ._abort import AbortScope
+from ._content import BODY_START_BYTES, ResponseHead, diagnose, unexpected_response
+from ._deadline import Deadline
+from ._encoding import decoded_body
+from ._options import FetchOptions
+from ._resume import ResumeTracker
+from ._send import read
+from ._watch import EventProgress, deep_nesting_line
+
+__all__ = ["ResponseReader"]
+
+Limit = Literal["idle", "event", "deadline"]
+
+
+class ResponseReader:
+    """Reads the responses of one run, one after the other, into their new events."""
+
+    def __init__(
+        self, framing: Framing, tracker: ResumeTracker, scope: AbortScope, deadline: Deadline
+    ) -> None:
+        self._framing: Framing = framing
+        self._tracker = tracker
+        self._scope = scope
+        self._deadline = deadline
+        # The request whose response is being read, set by events(): the options may
+        # be re-resolved and the URL may change from one request to the next.
+        self._options = FetchOptions()
+        self._safe_url = "<unresolved>"
+        self._scrubber = Scrubber()
+        self._decoded = 0  # events decoded on this run (delivered or skipped as replays)
+        self._body_start = bytearray()  # the first bytes, until the first event: for errors
+        self.last_was_terminal = False  # the last event delivered was RUN_FINISHED/RUN_ERROR
+
+    async def events(
+        self,
+        response: httpx.Response,
+        decoder: EventDecoder,
+        *,
+        options: FetchOptions,
+        safe_url: str,
+        scrubber: Scrubber,
+    ) -> AsyncGenerator[Event, None]:
+        """Yield the new events of one response; a drop is raised as a transport error."""
+        self._options, self._safe_url, self._scrubber = options, safe_url, scrubber
+        head = ResponseHead.of(response)
+        what = diagnose(head)
+        if what is not None:  # the head alone proves it is no event stream
+            start = b"" if head.status in (204, 205) else await self._first_bytes(response)
+            raise unexpected_response(
+                head, what, url=self._safe_url, body_start=start, scrubber=self._scrubber
+            )
+        chunks = decoded_body(response)
+        loop = asyncio.get_running_loop()
+        progress = EventProgress(self._framing) if options.event_timeout is not None else None
+        event_started: float | None = None  # loop time of the first byte of an unfinished event
+        # Blank lines, comments and fields without data produce nothing, so the frame
+        # limits never see them: a body of nothing but newlines (255 KiB gzipped: 673 MiB)
+        # would be read to its end. Bytes without an event are bounded separately.
+        quiet = 0
+        quiet_limit = 2 * options.max_frame_bytes
+        lines_before = 0  # line ends before the current read, for an error's line number
+        try:
+            while True:
+                timeout, limit = self._read_timeout(event_started, loop.time())
+                try:
+                    piece = await self._scope.run(read(chunks, timeout))
+                except TimeoutError:
+                    raise self._timed_out(limit) from None
+                except httpx.RequestError as exc:
+                    detail = self._scrubber.text(str(exc) or type(exc).__name__)
+                    raise StreamReadError(
+                        f"the connection to {self._safe_url} broke while reading the response: "
+                        f"{detail}"
+                    ) from exc
+                except ProtocolError as exc:  # a Content-Encoding we refuse, or corrupt data
+                    raise self._scrubber.protocol_error(exc) from None
+                if piece and self._decoded == 0 and len(self._body_start) < BODY_START_BYTES:
+                    self._body_start += piece[: BODY_START_BYTES - len(self._body_start)]
+                decoded_before = self._decoded
+                try:
+                    # iter_feed validates each event as it is reached, so a big read never has
+                    # all its events alive at once; an error it finds is raised by check()
+                    # below, after the events before it were delivered (a stalled connection may
+                    # bring no next read).
+                    decoded = decoder.finish() if piece is None else decoder.iter_feed(piece)
+                    for event, event_id in decoded:
+                        self._decoded += 1
+                        if not self._tracker.accept(event_id):
+                            continue  # delivered before a reconnect
+                        if event.__class__ is RunErrorEvent and self._scrubber:
+                            event = _scrub_run_error(event, self._scrubber)
+                        self.last_was_terminal = is_terminal(event)
+                        yield event
+                    decoder.check()  # an error found in this read, after its earlier events
+                except ProtocolError as exc:
+                    self._scrubber.protocol_error(exc)
+                    if self._decoded == 0 and not head.trusted:
+                        # Not declared an event stream, and no event in it: say what it is.
+                        raise self._not_events(head) from exc
+                    raise
+                except RecursionError:
+                    raise self._too_deep(piece, lines_before) from None
+                if piece is None:
+                    if self._decoded == 0 and not decoder.done:
+                        raise self._not_events(head)
+                    return
+                if decoder.done:
+                    return
+                lines_before += piece.count(b"\n")
+                if self._decoded > decoded_before:
+                    quiet = 0
+                else:
+                    quiet += len(piece)
+                    if quiet > quiet_limit:
+                        raise self._scrubber.protocol_error(
+                            FrameTooLargeError(
+                                f"{quiet} bytes from {self._safe_url} without a single event "
+                                f"(blank lines, comments or fields without data), over the limit "
+                                f"of twice max_frame_bytes ({quiet_limit})",
+                                line=lines_before,
+                            )
+                        )
+                if progress is not None:
+                    in_progress, boundary = progress.feed(piece)
+                    if not in_progress:
+                        event_started = None
+                    elif event_started is None or boundary:
+                        event_started = loop.time()
+        finally:
+            await chunks.aclose()  # the raw stream itself is closed with the response
+
+    # -- the watchdogs ----------------------------------------------------------------------
+
+    def _read_timeout(self, event_started: float | None, now: float) -> tuple[float | None, Limit]:
+        """How long the next read may wait, and which limit that is; raises when one of
+        them has already run out."""
+        options = self._options
+        timeout: float | None = options.idle_timeout
+        limit: Limit = "idle"
+        candidates: list[tuple[float, Limit]] = []
+        if event_started is not None and options.event_timeout is not None:
+            candidates.append((event_started + options.event_timeout - now, "event"))
+        remaining = self._deadline.remaining()
+        if remaining is not None:
+            candidates.append((remaining, "deadline"))
+        for left, name in candidates:
+            if timeout is None or left < timeout:
+                timeout, limit = left, name
+        if timeout is not None and timeout <= 0:
+            raise self._timed_out(limit)
+        return timeout, limit
+
+    def _timed_out(self, limit: Limit) -> StreamTimeoutError:
+        options = self._options
+        if limit == "deadline":
+            return self._deadline.exceeded(self._safe_url)
+        if limit == "event":
+            return StreamTimeoutError(
+                f"an event from {self._safe_url} did not complete within "
+                f"{options.event_timeout}s of its first byte (event_timeout); "
+                "the server sends too slowly"
+            )
+        return StreamTimeoutError(
+            f"no data from {self._safe_url} for {options.idle_timeout}s (idle_timeout); "
+            "the server or the network stalled"
+        )
+
+    # -- a body that is no event stream -----------------------------------------------------
+
+    async def _first_bytes(self, response: httpx.Response) -> bytes:
+        """The start of a body that is no event stream, for the error; best effort."""
+        collected = bytearray()
+        chunks = decoded_body(response)
+
+        async def excerpt() -> None:
+            while len(collected) < BODY_START_BYTES:
+                piece = await anext(chunks, None)
+                if piece is None:
+                    return
+                collected.extend(piece)  # in place: the closure does not rebind it
+
+        try:
+            # One wait for the whole excerpt: a trickled page must not hold us up.
+            await self._scope.run(
+                asyncio.wait_for(excerpt(), self._deadline.bounded(self._options.idle_timeout))
+            )
+        except (TimeoutError, httpx.RequestError, ProtocolError):
+            pass  # the status and the content type say enough
+        finally:
+            await chunks.aclose()
+        return bytes(collected[:BODY_START_BYTES])
+
+    def _not_events(self, head: ResponseHead) -> UnexpectedResponseError:
+        start = bytes(self._body_start)
+        what = diagnose(head, events=0, body_start=start) or "no event"
+        return unexpected_response(
+            head, what, url=self._safe_url, body_start=start, scrubber=self._scrubber
+        )
+
+    def _too_deep(self, piece: bytes | None, lines_before: int) -> MalformedEventError:
+        """A payload nested beyond what Python's JSON parser can recurse into.
+
+        The event parser reports that itself; this is the net below it, for a parse
+        that is not ours (the decoder re-reads refused payloads, e.g. as envelopes).
+        """
+        line = deep_nesting_line(piece, lines_before + 1) if piece else None
+        what = "SSE event" if self._framing == "sse" else "NDJSON line"
+        return MalformedEventError(
+            f"{what}: payload is not valid JSON (nested too deeply) from {self._safe_url}",
+            line=line,
+        )
+
+
+def _scrub_run_error(event: RunErrorEvent, scrubber: Scrubber) -> RunErrorEvent:
+    """A RUN_ERROR whose text repeats our credentials, with them masked: its message
+    becomes a RunError, shown and logged."""
+    text = scrubber.text
+    update: dict[str, Any] = {}
+    for name in ("message", "code"):
+        value = getattr(event, name)
+        if value and text(value) != value:
+            update[name] = text(value)
+    detail = event.error
+    if detail is not None:
+        changes = {
+            name: text(value)
+            for name in ("message", "code")
+            if (value := getattr(detail, name)) and text(value) != value
+        }
+        if changes:
+            update["error"] = detail.model_copy(update=changes)
+    return event.model_copy(update=update) if update else event

@@ -1,0 +1,274 @@
+"""The public surface, pinned: a name added to or dropped from a public module is a decision.
+
+Change these lists together with the module's ``__all__`` (and the docs) on purpose.
+"""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+
+import pytest
+
+PACKAGE = frozenset(
+    {
+        "AbortController",
+        "AbortSignal",
+        "AdapterContractError",
+        "ApprovalRequest",
+        "AudioPart",
+        "BaseEvent",
+        "BatchStrategy",
+        "ChatClient",
+        "ChatClientOptions",
+        "ChatConduitError",
+        "ChatConnectionStatus",
+        "ChatSnapshot",
+        "ChatStatus",
+        "ChunkStrategy",
+        "ClientClosedError",
+        "ClientStateError",
+        "CompositeStrategy",
+        "ConnectConnectionAdapter",
+        "ConnectError",
+        "ConnectionAdapter",
+        "ConnectionStatus",
+        "ConnectionStatusEvent",
+        "ContentEncodingError",
+        "ContinuationLimitError",
+        "DataSource",
+        "DocumentPart",
+        "Event",
+        "EventType",
+        "FetchOptions",
+        "FrameTooLargeError",
+        "HTTPStatusError",
+        "ImagePart",
+        "ImmediateStrategy",
+        "JSONPatchError",
+        "MalformedEventError",
+        "MessagePart",
+        "MessageValidationError",
+        "MessagesView",
+        "ModelMessage",
+        "ProtocolError",
+        "PunctuationStrategy",
+        "ReconnectLimitError",
+        "RedirectError",
+        "RequestValidationError",
+        "ResumePolicy",
+        "RetryPolicy",
+        "RunAgentInput",
+        "RunContext",
+        "RunError",
+        "StreamProcessor",
+        "StreamReadError",
+        "StreamTimeoutError",
+        "StreamTruncatedError",
+        "SubscribeConnectionAdapter",
+        "SyncChatClient",
+        "TextPart",
+        "ThinkingPart",
+        "Tool",
+        "ToolCallApproval",
+        "ToolCallPart",
+        "ToolCallRequest",
+        "ToolCallState",
+        "ToolResultPart",
+        "ToolResultState",
+        "ToolSpec",
+        "TransportError",
+        "UIMessage",
+        "UnexpectedResponseError",
+        "UnknownApprovalError",
+        "UnknownToolCallError",
+        "Updates",
+        "UrlSource",
+        "VideoPart",
+        "WordBoundaryStrategy",
+        "__version__",
+        "build_run_agent_input",
+        "encode_run_agent_input",
+        "fetch_http_stream",
+        "fetch_server_sent_events",
+        "message_from_dict",
+        "message_to_dict",
+        "normalize_connection_adapter",
+        "rpc_stream",
+        "stream",
+        "tool",
+    }
+)
+
+EVENTS = frozenset(
+    {
+        "ActivityDeltaEvent",
+        "ActivitySnapshotEvent",
+        "BaseEvent",
+        "CustomEvent",
+        "DecodedEvent",
+        "Event",
+        "EventDecoder",
+        "EventType",
+        "Framing",
+        "MessagesSnapshotEvent",
+        "RawEvent",
+        "ReasoningEncryptedValueEvent",
+        "ReasoningEndEvent",
+        "ReasoningMessageChunkEvent",
+        "ReasoningMessageContentEvent",
+        "ReasoningMessageEndEvent",
+        "ReasoningMessageStartEvent",
+        "ReasoningStartEvent",
+        "RunErrorDetail",
+        "RunErrorEvent",
+        "RunFinishedEvent",
+        "RunStartedEvent",
+        "StateDeltaEvent",
+        "StateSnapshotEvent",
+        "StepFinishedEvent",
+        "StepStartedEvent",
+        "SubagentErrorEvent",
+        "SubagentFinishedEvent",
+        "SubagentStartedEvent",
+        "TextMessageChunkEvent",
+        "TextMessageContentEvent",
+        "TextMessageEndEvent",
+        "TextMessageStartEvent",
+        "ThinkingEndEvent",
+        "ThinkingStartEvent",
+        "ThinkingTextMessageContentEvent",
+        "ThinkingTextMessageEndEvent",
+        "ThinkingTextMessageStartEvent",
+        "ToolCallArgsEvent",
+        "ToolCallChunkEvent",
+        "ToolCallEndEvent",
+        "ToolCallResultEvent",
+        "ToolCallStartEvent",
+        "UnknownEvent",
+        "Usage",
+        "coerce_event",
+        "decode_event_payload",
+        "encode_ndjson",
+        "encode_sse",
+        "encode_sse_comment",
+        "event_class_for",
+        "event_to_dict",
+        "event_to_json",
+        "is_terminal",
+        "parse_event",
+        "parse_event_json",
+    }
+)
+
+SERVER = frozenset(
+    {
+        "Agent",
+        "AgentOutputError",
+        "Authorize",
+        "DEFAULT_BODY_TIMEOUT",
+        "DEFAULT_HEARTBEAT",
+        "DEFAULT_MAX_BODY_BYTES",
+        "DEFAULT_MAX_PENDING_BODIES",
+        "DisconnectHook",
+        "DurableRuns",
+        "ErrorPayloadMapper",
+        "EventSource",
+        "EventStreamResponse",
+        "EventTooLargeError",
+        "Framing",
+        "InMemoryStreamLog",
+        "NDJSON_HEADERS",
+        "PayloadTooLargeError",
+        "PendingBodies",
+        "ReplayError",
+        "ReplayGapError",
+        "RequestTimeoutError",
+        "RunAgentInput",
+        "RunErrorPayload",
+        "RunExistsError",
+        "RunScope",
+        "SSE_HEADERS",
+        "StreamLog",
+        "StreamLogFullError",
+        "TooManyPendingBodiesError",
+        "TooManyRunsError",
+        "UnknownRunError",
+        "UnsupportedMediaTypeError",
+        "UserFacingError",
+        "chat_endpoint",
+        "error_response",
+        "http_stream",
+        "read_body",
+        "read_chat_request",
+        "redact_text",
+        "request_error_response",
+        "run_error_event",
+        "run_error_payload",
+        "server_sent_events_stream",
+        "to_http_response",
+        "to_server_sent_events_response",
+    }
+)
+
+AGENTS = frozenset(
+    {
+        "OpenAICompatibleAgent",
+        "to_openai_messages",
+    }
+)
+
+PUBLIC = {
+    "chatconduit": PACKAGE,
+    "chatconduit.events": EVENTS,
+    "chatconduit.server": SERVER,
+    "chatconduit.agents": AGENTS,
+}
+
+
+@pytest.mark.parametrize("module_name", sorted(PUBLIC))
+def test_all_is_pinned(module_name: str) -> None:
+    module = importlib.import_module(module_name)
+    assert set(module.__all__) == PUBLIC[module_name]
+    assert len(module.__all__) == len(set(module.__all__)), "a name is listed twice"
+
+
+@pytest.mark.parametrize("module_name", sorted(PUBLIC))
+def test_every_listed_name_resolves(module_name: str) -> None:
+    module = importlib.import_module(module_name)
+    for name in module.__all__:
+        assert getattr(module, name) is not None, name
+
+
+def test_the_package_stays_small() -> None:
+    # The first-hour surface: event classes belong in chatconduit.events.
+    assert len(PACKAGE) <= 90
+    assert not (PACKAGE & EVENTS) - {"BaseEvent", "Event", "EventType"}
+
+
+def test_one_home_per_name() -> None:
+    # A name exported by two public modules must be the very same object.
+    seen: dict[str, object] = {}
+    for module_name in PUBLIC:
+        module = importlib.import_module(module_name)
+        for name in module.__all__:
+            value = getattr(module, name)
+            if name in seen:
+                assert seen[name] is value, f"{name} differs between public modules"
+            seen[name] = value
+
+
+def test_star_import_needs_no_server_extra() -> None:
+    code = (
+        "import sys; sys.modules['starlette'] = None; sys.modules['uvicorn'] = None\n"
+        "from chatconduit import *\n"
+        "from chatconduit.events import *\n"
+        "from chatconduit.server import http_stream, server_sent_events_stream\n"
+        "print('ok')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
