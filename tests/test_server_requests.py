@@ -345,3 +345,23 @@ def test_bad_limits_are_refused_at_setup(option: str, value: float) -> None:
 
     with pytest.raises(ValueError, match=option if option == "body_timeout" else "at least 1"):
         chat_endpoint(agent, **{option: value})
+
+
+def test_an_authorize_that_reads_the_body_does_not_stall_the_request() -> None:
+    """A signature check in ``authorize`` may read the body first; the endpoint then
+    uses what was read instead of waiting for a body that already arrived."""
+    seen: list[str] = []
+
+    async def signed(request: Request) -> bool:
+        return b"thread-fixture" in await request.body()
+
+    async def agent(params: RunAgentInput, request: Request) -> AsyncIterator[Any]:
+        seen.append(params.run_id)
+        yield {"type": "RUN_STARTED", "threadId": params.thread_id, "runId": params.run_id}
+
+    endpoint = chat_endpoint(agent, authorize=signed, body_timeout=5)
+    app = Starlette(routes=[Route("/", endpoint, methods=["POST"])])
+    body = (FIXTURES / "curl-request-body.json").read_bytes()
+    with serve(app) as srv:
+        response = httpx.post(srv.url, content=body, headers=JSON, timeout=10)
+    assert response.status_code == 200 and seen == ["run-fixture"]

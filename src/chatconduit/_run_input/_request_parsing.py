@@ -240,7 +240,7 @@ def _check_input_content(c: _Checker, items: list[Any], path: str, *, legacy: bo
                 c.string(item, "content", where, required=True)  # a TanStack ContentPart
             else:
                 c.string(item, "text", where, required=True)
-        elif kind in MEDIA_PART_TYPES:
+        elif isinstance(kind, str) and kind in MEDIA_PART_TYPES:  # a list is unhashable
             _check_source(c, item, where)
         elif kind == "binary":
             c.string(item, "mimeType", where, required=True)

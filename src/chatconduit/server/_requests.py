@@ -118,6 +118,11 @@ async def _receive_body(
             )
         if int(declared) > max_body_bytes:
             raise PayloadTooLargeError(max_body_bytes, int(declared))
+    cached = getattr(request, "_body", None)
+    if isinstance(cached, bytes):  # already read (say, by ``authorize``): Starlette's cache
+        if len(cached) > max_body_bytes:
+            raise PayloadTooLargeError(max_body_bytes)
+        return cached
     # ASGI messages rather than ``request.stream()``: ``more_body`` tells whether the
     # body is complete, which decides whether this request needs a pending place.
     chunks: list[bytes] = []
