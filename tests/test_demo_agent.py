@@ -14,6 +14,7 @@ from chatconduit._run_input import parse_run_agent_input
 from chatconduit.demo import CalculatorError, DemoAgent, evaluate
 from chatconduit.demo._agent import split_words
 from chatconduit.events import parse_event
+from chatconduit.server._dialect import Tanstack018Dialect
 
 # --- calculator ------------------------------------------------------------------------------
 
@@ -200,24 +201,161 @@ GET_TIME = {
 ADD = {"name": "add", "description": "Add", "parameters": {"type": "object"}}
 
 
+def as_0_18(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The events as the server writes them for a TanStack 0.10 client."""
+    dialect = Tanstack018Dialect()
+    return [out for event in events for out in dialect.convert(event)]
+
+
+# Changed on purpose: the agent now pauses with an interrupt (RUN_FINISHED.outcome, the
+# current protocol); the server turns it into the same CUSTOM event for 0.10 clients.
 async def test_a_named_client_tool_is_handed_to_the_client() -> None:
     events = await run(AGENT, params_for("please use get_time now", tools=[ADD, GET_TIME]))
-    (custom,) = [e for e in events if e["type"] == "CUSTOM"]
-    assert custom["name"] == "tool-input-available"
     call = next(e for e in events if e["type"] == "TOOL_CALL_START")
+    (interrupt,) = events[-1]["outcome"]["interrupts"]
+    assert interrupt["id"] == f"client_tool_{call['toolCallId']}"
+    assert interrupt["reason"] == "tanstack:client_tool_execution"
+    assert interrupt["metadata"]["input"] == {"tz": "", "n": 0}  # placeholders by JSON type
+    assert events[-1]["finishReason"] == "tool_calls"
+    assert "TOOL_CALL_RESULT" not in types(events)  # the client runs it, not us
+
+    (custom,) = [e for e in as_0_18(events) if e["type"] == "CUSTOM"]
+    assert custom["name"] == "tool-input-available"
     assert custom["value"] == {
         "toolCallId": call["toolCallId"],
         "toolName": "get_time",
-        "input": {"tz": "", "n": 0},  # placeholders by JSON type for the required fields
+        "input": {"tz": "", "n": 0},
     }
-    assert events[-1]["finishReason"] == "tool_calls"
-    assert "TOOL_CALL_RESULT" not in types(events)  # the client runs it, not us
+    assert list(custom) == ["type", "name", "value", "model", "timestamp"]
+    assert "outcome" not in as_0_18(events)[-1]
 
 
 async def test_client_tool_arguments_written_in_the_message_are_used() -> None:
     events = await run(AGENT, params_for('call add with {"a": 2, "b": 40}', tools=[ADD]))
-    custom = next(e for e in events if e["type"] == "CUSTOM")
-    assert custom["value"]["input"] == {"a": 2, "b": 40}
+    (interrupt,) = events[-1]["outcome"]["interrupts"]
+    assert interrupt["metadata"]["input"] == {"a": 2, "b": 40}
+
+
+async def test_delete_file_waits_for_an_approval() -> None:
+    events = await run(AGENT, params_for("delete_file notes/today.txt"))
+    call = next(e for e in events if e["type"] == "TOOL_CALL_START")
+    assert call["toolName"] == "delete_file"
+    end = next(e for e in events if e["type"] == "TOOL_CALL_END")
+    assert end["input"] == {"path": "notes/today.txt"}
+    (interrupt,) = events[-1]["outcome"]["interrupts"]
+    assert interrupt["id"] == f"approval_{call['toolCallId']}"
+    assert interrupt["reason"] == "tool_call" and interrupt["metadata"]["kind"] == "approval"
+    assert "TOOL_CALL_RESULT" not in types(events)
+    (custom,) = [e for e in as_0_18(events) if e["type"] == "CUSTOM"]
+    assert custom["name"] == "approval-requested"
+    assert custom["value"]["approval"] == {"id": interrupt["id"], "needsApproval": True}
+
+
+async def test_a_client_declaring_delete_file_still_gets_the_server_tool() -> None:
+    declared = {"name": "delete_file", "description": "typed approvals", "parameters": {}}
+    events = await run(AGENT, params_for('delete_file {"path": "a.txt"}', tools=[declared]))
+    assert events[-1]["outcome"]["interrupts"][0]["reason"] == "tool_call"
+
+
+def answer_to_approval(resume: list[dict[str, Any]], tool_message: str | None) -> RunAgentInput:
+    call = {
+        "id": "call-1",
+        "type": "function",
+        "function": {"name": "delete_file", "arguments": '{"path":"a.txt"}'},
+    }
+    messages: list[dict[str, Any]] = [
+        {"id": "u1", "role": "user", "content": "delete_file a.txt"},
+        {"id": "a1", "role": "assistant", "content": "Needs approval.", "toolCalls": [call]},
+    ]
+    if tool_message is not None:
+        messages.append(
+            {"id": "t1", "role": "tool", "toolCallId": "call-1", "content": tool_message}
+        )
+    return parse_run_agent_input(
+        {
+            "threadId": "thread-demo",
+            "runId": "run-demo",
+            "parentRunId": "run-before",
+            "resume": resume,
+            "messages": messages,
+            "tools": [],
+            "context": [],
+        }
+    )
+
+
+APPROVED = '{"approved":true,"pendingExecution":true,"message":"User approved this action"}'
+DENIED = '{"approved":false,"message":"User denied this action"}'
+
+
+@pytest.mark.parametrize(
+    ("resume", "tool_message", "result", "said"),
+    [
+        # TanStack 0.33: a resume entry and a tool message
+        (
+            [
+                {
+                    "interruptId": "approval_call-1",
+                    "status": "resolved",
+                    "payload": {"approved": True},
+                }
+            ],
+            APPROVED,
+            '{"deleted":"a.txt","simulated":true}',
+            "Done",
+        ),
+        (
+            [
+                {
+                    "interruptId": "approval_call-1",
+                    "status": "resolved",
+                    "payload": {"approved": False},
+                }
+            ],
+            DENIED,
+            None,
+            "declined",
+        ),
+        (
+            [{"interruptId": "approval_call-1", "status": "cancelled"}],
+            None,
+            '{"error":"Tool execution cancelled"}',
+            "Cancelled",
+        ),
+        # AG-UI clients: the resume entry only
+        (
+            [
+                {
+                    "interruptId": "approval_call-1",
+                    "status": "resolved",
+                    "payload": {"approved": True},
+                }
+            ],
+            None,
+            '{"deleted":"a.txt","simulated":true}',
+            "Done",
+        ),
+        # TanStack 0.10: the decision recorded on the call, as a tool message
+        ([], APPROVED, '{"deleted":"a.txt","simulated":true}', "Done"),
+        ([], DENIED, None, "declined"),
+    ],
+)
+async def test_an_answered_approval_is_carried_out_or_not(
+    resume: list[dict[str, Any]], tool_message: str | None, result: str | None, said: str
+) -> None:
+    events = await run(AGENT, answer_to_approval(resume, tool_message))
+    results = [e for e in events if e["type"] == "TOOL_CALL_RESULT"]
+    assert [e["content"] for e in results] == ([result] if result else [])
+    assert all(e["toolCallId"] == "call-1" for e in results)
+    (answer,) = texts(events)
+    assert said in answer and "`a.txt`" in answer
+    assert events[-1]["finishReason"] == "stop" and "outcome" not in events[-1]
+
+
+async def test_a_carried_out_approval_is_not_carried_out_again() -> None:
+    params = answer_to_approval([], '{"deleted":"a.txt","simulated":true}')
+    events = await run(AGENT, params)
+    assert "TOOL_CALL_RESULT" not in types(events)  # answered as an ordinary tool result
 
 
 async def test_a_tool_name_inside_another_word_does_not_trigger_it() -> None:

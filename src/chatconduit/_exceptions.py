@@ -6,9 +6,11 @@
     │   ├── ConnectError            could not connect (refused, DNS, TLS)
     │   ├── StreamTimeoutError      no bytes for too long (idle watchdog), or a connect/read timeout
     │   ├── StreamReadError         the connection broke while the body was being read
+    │   │   └── WebSocketClosedError a WebSocket closed mid-turn (close code and reason kept)
     │   └── ReconnectLimitError     resume gave up after too many reconnects without progress
     ├── HTTPStatusError             the server answered with a non-2xx status
-    │   └── RedirectError           a redirect was not followed (body to another origin, too many)
+    │   ├── RedirectError           a redirect was not followed (body to another origin, too many)
+    │   └── HydrateUnsupportedError the server has no hydrate route (405/501 to GET ?threadId=)
     ├── ProtocolError               the bytes on the wire are not what the protocol allows
     │   ├── MalformedEventError     a payload is not valid JSON / not an event
     │   ├── StreamTruncatedError    the stream ended in the middle of a line or event
@@ -70,6 +72,16 @@ class StreamTimeoutError(TransportError):
 
 class StreamReadError(TransportError):
     """The connection broke while the response body was being read."""
+
+
+class WebSocketClosedError(StreamReadError):
+    """A WebSocket closed before the turn ended; ``code`` and ``reason`` are the close frame's
+    (``1006`` and ``""`` when none arrived). The reason is scrubbed of our secrets."""
+
+    def __init__(self, message: str, *, code: int = 1006, reason: str = "") -> None:
+        self.code = code
+        self.reason = reason
+        super().__init__(message)
 
 
 class ReconnectLimitError(TransportError):
@@ -151,6 +163,26 @@ class RedirectError(HTTPStatusError):
         if self.location:
             head += f" to {self.location}"
         return f"{head}: {self.problem}" if self.problem else head
+
+
+class HydrateUnsupportedError(HTTPStatusError):
+    """The server has no hydrate route: it answered ``GET ?threadId=`` with 405 or 501.
+
+    An :class:`~chatconduit.HTTPStatusError` (status, headers, body excerpt kept), whose
+    message says what is missing rather than only the status.
+    """
+
+    def _one_line(self) -> str:
+        head = (
+            f"the server does not support hydrate (GET ?threadId=): "
+            f"status {self.status_code} {self.reason}"
+        ).rstrip()
+        if self.url:
+            head += f" from {self.url}"
+        return (
+            f"{head}; the endpoint needs a hydrate route answering "
+            "{messages, activeRun, interrupts} as JSON"
+        )
 
 
 class ProtocolError(ChatConduitError):

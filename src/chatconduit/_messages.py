@@ -26,7 +26,15 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, TypeAlias
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    TypeAdapter,
+    ValidationError,
+)
 from pydantic.alias_generators import to_camel
 
 from ._exceptions import MessageValidationError
@@ -54,6 +62,7 @@ __all__ = [
     "ToolResultPart",
     "ToolResultState",
     "UIMessage",
+    "UnknownPart",
     "UrlSource",
     "format_js_date",
     "format_location",
@@ -215,24 +224,58 @@ class ToolResultPart(_WireModel):
     error: str | None = None
 
 
-MessagePart: TypeAlias = Annotated[
-    TextPart
-    | ThinkingPart
-    | ToolCallPart
-    | ToolResultPart
-    | ImagePart
-    | AudioPart
-    | VideoPart
-    | DocumentPart,
-    Field(discriminator="type"),
-]
-"""Any UIMessage part, discriminated on ``type``."""
+class UnknownPart(_WireModel):
+    """A part of a type this library does not know, kept whole.
 
-_PART_ADAPTER: TypeAdapter[MessagePart] = TypeAdapter(MessagePart)
+    Newer TanStack versions add part types (``structured-output``, ``ui-resource``, ...) and
+    apps add their own; a message holding one must neither be refused nor lose its other
+    parts. Every key is kept as it came (``type`` as the field, the rest as extras, under
+    their wire names), so the part serialises back to the same JSON object. Nothing in this
+    library reads or changes it.
+    """
+
+    type: str
+
 
 PART_TYPES: frozenset[str] = frozenset(
     {"text", "image", "audio", "video", "document", "tool-call", "tool-result", "thinking"}
 )
+"""The part types this library knows (every other string ``type`` is an :class:`UnknownPart`)."""
+
+_UNKNOWN_PART_TAG = "chatconduit:unknown-part"  # no real part type looks like this
+
+
+def _part_tag(value: Any) -> str | None:
+    """The union member for a part: its ``type`` when known, the opaque part for any other
+    string; ``None`` (an error naming the missing tag) when there is no string ``type``."""
+    kind = value.get("type") if isinstance(value, Mapping) else getattr(value, "type", None)
+    if not isinstance(kind, str):
+        return None
+    if isinstance(value, UnknownPart) or kind not in PART_TYPES:
+        return _UNKNOWN_PART_TAG
+    return kind
+
+
+MessagePart: TypeAlias = Annotated[
+    Annotated[TextPart, Tag("text")]
+    | Annotated[ThinkingPart, Tag("thinking")]
+    | Annotated[ToolCallPart, Tag("tool-call")]
+    | Annotated[ToolResultPart, Tag("tool-result")]
+    | Annotated[ImagePart, Tag("image")]
+    | Annotated[AudioPart, Tag("audio")]
+    | Annotated[VideoPart, Tag("video")]
+    | Annotated[DocumentPart, Tag("document")]
+    | Annotated[UnknownPart, Tag(_UNKNOWN_PART_TAG)],
+    Discriminator(
+        _part_tag,
+        custom_error_type="invalid_part",
+        custom_error_message="a message part needs a string 'type'",
+    ),
+]
+"""Any UIMessage part, discriminated on ``type``; a type not in :data:`PART_TYPES` is an
+:class:`UnknownPart`."""
+
+_PART_ADAPTER: TypeAdapter[MessagePart] = TypeAdapter(MessagePart)
 
 
 class UIMessage(_WireModel):
@@ -443,8 +486,23 @@ def message_from_dict(data: Mapping[str, Any], *, where: str = "message") -> UIM
         raise _reraise(exc, "UIMessage", where, data) from None
 
 
-def part_from_dict(data: Mapping[str, Any], *, where: str = "part") -> MessagePart:
-    """Parse one part dict (discriminated on ``type``); errors name the bad path."""
+def part_from_dict(
+    data: Mapping[str, Any], *, where: str = "part", keep_unknown: bool = False
+) -> MessagePart:
+    """Parse one part dict (discriminated on ``type``); errors name the bad path.
+
+    A part of a type this library does not know is refused unless ``keep_unknown``: a
+    single part is what a caller is writing now, where an unknown type is most likely a
+    typo. (Parts inside a whole message - a stored history, a snapshot - are kept as
+    :class:`UnknownPart`: they come from elsewhere and must round-trip.)
+    """
+    kind = data.get("type") if isinstance(data, Mapping) else None
+    if not keep_unknown and isinstance(kind, str) and kind not in PART_TYPES:
+        known = ", ".join(repr(t) for t in sorted(PART_TYPES))
+        problem = f"unknown part type {kind!r} (known: {known})"
+        raise MessageValidationError(
+            f"invalid message part: {where}.type: {problem}", [(f"{where}.type", problem)]
+        )
     try:
         return _PART_ADAPTER.validate_python(data)
     except ValidationError as exc:

@@ -17,6 +17,9 @@
 //   --persisted JSON           initial record for the memory adapter (simulates a reload)
 //   --attach                   call client.attach() first (the UI-mount lifecycle: hydrate /
 //                              rejoin); implied by --persistence memory|server
+//   --rejoin-run ID            re-join the run ID through the connection's joinRun (the
+//                              client's `initialResumeSnapshot` {resumeState: {threadId, runId}},
+//                              as after a reload mid-run); implies --attach
 //   --approval MODE            none (default: leave interrupts pending) | approve | deny |
 //                              cancel: answer every pending tool-approval interrupt
 //   --timeout-ms N             give up after N ms in total (default 30000)
@@ -59,6 +62,7 @@ const { values: cli, positionals } = parseArgs({
     persistence: { type: 'string' },
     persisted: { type: 'string' },
     attach: { type: 'boolean' },
+    'rejoin-run': { type: 'string' },
     approval: { type: 'string' },
     'timeout-ms': { type: 'string' },
     'settle-ms': { type: 'string' },
@@ -86,6 +90,7 @@ const opts = {
   persistence: cli.persistence ?? fromConfig.persistence ?? 'none',
   persisted: cli.persisted ? JSON.parse(cli.persisted) : fromConfig.persisted,
   attach: cli.attach ?? fromConfig.attach ?? false,
+  rejoinRunId: cli['rejoin-run'] ?? fromConfig.rejoinRunId,
   approval: cli.approval ?? fromConfig.approval ?? 'none',
   timeoutMs: Number(cli['timeout-ms'] ?? fromConfig.timeoutMs ?? 30000),
   settleMs: Number(cli['settle-ms'] ?? fromConfig.settleMs ?? 150),
@@ -282,6 +287,14 @@ const options = {
   },
 }
 if (opts.persistence === 'server') options.persistence = true
+if (opts.rejoinRunId) {
+  // What a reload mid-run restores: the run to re-join, no pending interrupt.
+  options.initialResumeSnapshot = {
+    resumeState: { threadId: opts.threadId ?? 'thread-rejoin', runId: opts.rejoinRunId },
+    pendingInterrupts: [],
+  }
+  if (!options.threadId) options.threadId = 'thread-rejoin'
+}
 if (opts.persistence === 'memory') options.persistence = memoryPersistence
 const client = new ChatClient(options)
 
@@ -338,7 +351,7 @@ async function settled() {
 }
 
 async function conversation() {
-  if (opts.attach || opts.persistence !== 'none') {
+  if (opts.attach || opts.rejoinRunId || opts.persistence !== 'none') {
     client.attach()
     await settled()
   }

@@ -226,7 +226,9 @@ class ChatClient:
         ``max_continuations`` follow-ups fail with ``ContinuationLimitError``), or was
         stopped (the partial reply is returned). Ignored (``None``, logged) while a turn
         is running. A ``KeyboardInterrupt`` / ``SystemExit`` raised by a client tool stops
-        the turn and is raised from here.
+        the turn and is raised from here. When the last run paused on interrupts
+        (TanStack 0.58, pydantic-ai) that are still unanswered, e.g. an approval, this
+        request tells the server they are cancelled.
         """
         self._check_open()
         if isinstance(content, str):
@@ -288,6 +290,9 @@ class ChatClient:
         if current is not None:
             self._turns.cancel(current, Phase.SUPERSEDED)
         processor.remove_messages_after(last_user)
+        # The reply being redone may have paused on interrupts; its calls are gone, and
+        # the new request starts a run of its own rather than answering that one.
+        self._conversation.interrupted = None
         return await self._turns.run(
             Trigger.CONTINUE if current is not None else Trigger.SEND, raise_on_error
         )
@@ -306,6 +311,7 @@ class ChatClient:
     def clear(self) -> None:
         """Remove all messages and forget the error (a running turn is not stopped)."""
         self._conversation.processor.clear_messages()
+        self._conversation.forget_interrupts()
         self._observable.set_error(None)
         if self._observable.status is ChatStatus.ERROR:
             self._observable.transition(Trigger.RESET)
@@ -324,11 +330,13 @@ class ChatClient:
     ) -> UIMessage | None:
         """Answer a client tool call (one without ``execute``, or to override one).
 
-        ``output`` must be JSON data; ``error`` (a message) marks the call failed. When
-        every tool call of the last assistant message is answered, the follow-up
-        request is sent: at once when idle (this call then returns its reply), or at
-        the end of the running turn. Raises :class:`UnknownToolCallError` when no
-        message holds ``tool_call_id``.
+        ``output`` must be JSON data; ``error`` (a message) marks the call failed, and
+        the server reads it as the result (``{"error": "<message>"}``). When every tool
+        call of the last assistant message is answered, the follow-up request is sent:
+        at once when idle (this call then returns its reply), or at the end of the
+        running turn; it answers the call the way the server asked for it (a ``resume``
+        entry for an interrupt, a tool message otherwise). Raises
+        :class:`UnknownToolCallError` when no message holds ``tool_call_id``.
         """
         self._check_open()
         processor = self._conversation.processor
@@ -341,8 +349,10 @@ class ChatClient:
         self, approval_id: str, approved: bool, *, raise_on_error: bool | None = None
     ) -> UIMessage | None:
         """Approve or deny a tool call waiting for approval (``approval_id`` is the
-        approval's id, not the tool call's). The follow-up request is sent as for
-        :meth:`add_tool_result` (also when denied: the server is told)."""
+        approval's id, not the tool call's: ``ApprovalRequest.approval_id``, which for an
+        interrupt is the interrupt's id). The follow-up request is sent as for
+        :meth:`add_tool_result` (also when denied: the server is told, for an interrupt
+        as ``resume: [{interruptId, status: "resolved", payload: {approved}}]``)."""
         self._check_open()
         processor = self._conversation.processor
         if not has_approval(processor.messages, approval_id):

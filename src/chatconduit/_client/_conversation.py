@@ -6,17 +6,24 @@ result is dropped when its request went stale meanwhile) and cancels a request: 
 partial reply stays, an empty assistant message never does, and nothing treats the
 interrupted stream as still being generated. A change to the messages caused by the
 reply moves the status from ``submitted`` to ``streaming``.
+
+The server asks for client tools and approvals in three ways, all ending up in the same
+place (:meth:`Conversation._on_tool_call`, ``on_approval_request``): TanStack 0.10's
+CUSTOM events (through the processor), a run's interrupts (TanStack 0.58, pydantic-ai:
+:meth:`Conversation._on_interrupts`, answered by the next request, see ``_interrupts``),
+and, plain AG-UI, a call to a declared client tool the run left unanswered
+(:meth:`Conversation.claim_client_calls`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Final
 
-from .._events import BaseEvent, EventType
+from .._events import BaseEvent, EventType, RunFinishedEvent
+from .._events._run import Interrupt
 from .._messages import ToolCallPart, ToolResultPart, UIMessage
 from .._processor import (
     ApprovalRequest,
@@ -24,8 +31,13 @@ from .._processor import (
     MessagesView,
     StreamProcessor,
     ToolCallRequest,
+    copy_json,
 )
+from .._processor._context import newest_tool_call
+from .._processor._custom import mark_approval_requested
+from .._run_input._request_body import ResumeEntry
 from ._freezing import MessageFreezer
+from ._interrupts import InterruptedRun, is_answered
 from ._observable import ObservableState
 from ._options import Settings
 from ._request import Phase, Request, resolve
@@ -33,12 +45,17 @@ from ._state import ChatStatus, Trigger
 from ._tools import Tool, run_tool
 
 _RUN_EVENTS: Final = frozenset({EventType.RUN_STARTED, EventType.RUN_FINISHED, EventType.RUN_ERROR})
+_RUN_FINISHED: Final = EventType.RUN_FINISHED
 _STRUCTURAL_WEIGHT: Final = 32  # "characters" an event without text counts for (UpdateHub)
 _SUBMITTED: Final = ChatStatus.SUBMITTED
 
 # The answer recorded for a tool call that stop() left unanswered (see answer_open_calls).
 STOPPED_TOOL_ERROR: Final = (
     "Error: cancelled by the user (the request was stopped before this tool call was answered)"
+)
+# The same for a call left unanswered by a request that failed.
+FAILED_TOOL_ERROR: Final = (
+    "Error: the request failed before this tool call was answered (no result was produced)"
 )
 
 logger = logging.getLogger("chatconduit.client")
@@ -95,6 +112,11 @@ class Conversation:
         self._cancels = 0  # requests cancelled so far (stop / reload / unsubscribe / swap)
         self._idle_tool_tasks: set[asyncio.Task[None]] = set()  # tools of server-pushed runs
         self._freezer = MessageFreezer()
+        # The last run that ended waiting for the client, until a request answers it.
+        self.interrupted: InterruptedRun | None = None
+        # Calls a TanStack 0.58 server asked about with an interrupt: every request writes
+        # their tool messages as its 0.33 client does (the server needs them to stay answered).
+        self.tanstack_calls: set[str] = set()
         self._state_version = 0
         self._state_copy: tuple[int, Any] = (0, None)
 
@@ -126,16 +148,21 @@ class Conversation:
         hub = self._hub
         if hub.has_subscribers:
             hub.growth += _text_weight(event)
+        kind = event.type
         self._in_event = True
         try:
             self.processor.process(event)
+            if kind == _RUN_FINISHED:
+                assert isinstance(event, RunFinishedEvent)
+                outcome = event.outcome
+                if outcome is not None and outcome.interrupts:
+                    self._on_interrupts(event.run_id, outcome.parsed_interrupts())
         finally:
             self._in_event = False
             if self._deferred:
                 deferred, self._deferred = self._deferred, []
                 for action in deferred:
                     action()
-        kind = event.type
         if kind in _RUN_EVENTS:
             self._observable.run_event(kind, event.__dict__.get("run_id"))
 
@@ -168,11 +195,78 @@ class Conversation:
     def _on_approval_request(self, request: ApprovalRequest) -> None:
         self._calls.emit(self._cb.on_approval_request, request)
 
+    # ------------------------------------------------------------------ interrupts
+
+    def _on_interrupts(self, run_id: str | None, interrupts: list[Interrupt]) -> None:
+        """A run paused for the client: remember it (the next request answers it) and act
+        on each interrupt as on the CUSTOM event it replaces."""
+        interrupted = InterruptedRun(run_id, tuple(interrupts))
+        self.interrupted = interrupted
+        self.tanstack_calls.update(interrupted.tanstack_calls())
+        messages = self.processor.messages
+        requests = interrupted.requests(messages)
+        for request in requests:
+            if isinstance(request, ToolCallRequest):
+                self._on_tool_call(request)
+                continue
+            assert request.tool_call_id is not None
+            found = newest_tool_call(messages, request.tool_call_id)
+            if found is not None:
+                mark_approval_requested(found[1], request.approval_id)
+                self._on_messages_change(messages)
+            self._on_approval_request(request)
+        unanswerable = len(interrupts) - len(requests)
+        if unanswerable:
+            logger.warning(
+                "run %r paused on %d interrupt(s) that are not about a tool call; the next "
+                "request answers them as cancelled",
+                run_id,
+                unanswerable,
+            )
+
+    def forget_interrupts(self) -> None:
+        """The conversation starts over: no run waits, no call was asked about."""
+        self.interrupted = None
+        self.tanstack_calls.clear()
+
+    def take_resume(self) -> tuple[str | None, list[ResumeEntry]]:
+        """The interrupted run and the answers the next request gives it (``(None, [])``
+        when no run waits); the run then counts as answered."""
+        interrupted, self.interrupted = self.interrupted, None
+        if interrupted is None:
+            return None, []
+        return interrupted.run_id, interrupted.answers(self.processor.messages)
+
     # ------------------------------------------------------------------ client tools
 
+    def claim_client_calls(self, request: Request) -> None:
+        """Plain AG-UI (pydantic-ai, ``ag-ui-protocol``): a server asks for a frontend tool
+        by streaming a call to a tool the client declared and ending its run. Each such
+        call of this request's reply that nothing answered or asked for otherwise (no
+        output, no result, no approval, no CUSTOM event or interrupt) is a client tool
+        call: it goes where ``tool-input-available`` goes."""
+        tools = self._settings.tools
+        if not tools:
+            return
+        claimed = set(request.tool_calls)
+        messages = self.processor.messages
+        for tool_call_id, call in list(self.processor.tool_calls.items()):
+            if tool_call_id in claimed or call.name not in tools:
+                continue
+            found = newest_tool_call(messages, tool_call_id)
+            if found is None:
+                continue
+            message, part = found
+            if part.approval is not None or is_answered(message, part):
+                continue
+            arguments = self.processor.tool_call_arguments(tool_call_id)
+            self._on_tool_call(ToolCallRequest(tool_call_id, part.name, arguments))
+
     def _on_tool_call(self, request: ToolCallRequest) -> None:
-        self._calls.emit(self._cb.on_tool_call, request)
         owner = self.request
+        if owner is not None and request.tool_call_id in owner.tool_calls:
+            return  # asked twice (an interrupt after a CUSTOM event): run it once
+        self._calls.emit(self._cb.on_tool_call, request)
         if owner is not None and isinstance(request.tool_call_id, str):
             owner.tool_calls.append(request.tool_call_id)
         name = request.tool_name
@@ -249,7 +343,7 @@ class Conversation:
 
         def forget() -> None:
             if phase is Phase.STOPPED:
-                self.answer_open_calls(request)
+                self.answer_open_calls(request, STOPPED_TOOL_ERROR)
             # Forget the interrupted stream (active messages, runs): the partial reply
             # stays, but nothing treats it as still being generated; an empty one goes.
             self.drop_empty_replies(request)
@@ -262,8 +356,8 @@ class Conversation:
         else:
             forget()
 
-    def answer_open_calls(self, request: Request) -> None:
-        """Answer the tool calls a stopped request left open with an error result.
+    def answer_open_calls(self, request: Request, error: str) -> None:
+        """Answer the tool calls a stopped or failed request left open with ``error``.
 
         The next request sends the whole conversation, and OpenAI-style backends refuse
         an assistant tool call that no tool message answers; the wire format
@@ -288,7 +382,7 @@ class Conversation:
                 ):
                     open_calls.append(part.id)
         for tool_call_id in open_calls:
-            self.processor.add_tool_result(tool_call_id, None, STOPPED_TOOL_ERROR)
+            self.processor.add_tool_result(tool_call_id, None, error)
 
     @staticmethod
     def cancel_tools(request: Request) -> None:
@@ -311,5 +405,5 @@ class Conversation:
         """Copies of the messages and the agent state for a snapshot, and their cost."""
         messages, cost = self._freezer.freeze(self.processor.messages)
         if self._state_copy[0] != self._state_version:
-            self._state_copy = (self._state_version, copy.deepcopy(self.processor.state))
+            self._state_copy = (self._state_version, copy_json(self.processor.state))  # any depth
         return messages, self._state_copy[1], cost

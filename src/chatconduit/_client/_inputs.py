@@ -21,6 +21,7 @@ from .._messages import (
     ToolCallPart,
     ToolResultPart,
     UIMessage,
+    UnknownPart,
     VideoPart,
     message_from_dict,
     model_message_from_dict,
@@ -109,7 +110,12 @@ def coerce_parts(parts: Iterable[PartInput], where: str) -> list[MessagePart]:
         if isinstance(part, _PART_CLASSES):
             out.append(part)
         elif isinstance(part, Mapping):
-            out.append(part_from_dict(part, where=f"{where}[{i}]"))
+            coerced = part_from_dict(part, where=f"{where}[{i}]")
+            if isinstance(coerced, UnknownPart):
+                # Kept whole when a server or a store sends one; from the caller's own
+                # input it is a typo (``"txt"``) that no agent would understand.
+                raise ValueError(f"{where}[{i}].type: unknown part type {coerced.type!r}")
+            out.append(coerced)
         else:
             raise TypeError(
                 f"{where}[{i}]: expected a message part or a dict, got {type(part).__name__}"

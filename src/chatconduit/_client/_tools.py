@@ -1,8 +1,10 @@
 """Client tools: tools the *browser side* (here: your Python process) runs for the agent.
 The server's agent asks for a client tool with a CUSTOM ``tool-input-available``
-event; the client runs it and sends the output back in a follow-up request
-(reference §5.6). A :class:`Tool` with ``execute`` runs automatically (:func:`run_tool`);
-one without waits for the application to call ``ChatClient.add_tool_result``.
+event (TanStack 0.10), an interrupt of its run (TanStack 0.58), or a call to a declared
+tool that its run leaves unanswered (plain AG-UI, pydantic-ai); the client runs it and
+sends the output back in a follow-up request (reference §5.6). A :class:`Tool` with
+``execute`` runs automatically (:func:`run_tool`); one without waits for the
+application to call ``ChatClient.add_tool_result``.
 """
 
 from __future__ import annotations

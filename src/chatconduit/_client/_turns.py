@@ -26,7 +26,8 @@ from .._connection._protocols import RunContext
 from .._exceptions import ContinuationLimitError
 from .._messages import ToolCallPart, ToolResultPart, UIMessage
 from .._run_input import generate_run_id
-from ._conversation import Conversation
+from .._run_input._request_body import RequestMessages
+from ._conversation import FAILED_TOOL_ERROR, Conversation
 from ._driver import Driver
 from ._freezing import freeze_message
 from ._observable import ObservableState
@@ -130,6 +131,9 @@ class TurnRunner:
         conversation = self._conversation
         conversation.end(request, Phase.FAILED)
         conversation.cancel_tools(request)
+        # As after stop(): the next request sends every call, and OpenAI-style backends
+        # refuse one that no tool message answers.
+        conversation.answer_open_calls(request, FAILED_TOOL_ERROR)
         conversation.drop_empty_replies(request)
         self._processor.prepare_assistant_message()  # forget the broken stream
         self._observable.fail(error)
@@ -150,9 +154,16 @@ class TurnRunner:
         if request.is_stale():
             return "stale"  # stop() or reload() inside on_response: nothing is sent
         data = self._next_body()
+        # A run that paused for the client (interrupts) is answered by this request, the
+        # way the server asked: its id as parentRunId, the answers as resume.
+        parent_run_id, resume = self._conversation.take_resume()
+        tanstack_calls = self._conversation.tanstack_calls
+        if resume or tanstack_calls:
+            messages = RequestMessages(messages, resume, tanstack_calls)
         request.run_context = RunContext(
             thread_id=self._settings.thread_id,
             run_id=generate_run_id("run"),
+            parent_run_id=parent_run_id,
             client_tools=[t.spec() for t in self._settings.tools.values()],
             forwarded_props=dict(data),
         )
@@ -176,6 +187,7 @@ class TurnRunner:
         if processor.has_error:
             request.error = processor.error
             return "failed"
+        self._conversation.claim_client_calls(request)  # plain AG-UI frontend tools
         pending = [t for t in request.tool_tasks if not t.done()]
         if pending:
             results = await asyncio.gather(*pending, return_exceptions=True)

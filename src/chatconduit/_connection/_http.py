@@ -25,12 +25,20 @@ the response's events, and beyond the reference it:
 
 ``url`` and ``options`` callables are resolved again for every request, so a
 retry or a resume picks up a refreshed token; the body is built once per
-``connect()``, so every request of a stream carries the same run id.
+``connect()``, so every request of a stream carries the same run id, in the body
+and in the ``X-Run-Id`` header (by which a durable TanStack server keys the run).
+
+Beyond ``connect()``, as the 0.33 reference's adapters do (and with the same
+plumbing, see ``_request``):
+
+- ``join_run(run_id)`` GETs ``<url>?offset=-1&runId=<id>`` and yields a durable
+  run's events from its log, as ``connect()`` would (resumed the same way);
+- ``hydrate(thread_id)`` GETs ``<url>?threadId=<id>`` as JSON: the thread's
+  stored messages, its running run and its pending interrupts (``_hydrate``).
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import Any
 
@@ -40,12 +48,23 @@ from .._codec import Framing
 from .._events import Event
 from .._redact import redact_url
 from ._abort import AbortSignal
+from ._hydrate import HydratedThread, fetch_hydration
 from ._options import FetchOptions, OptionsInput, UrlInput
+from ._pool import shared_client
 from ._protocols import RunContext
-from ._send import new_client
+from ._request import join_target, run_target
 from ._stream_run import StreamRun
 
 __all__ = ["HTTPStreamAdapter", "fetch_http_stream", "fetch_server_sent_events"]
+
+
+class _Lease:
+    """This adapter's use of the shared client: ``is_closed`` once the adapter is."""
+
+    __slots__ = ("is_closed",)
+
+    def __init__(self) -> None:
+        self.is_closed = False
 
 
 class HTTPStreamAdapter:
@@ -67,18 +86,19 @@ class HTTPStreamAdapter:
         self._url = url
         self._options = options
         self._framing: Framing = framing
-        self._client: httpx.AsyncClient | None = None
-        self._client_loop: asyncio.AbstractEventLoop | None = None
+        # Set on first use of the shared client; what ``aclose()`` ends.
+        self._client: _Lease | None = None
         self._closed = False
 
     # -- lifecycle ------------------------------------------------------------------------
 
     async def aclose(self) -> None:
-        """Close the HTTP client this adapter created (a client you passed is left open)."""
+        """Stop this adapter: it sends no further request. A client you passed is left
+        open; the client default adapters share (one per event loop, see
+        ``_connection._pool``) stays open for the others and is closed with its loop."""
         self._closed = True
-        client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
+        if self._client is not None:
+            self._client.is_closed = True
 
     async def __aenter__(self) -> HTTPStreamAdapter:
         return self
@@ -100,13 +120,12 @@ class HTTPStreamAdapter:
             return options.client
         if self._closed:
             raise RuntimeError("this adapter was closed (aclose()); create a new one")
-        loop = asyncio.get_running_loop()
-        if self._client is None or self._client.is_closed or self._client_loop is not loop:
-            # A client's connections belong to the event loop that opened them, so a
-            # new loop (asyncio.run per call in sync code) needs a new client.
-            self._client = new_client()
-            self._client_loop = loop
-        return self._client
+        # The running loop's shared client: a client's connections belong to the loop
+        # that opened them, so asyncio.run per call in sync code gets its loop's own.
+        client = shared_client()
+        if self._client is None:
+            self._client = _Lease()
+        return client
 
     # -- the adapter ---------------------------------------------------------------------
 
@@ -117,18 +136,87 @@ class HTTPStreamAdapter:
         abort_signal: AbortSignal | None = None,
         run_context: RunContext | None = None,
     ) -> AsyncGenerator[Event, None]:
-        """POST the run and yield its events. Nothing is sent until the first iteration."""
+        """POST the run and yield its events. Nothing is sent until the first iteration.
+
+        Every request of the run (retries, resumes) says ``X-Run-Id: <the run id>``."""
+        framing = self._framing
         run = StreamRun(
-            framing=self._framing,
+            framing=framing,
             url=self._url,
             options=self._options,
-            messages=messages,
-            data=data,
+            target=lambda options: run_target(framing, messages, data, run_context, options),
             abort_signal=abort_signal,
-            run_context=run_context,
             client_for=self._client_for,
         )
         return run.events()
+
+    def join_run(
+        self,
+        run_id: str,
+        *,
+        offset: str | None = None,
+        abort_signal: AbortSignal | None = None,
+    ) -> AsyncGenerator[Event, None]:
+        """Yield the events of a durable run from the server's log, as ``connect()`` does
+        (the reference's ``joinRun``): ``GET <url>?offset=<offset or -1>&runId=<run_id>``.
+
+        ``offset`` ``None`` (``-1``) joins from the first event; an event id of the run
+        joins strictly after it. A join that drops is resumed with ``Last-Event-ID``
+        like a stream, and it has the same watchdogs, retries, status events and
+        errors: a 400 (e.g. a server that reads no offset) is an
+        :class:`~chatconduit.HTTPStatusError` with its status and body. A server that
+        knows no such run may also answer with a stream whose only event is a
+        ``RUN_ERROR`` (TanStack 0.58: "produced no data"): it is yielded like any
+        other. Nothing is sent until the first iteration.
+        """
+        if not isinstance(run_id, str) or not run_id:
+            raise ValueError(f"run_id must be a non-empty str, got {run_id!r}")
+        if offset is not None and (not isinstance(offset, str) or not offset):
+            raise ValueError(f"offset must be a non-empty str or None, got {offset!r}")
+        framing = self._framing
+        run = StreamRun(
+            framing=framing,
+            url=self._url,
+            options=self._options,
+            target=lambda _options: join_target(framing, run_id, offset),
+            abort_signal=abort_signal,
+            client_for=self._client_for,
+        )
+        return run.events()
+
+    async def hydrate(
+        self,
+        thread_id: str,
+        *,
+        limit: int | None = None,
+        before: str | None = None,
+    ) -> HydratedThread:
+        """The thread as the server stores it (the reference's ``hydrate``):
+        ``GET <url>?threadId=<thread_id>`` with ``Accept: application/json``, read into
+        a :class:`HydratedThread` (messages, the run still running, pending interrupts).
+
+        ``limit`` and ``before`` (a cursor from ``HydratedThread.cursor``) page through
+        a long thread, as the reference does. The initial request is retried like a
+        stream's; ``idle_timeout`` bounds each wait, ``deadline`` the whole call.
+        Raises :class:`~chatconduit.HydrateUnsupportedError` when the server answers
+        405/501 (it has no hydrate route), :class:`~chatconduit.HTTPStatusError` for
+        another non-2xx, :class:`~chatconduit.UnexpectedResponseError` for a 2xx that
+        is not a JSON object, :class:`~chatconduit.MessageValidationError` for a stored
+        message that is not a UI message. It is one await: cancel its task to stop it
+        (the connection is closed); ``FetchOptions.signal`` is for streams.
+        """
+        if not isinstance(thread_id, str) or not thread_id:
+            raise ValueError(f"thread_id must be a non-empty str, got {thread_id!r}")
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)):
+            raise TypeError(f"limit must be an int or None, got {limit!r}")
+        return await fetch_hydration(
+            url=self._url,
+            options=self._options,
+            thread_id=thread_id,
+            limit=limit,
+            before=before,
+            client_for=self._client_for,
+        )
 
 
 def fetch_server_sent_events(url: UrlInput, options: OptionsInput = None) -> HTTPStreamAdapter:

@@ -57,8 +57,11 @@ class FetchOptions:
       (adapter ``body`` < run context ``forwarded_props`` < per-call ``data``).
     - ``cookies``: sent with every request.
     - ``client``: an ``httpx.AsyncClient`` of yours (proxies, mTLS, an ASGI app
-      in-process); it is never closed by the adapter. Without one the adapter
-      creates its own on first use and closes it in ``aclose()``.
+      in-process, a cookie jar); it is used as it is and never closed by the
+      adapter. Without one, every default adapter on an event loop shares that
+      loop's one client (made on first use, over aiohttp, no cookie jar, closed
+      with the loop; see ``_connection._pool``), so a thousand conversations cost
+      one client, not a thousand.
     - ``connect_timeout``: seconds to establish the connection (``None``: no limit).
     - ``idle_timeout``: the watchdog: seconds without a single byte (response
       headers, events, heartbeats) before the connection is given up — resumed

@@ -41,35 +41,15 @@ from .._exceptions import (
 )
 from .._redact import Scrubber, is_sensitive_header, redact_url
 from ._encoding import BodyDecoder
-from ._options import DEFAULT_CONNECT_TIMEOUT, CookiesInput, cookie_items
+from ._options import CookiesInput, cookie_items
+from ._pool import DEFAULT_LIMITS, new_client
 from ._retry import is_retryable_status
 
 __all__ = ["DEFAULT_LIMITS", "ERROR_BODY_BYTES", "OpenFailed", "new_client", "open_stream", "read"]
 
 ERROR_BODY_BYTES = 4096  # how much of an error response's body is kept on HTTPStatusError
 
-# The pool of a client the adapter creates itself. httpx's default (100
-# connections) queues the 101st concurrent stream until another one ends, and
-# streams end late: with 1,000 concurrent chats most requests failed with a
-# pool timeout (see docs/connection-adapters.md). A stream holds its
-# connection for its whole life, so the pool must not be the limit; the
-# operating system's file descriptors are. Idle connections are kept for the
-# next turn of the chat.
-DEFAULT_LIMITS = httpx.Limits(
-    max_connections=None, max_keepalive_connections=100, keepalive_expiry=30.0
-)
-
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-
-
-def new_client() -> httpx.AsyncClient:
-    # fetch() follows redirects, so the reference's users rely on it (open_stream
-    # follows them itself, see the module docstring).
-    return httpx.AsyncClient(
-        limits=DEFAULT_LIMITS,
-        follow_redirects=True,
-        timeout=httpx.Timeout(DEFAULT_CONNECT_TIMEOUT, read=None, write=None),
-    )
 
 
 class OpenFailed(Exception):

@@ -1,6 +1,8 @@
-"""``StreamRun``: one ``connect()`` of an HTTP adapter, from its first request to its last.
+"""``StreamRun``: one logical stream of an HTTP adapter, from its first request to its last.
 
-A run is one logical stream, which may take several requests:
+A ``connect()`` (POST the run) or a ``join_run()`` (GET a durable run's log) is one
+logical stream; what it sends is its :class:`~._request.Target`, everything else is
+the same for both. It may take several requests:
 
 1. *Opening.* Before anything is delivered, a connect failure, 408, 429 or
    5xx is retried per :class:`RetryPolicy`. Other failures are raised.
@@ -27,7 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 import httpx
@@ -42,32 +44,20 @@ from .._exceptions import (
     StreamTruncatedError,
     TransportError,
 )
-from .._redact import Scrubber, redact_url
-from .._run_input import encode_run_agent_input
+from .._redact import Scrubber
 from ._abort import Aborted, AbortScope, AbortSignal
 from ._deadline import Deadline
-from ._encoding import ACCEPT_ENCODING
-from ._options import (
-    FetchOptions,
-    OptionsInput,
-    UrlInput,
-    cookie_items,
-    merge_headers,
-    resolve_options,
-    resolve_url,
-)
-from ._protocols import RunContext
+from ._options import FetchOptions, OptionsInput, UrlInput, resolve_options, resolve_url
+from ._request import Target, prepare
 from ._response_reader import ResponseReader
 from ._resume import ResumeTracker, coerce_resume_policy
 from ._retry import coerce_retry_policy, parse_retry_after
 from ._send import OpenFailed, open_stream
 from ._status import ConnectionStatus, ConnectionStatusEvent, notify
 
-__all__ = ["ACCEPT", "StreamRun"]
+__all__ = ["StreamRun"]
 
 logger = logging.getLogger("chatconduit.connection")
-
-ACCEPT: dict[Framing, str] = {"sse": "text/event-stream", "ndjson": "application/x-ndjson"}
 
 Drop = TransportError | StreamTruncatedError  # what ends a response early
 
@@ -83,26 +73,24 @@ class StreamRun:
         framing: Framing,
         url: UrlInput,
         options: OptionsInput,
-        messages: Sequence[Any],
-        data: Mapping[str, Any] | None,
+        target: Callable[[FetchOptions], Target],
         abort_signal: AbortSignal | None,
-        run_context: RunContext | None,
         client_for: Callable[[FetchOptions], httpx.AsyncClient],
     ) -> None:
+        """``target`` makes what the run sends from the first resolved options (a POST
+        body merges ``options.body``); it is called once, see :meth:`_start`."""
         self._framing: Framing = framing
         self._url_input = url
         self._options_input = options
-        self._messages = messages
-        self._data = data
+        self._make_target = target
         self._abort_signal = abort_signal
-        self._run_context = run_context
         self._client_for = client_for
         # Resolved when the run starts (the first iteration), see _start().
         self._options = FetchOptions()
         self._scope = AbortScope(None)
         self._retry = coerce_retry_policy(True)
         self._resume = coerce_resume_policy(True)
-        self._body = b""
+        self._target = Target("GET", "*/*")  # made by _start()
         # SSE ids stay in force across events, and into a resumed response (WHATWG).
         self._tracker = ResumeTracker(ids_persist=framing == "sse")
         self._attempt = 0  # requests so far, for status events
@@ -124,19 +112,9 @@ class StreamRun:
         self._reader = ResponseReader(self._framing, self._tracker, self._scope, self._deadline)
         self._retry = coerce_retry_policy(options.retry)
         self._resume = coerce_resume_policy(options.resume)
-        rc = self._run_context
-        # Built once: every request of this run (retries, resumes) sends the same
-        # bytes, so the same run id.
-        self._body = encode_run_agent_input(
-            self._messages,
-            thread_id=rc.thread_id if rc else None,
-            run_id=rc.run_id if rc else None,
-            parent_run_id=rc.parent_run_id if rc else None,
-            tools=list(rc.client_tools) if rc and rc.client_tools else None,
-            forwarded_props=rc.forwarded_props if rc else None,
-            adapter_body=options.body,
-            data=self._data,
-        )
+        # Made once: every request of this run (retries, resumes) sends the same
+        # body and the same X-Run-Id, so the server sees one run.
+        self._target = self._make_target(options)
 
     # -- status -----------------------------------------------------------------------------
 
@@ -205,38 +183,17 @@ class StreamRun:
             self._options = await self._scope.run(resolve_options(self._options_input))
         options = self._options
         url = await self._scope.run(resolve_url(self._url_input))
-        self._safe_url = redact_url(url)
-        headers = merge_headers(
-            {
-                "Content-Type": "application/json",
-                "Accept": ACCEPT[self._framing],
-                # What _encoding decodes in bounded steps; httpx would also offer br and
-                # zstd when their packages happen to be installed.
-                "Accept-Encoding": ACCEPT_ENCODING,
-            },
-            options.headers,
-        )
-        cursor = self._tracker.cursor  # None for an id a header cannot carry
-        if cursor is not None:
-            headers["Last-Event-ID"] = cursor
-        cookies = cookie_items(options.cookies)
-        self._scrubber = Scrubber.for_request(url, headers, cookies)
-        client = self._client_for(options)
-        request = client.build_request(
-            "POST",
+        prepared = prepare(
+            self._target,
             url,
-            content=self._body,
-            headers=headers,
-            cookies=dict(cookies) or None,
-            # Overrides the client's own: reads are the idle watchdog's business.
-            timeout=httpx.Timeout(
-                connect=options.connect_timeout,
-                read=None,
-                write=None,
-                pool=options.connect_timeout,
-            ),
+            options,
+            self._client_for(options),
+            # None for an id a header cannot carry.
+            last_event_id=self._tracker.cursor,
         )
-        return client, request
+        self._safe_url = prepared.safe_url
+        self._scrubber = prepared.scrubber
+        return prepared.client, prepared.request
 
     async def _open(self) -> httpx.Response:
         """A 2xx response, after as many retries (or resume attempts) as allowed."""

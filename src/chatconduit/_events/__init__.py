@@ -6,7 +6,7 @@ parsed event re-encodes to the bytes it arrived as). The rules (leniency, absent
 
 from __future__ import annotations
 
-from ._base import BaseEvent
+from ._base import BaseEvent, tanstack_of
 from ._base import NestedWireModel as NestedWireModel
 from ._base import WireModel as WireModel  # tests walk field types against it
 from ._base import _get_wire_keys as _get_wire_keys  # tests read the key-order slot
@@ -18,7 +18,15 @@ from ._custom import (
     SubagentStartedEvent,
     UnknownEvent,
 )
-from ._encode import coerce_event, event_to_dict, event_to_json, is_terminal
+from ._encode import (
+    coerce_event,
+    event_to_dict,
+    event_to_json,
+    finish_reason_of,
+    is_intermediate_finish,
+    is_terminal,
+    outcome_type_of,
+)
 from ._fast import _FAST as _FAST  # the import-time self-check's verdict (tested)
 from ._parse import _parse_reference as _parse_reference  # timed by tests/test_events.py
 from ._parse import parse_event, parse_event_json, parse_event_json_batch
@@ -117,8 +125,12 @@ __all__ = [
     "event_class_for",
     "event_to_dict",
     "event_to_json",
+    "finish_reason_of",
+    "is_intermediate_finish",
     "is_terminal",
+    "outcome_type_of",
     "parse_event",
     "parse_event_json",
     "parse_event_json_batch",
+    "tanstack_of",
 ]

@@ -9,8 +9,9 @@ pydantic, and ``_arrival_order`` reads it lazily from a stored payload.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, ClassVar
+from collections.abc import Callable, Mapping
+from types import MappingProxyType, UnionType
+from typing import Any, ClassVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, ModelWrapValidatorHandler, model_validator
 from pydantic.alias_generators import to_camel
@@ -44,6 +45,9 @@ class WireModel(BaseModel):
     _cc_alias_to_name: ClassVar[dict[str, str]] = {}
     _cc_renamed: ClassVar[frozenset[str]] = frozenset()  # fields whose wire key differs
     _cc_nested: ClassVar[bool] = False  # True for objects inside events (they have no ``type``)
+    # (field name, wire key) of fields that may hold a list of wire models (AG-UI's ``usage``
+    # list): the encoder writes JSON leaves as they are, so it converts these lists itself.
+    _cc_model_lists: ClassVar[tuple[tuple[str, str], ...]] = ()
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -57,6 +61,21 @@ class WireModel(BaseModel):
         cls._cc_pairs = tuple((n, fields[n].alias or n) for n in names)
         cls._cc_alias_to_name = {alias: name for name, alias in cls._cc_pairs}
         cls._cc_renamed = frozenset(name for name, alias in cls._cc_pairs if name != alias)
+        cls._cc_model_lists = tuple(
+            (name, alias)
+            for name, alias in cls._cc_pairs
+            if _holds_model_list(fields[name].annotation)
+        )
+
+
+def _holds_model_list(annotation: Any) -> bool:
+    """Whether a field annotation has a ``list[<WireModel>]`` member (``Usage | list[Usage]``)."""
+    if get_origin(annotation) is list:
+        args = get_args(annotation)
+        return bool(args) and isinstance(args[0], type) and issubclass(args[0], WireModel)
+    if isinstance(annotation, UnionType) or get_origin(annotation) is Union:
+        return any(_holds_model_list(arg) for arg in get_args(annotation))
+    return False
 
 
 class NestedWireModel(WireModel):
@@ -76,12 +95,38 @@ class NestedWireModel(WireModel):
 
 
 class BaseEvent(WireModel):
-    """Fields every event may carry. ``model`` is a TanStack addition (the LLM's name)."""
+    """Fields every event may carry. ``model`` is a TanStack addition (the LLM's name);
+    ``metadata`` is AG-UI's free-form object, where TanStack 0.58 keeps its own extras
+    under ``tanstack`` (read them with :attr:`tanstack_metadata`)."""
 
     type: str
     timestamp: JSNumber | None = None
     model: str | None = None
     raw_event: Any = None
+    metadata: dict[str, Any] | None = None
+
+    @property
+    def tanstack_metadata(self) -> Mapping[str, Any]:
+        """``metadata.tanstack`` (TanStack 0.58's extras: ``finishReason``, ``model``,
+        ``toolCallName``, ``input``, ``stepId``, ...), or an empty mapping when there is none.
+
+        Parsing already copies the extras this event class has a field for onto that field
+        when the top-level key is absent (see ``_tanstack``); this is the whole object.
+        """
+        return tanstack_of(self.metadata)
+
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+def tanstack_of(metadata: Any) -> Mapping[str, Any]:
+    """``metadata["tanstack"]`` when both are JSON objects, else an empty mapping (``metadata``
+    is free-form: anything else is no TanStack data rather than an error)."""
+    if type(metadata) is dict:
+        tanstack = metadata.get("tanstack")
+        if type(tanstack) is dict:
+            return tanstack
+    return _EMPTY
 
 
 # Going through the slot's descriptor skips BaseModel.__setattr__/__getattr__ (and pydantic's

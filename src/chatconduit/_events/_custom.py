@@ -77,3 +77,4 @@ class UnknownEvent(BaseEvent):
     type: str
     timestamp: Any = None
     model: Any = None
+    metadata: Any = None

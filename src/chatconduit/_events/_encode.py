@@ -1,5 +1,6 @@
 """Encoding: ``event_to_dict``/``event_to_json`` (wire key order, absent vs. ``null``),
-``coerce_event`` and ``is_terminal``."""
+``coerce_event``, and what ends a run: ``is_terminal``, ``is_intermediate_finish`` and the
+readers they share (``finish_reason_of``, ``outcome_type_of``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ from typing import Any, cast
 from pydantic import BaseModel
 
 from .. import _json
-from ._base import BaseEvent, WireModel, _arrival_order, _get_wire_keys, _set_wire_keys
+from ._base import (
+    BaseEvent,
+    WireModel,
+    _arrival_order,
+    _get_wire_keys,
+    _set_wire_keys,
+    tanstack_of,
+)
 from ._parse import parse_event
 from ._types import EventType
 from ._union import _EVENT_CLASS_SET, Event
@@ -98,6 +106,11 @@ def _dump(model: WireModel, out: dict[str, Any]) -> dict[str, Any]:
         for key, value in extra.items():
             if key not in out:
                 out[key] = value if type(value) in leaf else _plain(value)
+    if model._cc_model_lists:  # a list is a JSON leaf above; one of models is not
+        for _, alias in model._cc_model_lists:
+            items = out.get(alias)
+            if type(items) is list:
+                out[alias] = [_plain(item) for item in items]
     return out
 
 
@@ -119,9 +132,83 @@ def event_to_json(event: BaseEvent | Mapping[str, Any]) -> str:
 
 
 def is_terminal(event: BaseEvent | Mapping[str, Any]) -> bool:
-    """True for RUN_FINISHED and RUN_ERROR: the events that end a run."""
+    """True for the events that end a run: RUN_ERROR, and RUN_FINISHED unless it is a
+    TanStack 0.58 agent-loop step.
+
+    TanStack 0.58 sends one RUN_FINISHED per model iteration and marks the intermediate
+    ones with ``metadata.tanstack.finishReason: "tool_calls"`` and no ``finishReason`` of
+    their own; more events of the same run follow. So a response cut right after one has
+    not ended, and is resumed. An ``outcome`` of ``type: "interrupt"`` is an end (the run
+    pauses for the client; 0.58 sends ``tool_calls`` with it).
+
+    A *top-level* ``finishReason: "tool_calls"`` still ends the response here: that is how
+    the TanStack 0.10 protocol (and this library's server) ends a response that leaves
+    client tools to run, so resuming after it would only find nothing more, and those
+    servers never continue a response after one when they tag events with ids. (The
+    processor, which must not finalize in the middle of an agent loop, reads both
+    spellings: :func:`is_intermediate_finish`.)
+    """
+    if isinstance(event, Mapping):
+        event_type = event.get("type")
+        if event_type == EventType.RUN_ERROR:
+            return True
+        return event_type == EventType.RUN_FINISHED and not (
+            "finishReason" not in event and is_intermediate_finish(event)
+        )
+    event_type = event.type
+    if event_type == EventType.RUN_ERROR:
+        return True
+    return event_type == EventType.RUN_FINISHED and not (
+        "finish_reason" not in event.model_fields_set and is_intermediate_finish(event)
+    )
+
+
+def finish_reason_of(event: BaseEvent | Mapping[str, Any]) -> str | None:
+    """A RUN_FINISHED's finish reason: ``finishReason`` at the top level (TanStack 0.10),
+    else ``metadata.tanstack.finishReason`` (0.58); ``None`` when neither is a string.
+    A top-level key wins, even ``null``, as in the 0.33 client."""
+    if isinstance(event, Mapping):
+        if "finishReason" in event:
+            reason = event["finishReason"]
+        else:
+            reason = tanstack_of(event.get("metadata")).get("finishReason")
+    else:
+        # Parsing has already restored a reason found only in metadata.tanstack (_tanstack);
+        # an event built in Python may still have it there only.
+        reason = event.__dict__.get("finish_reason")
+        if reason is None and "finish_reason" not in event.model_fields_set:
+            reason = event.tanstack_metadata.get("finishReason")
+    return reason if isinstance(reason, str) else None
+
+
+def outcome_type_of(event: BaseEvent | Mapping[str, Any]) -> str | None:
+    """The ``type`` of a RUN_FINISHED's AG-UI ``outcome`` (``"success"``, ``"interrupt"``,
+    ``"cancelled"``), or ``None`` when it has none.
+
+    Read from the typed field when the event class has one, else from the raw value kept
+    as an extra, so it works whichever way ``outcome`` is modelled.
+    """
+    if isinstance(event, Mapping):
+        outcome = event.get("outcome")
+    else:
+        outcome = event.__dict__.get("outcome")
+        if outcome is None and event.__pydantic_extra__:
+            outcome = event.__pydantic_extra__.get("outcome")
+    if isinstance(outcome, Mapping):
+        kind = outcome.get("type")
+    else:  # a nested model: its ``type`` may have another Python name
+        kind = getattr(outcome, "kind", None) or getattr(outcome, "type", None)
+    return kind if isinstance(kind, str) else None
+
+
+def is_intermediate_finish(event: BaseEvent | Mapping[str, Any]) -> bool:
+    """Whether a RUN_FINISHED ends one iteration of a server agent loop rather than the run:
+    finish reason ``"tool_calls"`` (top level or ``metadata.tanstack``) and no
+    ``interrupt`` outcome (an interrupt pauses the run: a real end, even though TanStack
+    0.58 sends ``tool_calls`` with it). False for any other event."""
     event_type = event.get("type") if isinstance(event, Mapping) else event.type
-    return event_type in _TERMINAL_TYPES
-
-
-_TERMINAL_TYPES = frozenset({EventType.RUN_FINISHED, EventType.RUN_ERROR})
+    return (
+        event_type == EventType.RUN_FINISHED
+        and finish_reason_of(event) == "tool_calls"
+        and outcome_type_of(event) != "interrupt"
+    )

@@ -45,7 +45,7 @@ _INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
 _SCHEMA_KEYS = ("schema", "items_schema", "keys_schema", "values_schema")
 _PLAIN_KINDS = frozenset({"str", "bool", "literal", "default", "nullable", "list", "dict"})
 _KNOWN_KINDS = _PLAIN_KINDS | {"any", "int", "float", "union", "model", "model-fields"}
-_KNOWN_KINDS |= {"model-field", "function-wrap"}
+_KNOWN_KINDS |= {"model-field", "function-wrap", "definitions", "definition-ref"}
 
 
 class _UnsupportedSchema(Exception):
@@ -74,6 +74,10 @@ def _js_safe(schema: dict[str, Any]) -> dict[str, Any]:
             _js_safe(c) if isinstance(c, dict) else (_js_safe(c[0]), c[1])
             for c in schema["choices"]
         ]
+    elif kind == "definitions":
+        # A nested model used twice in one event (``usage: Usage | list[Usage]``) is defined
+        # once and referenced: make the definitions safe; the references then point to them.
+        out["definitions"] = [_js_safe(d) for d in schema["definitions"]]
     elif kind == "model-fields":
         out["fields"] = {
             name: {**field, "schema": _js_safe(field["schema"])}

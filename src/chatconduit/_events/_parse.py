@@ -1,5 +1,6 @@
 """Parsing: ``parse_event`` (a decoded object), ``parse_event_json`` (the hot path) and
-``parse_event_json_batch``, plus the wording of every parse error.
+``parse_event_json_batch``, plus the wording of every parse error. Each of them restores
+TanStack 0.58's ``metadata.tanstack`` extras onto the event's fields (``_tanstack``).
 
 The hot functions and every global they read live in this module (imported names are plain
 module globals here, so nothing costs an extra attribute lookup per event).
@@ -18,6 +19,7 @@ from .._exceptions import MalformedEventError
 from ._base import _key_order, _set_wire_keys
 from ._custom import UnknownEvent
 from ._fast import _INFINITY_BYTES, _NAN_BYTES, _fast_many, _fast_one
+from ._tanstack import restore_tanstack as _restore_tanstack
 from ._union import _EVENT_CLASSES, Event
 
 _EXCERPT_CHARS = 200
@@ -92,6 +94,8 @@ def _build(obj: dict[str, Any], source: Any) -> Event:
     except ValidationError as exc:
         raise MalformedEventError(_describe(exc, obj), excerpt=_excerpt(source)) from None
     _set_wire_keys(event, _key_order(tuple(obj)))
+    if event.metadata is not None:
+        _restore_tanstack(event)
     return event  # type: ignore[no-any-return]
 
 
@@ -177,6 +181,8 @@ def parse_event_json(data: str | bytes) -> Event:
         except ValidationError:
             return _parse_reference(data)
         _set_wire_keys(event, data)
+        if event.metadata is not None:  # TanStack 0.58 keeps its extras in there
+            _restore_tanstack(event)
         return event  # type: ignore[no-any-return]
     return _parse_reference(data)  # pragma: no cover - no fast path
 
@@ -199,4 +205,7 @@ def parse_event_json_batch(payloads: Sequence[bytes]) -> list[Event]:
         raise ValueError("NaN or Infinity: the reference parser decides")
     events: list[Event] = _fast_many(payloads, by_alias=True, by_name=False)
     deque(map(_set_wire_keys, events, payloads), maxlen=0)
+    for event in events:
+        if event.metadata is not None:
+            _restore_tanstack(event)
     return events

@@ -16,7 +16,7 @@ class ToolCallStartEvent(BaseEvent):
     """TanStack's deprecated alias of ``tool_call_name``; the 0.10 server writes both."""
     parent_message_id: str | None = None
     index: JSNumber | None = None
-    metadata: dict[str, Any] | None = None
+    # ``metadata`` (on every event) is written last, as TanStack 0.10 writes it here.
 
     __wire_order__ = (
         "tool_call_id",

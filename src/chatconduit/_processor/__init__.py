@@ -4,6 +4,7 @@ event's content lands; it is synchronous, does no I/O, and costs time in proport
 to the bytes received (the cost model is in docs/architecture.md).
 """
 
+from ._json_patch import copy_json
 from ._message_state import StreamToolCall
 from ._records import ApprovalRequest, MessagesView, RunInfo, ToolCallRequest
 from ._snapshot import ui_messages_from_snapshot
@@ -30,5 +31,6 @@ __all__ = [
     "StreamToolCall",
     "ToolCallRequest",
     "WordBoundaryStrategy",
+    "copy_json",
     "ui_messages_from_snapshot",
 ]

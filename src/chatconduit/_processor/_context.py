@@ -9,7 +9,7 @@ question most handlers start with: which message does this event land in
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeAlias
@@ -22,7 +22,7 @@ from ._message_state import MessageState, StreamToolCall
 from ._records import ApprovalRequest, MessagesView, RunInfo, ToolCallRequest
 from ._strategies import ChunkStrategy, reset_strategy
 
-__all__ = ["Context", "now", "require"]
+__all__ = ["Context", "newest_tool_call", "now", "require"]
 
 MessagesChangeCallback: TypeAlias = Callable[[MessagesView], None]
 MessageCallback: TypeAlias = Callable[[UIMessage], None]
@@ -38,6 +38,22 @@ StateChangeCallback: TypeAlias = Callable[[Any], None]
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def newest_tool_call(
+    messages: Sequence[UIMessage], tool_call_id: str
+) -> tuple[UIMessage, ToolCallPart] | None:
+    """The newest message holding a tool call of that id, and the call's part.
+
+    Newest first, unlike :meth:`Context.find_tool_call` (the reference's oldest-first
+    lookup for a client's answer): what the server says about a call it did not start
+    in this stream (an interrupt, a result after an approval) concerns the latest turn.
+    """
+    for message in reversed(messages):
+        for part in message.parts:
+            if isinstance(part, ToolCallPart) and part.id == tool_call_id:
+                return message, part
+    return None
 
 
 def require(event: BaseEvent, value: str | None, wire_name: str) -> str:
@@ -96,7 +112,7 @@ class Context:
         self.active_runs: dict[str | None, None] = {}
         self.runs: dict[str | None, RunInfo] = {}
         self.finish_reason: str | None = None
-        self.usage: Usage | list[dict[str, Any]] | None = None
+        self.usage: Usage | list[Usage] | None = None
         self.error: RunError | None = None
         self.is_done = False
         # Open *_CHUNK sequence: ("text" | "tool" | "reasoning", its id) (_chunks).

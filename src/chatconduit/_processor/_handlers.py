@@ -3,8 +3,8 @@
 Each handler takes the processor's :class:`~._context.Context` and the typed event, and
 names the reference rule (§4.4) and the differences (``docs/differences.md``) it
 implements. Types not listed carry nothing for the message list and are ignored, as in
-the reference: REASONING_START / _MESSAGE_START / _MESSAGE_END / _END,
-REASONING_ENCRYPTED_VALUE, RAW, ACTIVITY_*, THINKING_*, SUBAGENT_* and unknown types.
+the reference: REASONING_START / _MESSAGE_START / _MESSAGE_END / _END, RAW, ACTIVITY_*,
+THINKING_*, SUBAGENT_* and unknown types.
 Before any handler runs, an event in ``_chunks.CLOSES_CHUNK`` ends an open ``*_CHUNK``
 sequence (``StreamProcessor.process``).
 """
@@ -22,7 +22,12 @@ from ._runs import on_run_error, on_run_finished, on_run_started
 from ._shared_state import on_state_delta, on_state_snapshot
 from ._snapshot import on_messages_snapshot
 from ._text_messages import on_text_message_content, on_text_message_end, on_text_message_start
-from ._thinking import on_reasoning_message_content, on_step_finished, on_step_started
+from ._thinking import (
+    on_reasoning_encrypted_value,
+    on_reasoning_message_content,
+    on_step_finished,
+    on_step_started,
+)
 from ._tool_calls import (
     on_tool_call_args,
     on_tool_call_end,
@@ -48,6 +53,7 @@ HANDLERS: dict[str, Handler] = {
     EventType.STEP_STARTED: on_step_started,
     EventType.STEP_FINISHED: on_step_finished,
     EventType.REASONING_MESSAGE_CONTENT: on_reasoning_message_content,
+    EventType.REASONING_ENCRYPTED_VALUE: on_reasoning_encrypted_value,
     # runs and the end of the stream: _runs
     EventType.RUN_STARTED: on_run_started,
     EventType.RUN_FINISHED: on_run_finished,

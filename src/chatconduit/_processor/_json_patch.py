@@ -88,12 +88,29 @@ def json_equal(a: Any, b: Any) -> bool:
 
 
 def copy_json(value: Any) -> Any:
-    """A deep copy of JSON data (dicts and lists; everything else is immutable here)."""
-    if isinstance(value, dict):
-        return {k: copy_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [copy_json(v) for v in value]
-    return value
+    """A deep copy of JSON data (dicts and lists; everything else is immutable here).
+
+    Iterative, not recursive: the depth is the peer's choice, and a state snapshot a few
+    hundred levels deep must not end the turn with a ``RecursionError``.
+    """
+    if not isinstance(value, dict | list):
+        return value
+    root: Any = {} if isinstance(value, dict) else []
+    # Each entry: a source container and the empty copy its items go into.
+    pending: list[tuple[Any, Any]] = [(value, root)]
+    while pending:
+        source, target = pending.pop()
+        items = source.items() if isinstance(source, dict) else enumerate(source)
+        for key, item in items:
+            if isinstance(item, dict | list):
+                child: Any = {} if isinstance(item, dict) else []
+                pending.append((item, child))
+                item = child
+            if isinstance(target, dict):
+                target[key] = item
+            else:
+                target.append(item)
+    return root
 
 
 def apply_patch(document: Any, patch: Any, *, in_place: bool = False) -> Any:

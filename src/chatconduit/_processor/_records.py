@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias, overload
 
 from .._events import Usage
+from .._events._run import Interrupt
 from .._exceptions import RunError
 from .._messages import UIMessage
 
@@ -19,21 +20,39 @@ __all__ = ["ApprovalRequest", "MessagesView", "RunInfo", "RunStatus", "ToolCallR
 
 @dataclass(frozen=True, slots=True)
 class ToolCallRequest:
-    """A client tool should run now (CUSTOM ``tool-input-available``)."""
+    """A client tool should run now.
+
+    The server asks in one of three ways: CUSTOM ``tool-input-available`` (TanStack 0.10),
+    an interrupt of its run (TanStack 0.58: ``interrupt`` is set, and the answer goes
+    back as a ``resume`` entry), or, plain AG-UI, by ending its run with a call to a tool
+    the client declared left unanswered.
+    """
 
     tool_call_id: str | None
     tool_name: str | None
     input: Any
+    interrupt: Interrupt | None = None
+    """The interrupt that asked for it (TanStack 0.58), else ``None``."""
 
 
 @dataclass(frozen=True, slots=True)
 class ApprovalRequest:
-    """A tool call waits for the user's approval (CUSTOM ``approval-requested``)."""
+    """A tool call waits for the user's approval: CUSTOM ``approval-requested`` (TanStack
+    0.10), or an interrupt of the run (TanStack 0.58, pydantic-ai).
+
+    Answer it with ``add_tool_approval_response(approval_id, approved)``. From an
+    interrupt, ``approval_id`` is the interrupt's id and ``message`` /
+    ``response_schema`` are what the server wrote (the question to show, the JSON
+    Schema of the answer it accepts).
+    """
 
     tool_call_id: str | None
     tool_name: str | None
     input: Any
     approval_id: str
+    message: str | None = None
+    response_schema: Any = None
+    interrupt: Interrupt | None = None
 
 
 RunStatus: TypeAlias = Literal["running", "finished", "error"]
@@ -51,7 +70,7 @@ class RunInfo:
     thread_id: str | None = None
     status: RunStatus = "running"
     finish_reason: str | None = None
-    usage: Usage | list[dict[str, Any]] | None = None
+    usage: Usage | list[Usage] | None = None
     error: RunError | None = None
 
 

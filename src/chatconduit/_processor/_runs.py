@@ -4,8 +4,14 @@ A stream may carry several runs. Each is recorded in ``Context.runs`` (a
 :class:`RunInfo`); the ones still going are ``Context.active_runs``. The finish rules:
 
 * A RUN_FINISHED that leaves no run active completes every pending tool call. With
-  ``finishReason: "tool_calls"`` it is an agent-loop step and does not finalize; any
-  other reason finalizes the stream (difference 3). Reason and usage are kept (6).
+  finish reason ``"tool_calls"`` (top level, or TanStack 0.58's ``metadata.tanstack``) it
+  is an agent-loop step and does not finalize, unless its ``outcome`` is an
+  ``interrupt`` (the run pauses for the client: 0.58 sends ``tool_calls`` with it); any
+  other RUN_FINISHED finalizes the stream (difference 3). Reason and usage are kept (6).
+* The finish reason kept is the wire's. An AG-UI server that sends none but an
+  ``outcome`` (pydantic-ai) gets one from it: ``"tool_calls"`` when the run paused for
+  the client (an interrupt, or a success that leaves tool calls of this stream without
+  output: frontend tools), ``"stop"`` for another success, none for ``cancelled``.
 * RUN_ERROR records the error and creates no message (difference 1); it does not
   finalize.
 * :func:`finalize` (reference §4.5) is also what ``StreamProcessor.finalize_stream`` does.
@@ -13,7 +19,14 @@ A stream may carry several runs. Each is recorded in ``Context.runs`` (a
 
 from __future__ import annotations
 
-from .._events import RunErrorEvent, RunFinishedEvent, RunStartedEvent
+from .._events import (
+    RunErrorEvent,
+    RunFinishedEvent,
+    RunStartedEvent,
+    finish_reason_of,
+    is_intermediate_finish,
+    outcome_type_of,
+)
 from .._exceptions import RunError
 from .._messages import TextPart, UIMessage
 from .._text import is_js_blank
@@ -47,17 +60,21 @@ def on_run_finished(ctx: Context, ev: RunFinishedEvent) -> None:
     info = _run(ctx, ev.run_id)
     if ev.thread_id is not None:
         info.thread_id = ev.thread_id
+    outcome = outcome_type_of(ev)
+    reason = finish_reason_of(ev)
+    if reason is None and outcome is not None:
+        reason = _reason_from_outcome(ctx, ev, outcome)
     info.status = "finished"
-    info.finish_reason = ev.finish_reason
+    info.finish_reason = reason
     info.usage = ev.usage
-    ctx.finish_reason = ev.finish_reason
+    ctx.finish_reason = reason
     ctx.usage = ev.usage
     ctx.active_runs.pop(ev.run_id, None)
     if ctx.active_runs:
         return  # other runs of this stream are still going
     for ms in list(ctx.active.values()):
         complete_tool_calls(ctx, ms)
-    if ev.finish_reason == "tool_calls":
+    if is_intermediate_finish(ev):
         # An agent-loop step: the same response usually continues (server tools), or it
         # ends and the owner calls finalize_stream(). Either way: not yet.
         return
@@ -65,14 +82,29 @@ def on_run_finished(ctx: Context, ev: RunFinishedEvent) -> None:
     finalize(ctx)
 
 
+def _reason_from_outcome(ctx: Context, ev: RunFinishedEvent, outcome: str) -> str | None:
+    """A finish reason for a run that ended with an AG-UI ``outcome`` and none of its own
+    (pydantic-ai), in TanStack's terms, so that code reading ``finish_reason`` (e.g. "was
+    that the answer, or does the client owe a tool result?") works with either server.
+    ``None`` for an outcome that says neither (``cancelled``, or one unknown to us)."""
+    if outcome == "interrupt":
+        return "tool_calls"  # what TanStack 0.58 sends with its interrupts
+    if outcome != "success":
+        return None
+    pending = ev.outcome.pending_tool_call_ids if ev.outcome is not None else None
+    if pending or any(not call.part.has_output for call in ctx.tool_calls.values()):
+        # Frontend tools: the server left the calls to the client (pydantic-ai lists
+        # them in pendingToolCallIds only when the request declared AG-UI 1.0).
+        return "tool_calls"
+    return "stop"
+
+
 def on_run_error(ctx: Context, ev: RunErrorEvent) -> None:
     """RUN_ERROR (reference §4.4; difference 1): the error goes on the processor and on its
-    run (every active run when it names none), then to ``on_error``."""
-    # message || error.message || 'An error occurred'; code ?? error.code
-    nested = ev.error
-    message = ev.message or (nested.message if nested is not None else None)
-    code = ev.code if ev.code is not None else (nested.code if nested is not None else None)
-    error = RunError(message or "An error occurred", code=code, run_id=ev.run_id)
+    run (every active run when it names none), then to ``on_error``. The message and code
+    are read from either shape: AG-UI's flat ``{message, code}`` (TanStack 0.58) or the
+    nested ``error`` TanStack 0.10 writes."""
+    error = RunError(ev.error_message, code=ev.error_code, run_id=ev.run_id)
     ctx.error = error
     if ev.run_id is not None:
         ctx.active_runs.pop(ev.run_id, None)

@@ -127,12 +127,15 @@ class StreamProcessor:
 
     @property
     def finish_reason(self) -> str | None:
-        """``finishReason`` of the latest RUN_FINISHED of this stream (``None`` if absent)."""
+        """The finish reason of the latest RUN_FINISHED of this stream: its ``finishReason``
+        (top level, or ``metadata.tanstack`` from TanStack 0.58), else one derived from an
+        AG-UI ``outcome`` (see ``_runs``); ``None`` when it has neither."""
         return self._ctx.finish_reason
 
     @property
-    def usage(self) -> Usage | list[dict[str, Any]] | None:
-        """``usage`` of the latest RUN_FINISHED of this stream."""
+    def usage(self) -> Usage | list[Usage] | None:
+        """``usage`` of the latest RUN_FINISHED of this stream: one object (TanStack 0.10)
+        or a list, one per model (AG-UI); ``Usage.combined()`` totals either."""
         return self._ctx.usage
 
     @property

@@ -1,15 +1,22 @@
-"""Thinking: STEP_STARTED / STEP_FINISHED and REASONING_MESSAGE_CONTENT (reference §4.4).
+"""Thinking: STEP_STARTED / STEP_FINISHED, REASONING_MESSAGE_CONTENT (reference §4.4) and
+REASONING_ENCRYPTED_VALUE.
 
 Each thinking *step* has one thinking part (matched by ``step_id``) that its text grows
 in, in place. STEP_STARTED makes a step current; content without a current step opens
 one. Once a message has seen REASONING_MESSAGE_CONTENT, STEP_FINISHED carries the same
-text again and only its signature is taken. The other REASONING_* events carry nothing
-for messages and are ignored.
+text again and only its signature is taken. TanStack 0.58 sends a step's signature as a
+REASONING_ENCRYPTED_VALUE instead. The other REASONING_* events carry nothing for
+messages and are ignored.
 """
 
 from __future__ import annotations
 
-from .._events import ReasoningMessageContentEvent, StepFinishedEvent, StepStartedEvent
+from .._events import (
+    ReasoningEncryptedValueEvent,
+    ReasoningMessageContentEvent,
+    StepFinishedEvent,
+    StepStartedEvent,
+)
 from .._ids import generate_id
 from .._messages import ThinkingPart
 from .._text import append_in_place
@@ -17,7 +24,12 @@ from ._context import Context
 from ._message_state import MessageState
 from ._text_messages import accumulated_suffix
 
-__all__ = ["on_reasoning_message_content", "on_step_finished", "on_step_started"]
+__all__ = [
+    "on_reasoning_encrypted_value",
+    "on_reasoning_message_content",
+    "on_step_finished",
+    "on_step_started",
+]
 
 
 def _step_part(ms: MessageState, step_id: str) -> ThinkingPart:
@@ -103,3 +115,28 @@ def on_reasoning_message_content(ctx: Context, ev: ReasoningMessageContentEvent)
     if ev.delta:
         append_in_place(part, "content", ev.delta)
     _thinking_updated(ctx, ms, step_id, part)
+
+
+def on_reasoning_encrypted_value(ctx: Context, ev: ReasoningEncryptedValueEvent) -> None:
+    """REASONING_ENCRYPTED_VALUE with ``subtype: "message"``: a thinking step's signature
+    (TanStack 0.58 sends a STEP_FINISHED's ``signature`` this way, right after the step).
+
+    As the 0.33 client, it goes to the active assistant message's current step, else to
+    the step ``entityId`` names; unlike it, only onto a thinking part that exists: this
+    event creates nothing (pydantic-ai sends its own markers this way, about messages
+    without thinking). ``subtype: "tool-call"`` (a provider's signature of a tool call)
+    has no place in a message part and is ignored.
+    """
+    value = ev.encrypted_value
+    if not value or ev.subtype == "tool-call":
+        return
+    ms = ctx.active_assistant()
+    if ms is None:
+        return
+    part = ms.steps.get(ms.current_step) if ms.current_step is not None else None
+    if part is None and ev.entity_id is not None:
+        part = ms.steps.get(ev.entity_id)
+    if part is None:
+        return
+    part.signature = value
+    ctx.emit_messages()

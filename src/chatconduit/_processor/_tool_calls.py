@@ -27,7 +27,7 @@ from .._events import (
 )
 from .._messages import ToolCallPart, ToolCallState, ToolResultPart, UIMessage
 from .._text import append_in_place
-from ._context import Context, require
+from ._context import Context, newest_tool_call, require
 from ._message_state import MessageState, StreamToolCall
 from ._partial_json import parse_partial_json
 
@@ -100,13 +100,14 @@ def upsert_tool_result(message: UIMessage, result: ToolResultPart) -> None:
     parts.append(result)
 
 
-def _set_output(ctx: Context, call: StreamToolCall, content: str, output: Any) -> None:
+def _set_output(
+    ctx: Context, message: UIMessage, part: ToolCallPart, content: str, output: Any
+) -> None:
     """A server-side result for the call: output on the call, a tool-result part."""
-    call._part.set_output(output)
-    call._part.state = "input-complete"
+    part.set_output(output)
+    part.state = "input-complete"
     upsert_tool_result(
-        call._message.message,
-        ToolResultPart(tool_call_id=call._part.id, content=content, state="complete"),
+        message, ToolResultPart(tool_call_id=part.id, content=content, state="complete")
     )
     ctx.emit_messages()
 
@@ -188,18 +189,31 @@ def on_tool_call_end(ctx: Context, ev: ToolCallEndEvent) -> None:
     if has_input:
         call._parsed_input = (ev.input,)
     if ev.result:
-        _set_output(ctx, call, ev.result, parse_output(ev.result))
+        _set_output(ctx, call._message.message, call._part, ev.result, parse_output(ev.result))
 
 
 def on_tool_call_result(ctx: Context, ev: ToolCallResultEvent) -> None:
-    """TOOL_CALL_RESULT (reference §4.4): as TOOL_CALL_END with a result, from ``content``."""
-    call = _known_call(ctx, ev)
-    if call is None:
-        return
+    """TOOL_CALL_RESULT (reference §4.4): as TOOL_CALL_END with a result, from ``content``.
+
+    The call may belong to an earlier stream: answering an interrupt (an approved call,
+    TanStack 0.58 and pydantic-ai), the server runs the tool and sends its result first
+    thing, with no TOOL_CALL_START. The result then lands on the newest message holding
+    that call; a call no message holds is dropped with a warning (difference 11).
+    """
+    tool_call_id = require(ev, ev.tool_call_id, "toolCallId")
+    call = ctx.tool_calls.get(tool_call_id)
+    if call is not None:
+        message, part = call._message.message, call._part
+    else:
+        found = newest_tool_call(ctx.messages, tool_call_id)
+        if found is None:
+            _known_call(ctx, ev)  # logs the drop
+            return
+        message, part = found
     raw = ev.content
     if isinstance(raw, str):
-        _set_output(ctx, call, raw, parse_output(raw))
+        _set_output(ctx, message, part, raw, parse_output(raw))
     elif raw is None:
-        _set_output(ctx, call, "", "")
+        _set_output(ctx, message, part, "", "")
     else:  # AG-UI content parts: keep them as the output, their JSON as the content
-        _set_output(ctx, call, _json.dumps(raw), raw)
+        _set_output(ctx, message, part, _json.dumps(raw), raw)

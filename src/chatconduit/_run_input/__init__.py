@@ -13,11 +13,19 @@ from ._request_body import (
     reasoning_hash,
     ui_messages_to_wire,
 )
-from ._request_parsing import ContextItem, RunAgentInput, parse_run_agent_input
+from ._request_parsing import (
+    ContextItem,
+    ReasoningMessage,
+    ResumeEntry,
+    RunAgentInput,
+    parse_run_agent_input,
+)
 
 __all__ = [
     "ClientTool",
     "ContextItem",
+    "ReasoningMessage",
+    "ResumeEntry",
     "RunAgentInput",
     "ToolSpec",
     "WireInputMessage",

@@ -14,8 +14,10 @@ from ._request_parsing import _kind
 class ClientTool:
     """A tool the client declared and the server does not implement.
 
-    It has no ``execute``: an agent runtime that meets one should emit a
-    ``tool-input-available`` request and let the client run it.
+    It has no ``execute``: an agent runtime that meets one streams the call and pauses
+    the run on ``params.client_tool_interrupt(...)`` (see
+    :meth:`~chatconduit.RunAgentInput.interrupt_run`), and the client runs it; the server
+    turns the interrupt into the ``tool-input-available`` event 0.10 clients expect.
     """
 
     name: str

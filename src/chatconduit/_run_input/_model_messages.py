@@ -3,7 +3,9 @@
 reference §6.3: :func:`convert_messages_to_model_messages` is the reference's
 ``convertMessagesToModelMessages`` (fan-out duplicates dropped, ``developer`` as
 ``system``); :func:`ui_message_to_model_messages` splits one UIMessage at its tool
-results, keeping the order of text, tool calls and results.
+results, keeping the order of text, tool calls and results. A failed tool call that
+recorded no output reaches the model as its error, not as ``null``
+(:func:`~._request_body.tool_error_content`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from .._messages import (
     ModelToolCallFunction,
     TextPart,
     ThinkingEntry,
+    ThinkingPart,
     ToolCallPart,
     ToolResultPart,
     UIMessage,
@@ -37,7 +40,7 @@ from .._messages import (
     to_json_value,
     validation_problems,
 )
-from ._request_body import WireInputMessage
+from ._request_body import WireInputMessage, approval_decision, tool_error_content
 
 _MEDIA_BY_PREFIX: dict[str, type[ImagePart | AudioPart | VideoPart]] = {
     "image/": ImagePart,
@@ -144,6 +147,11 @@ def convert_messages_to_model_messages(
             tool_call_id = m.get("toolCallId", m.get("tool_call_id"))
         if role == "tool" and tool_call_id and tool_call_id in anchored:
             continue
+        if role == "tool" and isinstance(m, Mapping) and m.get("error"):
+            # An AG-UI tool message of a failed call: the model reads ``content`` only.
+            content = tool_error_content(m.get("content"), m["error"])
+            if content is not m.get("content"):
+                m = {**m, "content": content}
         if role in ("reasoning", "activity"):
             continue
         if role == "developer" and not isinstance(m, ModelMessage):
@@ -218,11 +226,13 @@ def ui_message_to_model_messages(message: UIMessage) -> list[ModelMessage]:
         elif isinstance(part, ToolResultPart):
             flush()
             if part.state in ("complete", "error") and part.tool_call_id not in emitted:
+                # A failed call's "null" becomes its error: the model must read what went wrong.
+                content = tool_error_content(part.content, part.error)
                 out.append(
-                    ModelMessage(role="tool", content=part.content, tool_call_id=part.tool_call_id)
+                    ModelMessage(role="tool", content=content, tool_call_id=part.tool_call_id)
                 )
                 emitted.add(part.tool_call_id)
-        elif part.type == "thinking" and part.content:
+        elif isinstance(part, ThinkingPart) and part.content:
             entry = ThinkingEntry(content=part.content)
             if part.signature:
                 entry.signature = part.signature
@@ -239,14 +249,7 @@ def ui_message_to_model_messages(message: UIMessage) -> list[ModelMessage]:
             and part.approval is not None
             and part.approval.approved is not None
         ):
-            approved = part.approval.approved
-            decision: dict[str, Any] = {"approved": approved}
-            if approved:
-                decision["pendingExecution"] = True
-            decision["message"] = (
-                "User approved this action" if approved else "User denied this action"
-            )
-            result = _json.dumps(decision)
+            result = approval_decision(part.approval.approved)
         else:
             continue
         out.append(ModelMessage(role="tool", content=result, tool_call_id=part.id))

@@ -5,9 +5,14 @@ into the exact dict the reference ``fetch`` adapters POST (same key order, same
 fan-out of reasoning and tool messages), and :func:`encode_run_agent_input` gives
 its bytes. For the same inputs the bytes are identical to the reference's.
 
+A request that answers a run's interrupts (TanStack 0.58, AG-UI 1.0) also carries
+``parentRunId`` and ``resume`` (:class:`ResumeEntry`), in the key order the 0.33 client
+writes them; the tool calls a TanStack 0.58 server asked about that way get their tool
+messages as the 0.33 client writes them, in that request and every later one.
+
 Read top to bottom: the run ids, the messages (:func:`ui_messages_to_wire` with
-its reasoning-id hash), the tool declarations (:class:`ToolSpec`), then the whole
-body.
+its reasoning-id hash), the interrupt answers, the tool declarations
+(:class:`ToolSpec`), then the whole body.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import secrets
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 from pydantic import BaseModel
 
@@ -93,13 +98,54 @@ def _user_content(parts: list[Any]) -> str | list[dict[str, Any]]:
     return out
 
 
-def ui_messages_to_wire(messages: Iterable[WireInputMessage]) -> list[dict[str, Any]]:
+def tool_error_content(content: Any, error: Any) -> Any:
+    """The ``content`` of a failed call's tool message: what servers read as the result.
+
+    A call that failed without output records ``"null"`` (its output, JSON ``null``),
+    and a server reading ``content`` (pydantic-ai, most agents) would tell the model
+    ``null``. Then the error is the content, as ``{"error": "<text>"}`` (the output the
+    failed call holds, and how TanStack 0.58 writes its own failed results). Content
+    that says more than ``null`` is kept.
+    """
+    if error and content == "null":
+        return _json.dumps({"error": error})
+    return content
+
+
+def approval_decision(approved: bool) -> str:
+    """The tool result an answered approval stands for, as the reference writes it
+    (TanStack's ``uiMessagesToWire`` and ``convertMessagesToModelMessages``)."""
+    decision: dict[str, Any] = {"approved": approved}
+    if approved:
+        decision["pendingExecution"] = True
+    decision["message"] = "User approved this action" if approved else "User denied this action"
+    return _json.dumps(decision)
+
+
+# The 0.33 client's tool messages end with this (TanStack's ``rebuiltToolMetadata`` of a
+# result with no id, date or content parts of its own); a fresh copy per message.
+def _tool_result_metadata() -> dict[str, Any]:
+    return {"tanstack": {"toolResult": {}}}
+
+
+def ui_messages_to_wire(
+    messages: Iterable[WireInputMessage], *, tanstack_calls: Iterable[str] = ()
+) -> list[dict[str, Any]]:
     """``RunAgentInput.messages`` as the reference's ``uiMessagesToWire`` builds it (ref. §1.5).
 
     Each anchor keeps all of its own keys (``parts`` verbatim) and gains the AG-UI
     mirror fields; assistants are preceded by one ``reasoning`` entry per thinking
-    part and followed by one ``tool`` entry per tool-result part.
+    part and followed by one ``tool`` entry per tool-result part. A failed call's
+    ``"null"`` content becomes its error (:func:`tool_error_content`).
+
+    ``tanstack_calls``: ids of tool calls a TanStack 0.58 server asked about with an
+    interrupt. Their tool messages are written as the 0.33 client writes them: with
+    ``metadata.tanstack.toolResult``, and an answered approval, which has no tool-result
+    part, gets one too (its decision, :func:`approval_decision`), in the order of the
+    parts. The 0.58 server reads an approval's outcome only from that message: without
+    it in a later request, it asks for the approval again.
     """
+    resumed = set(tanstack_calls)
     wire: list[dict[str, Any]] = []
     for index, message in enumerate(messages):
         msg = _message_dict(message, index)
@@ -144,19 +190,112 @@ def ui_messages_to_wire(messages: Iterable[WireInputMessage]) -> list[dict[str, 
             anchor["toolCalls"] = tool_calls
         wire.append(anchor)
 
+        results = {
+            p.get("toolCallId")
+            for p in parts
+            if resumed and isinstance(p, dict) and p.get("type") == "tool-result"
+        }
         for p in parts:
-            if isinstance(p, dict) and p.get("type") == "tool-result":
+            if not isinstance(p, dict):
+                continue
+            if p.get("type") == "tool-result":
                 tool_call_id = p.get("toolCallId")
                 fan_out: dict[str, Any] = {
                     "role": "tool",
                     "id": f"tool-{tool_call_id}",
                     "toolCallId": tool_call_id,
-                    "content": p.get("content"),
+                    "content": tool_error_content(p.get("content"), p.get("error")),
                 }
                 if "error" in p:
                     fan_out["error"] = p["error"]
+                if tool_call_id in resumed:
+                    fan_out["metadata"] = _tool_result_metadata()
                 wire.append(fan_out)
+            elif p.get("type") == "tool-call" and p.get("id") in resumed:
+                answer = _resumed_call_content(p) if p.get("id") not in results else None
+                if answer is not None:
+                    wire.append(
+                        {
+                            "role": "tool",
+                            "id": f"tool-{p.get('id')}",
+                            "toolCallId": p.get("id"),
+                            "content": answer,
+                            "metadata": _tool_result_metadata(),
+                        }
+                    )
     return wire
+
+
+def _resumed_call_content(part: dict[str, Any]) -> str | None:
+    """The tool message content the 0.33 client writes for a call without a result part:
+    its output, else an answered approval's decision, else none (no message)."""
+    if "output" in part:
+        output = part["output"]
+        return output if isinstance(output, str) else _json.dumps(output)
+    approval = part.get("approval")
+    approved = approval.get("approved") if isinstance(approval, dict) else None
+    if part.get("state") == "approval-responded" and isinstance(approved, bool):
+        return approval_decision(approved)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class ResumeEntry:
+    """The answer to one interrupt of the run a request continues (AG-UI ``resume[]``).
+
+    ``status`` ``"resolved"`` carries ``payload`` (a client tool's output, an approval's
+    ``{"approved": bool, "editedArgs"?: {...}}``); ``"cancelled"`` carries none.
+    """
+
+    interrupt_id: str
+    status: Literal["resolved", "cancelled"] = "resolved"
+    payload: Any = None
+    metadata: Mapping[str, Any] | None = None
+
+    @property
+    def approved(self) -> bool | None:
+        """For an approval: the user's decision; ``None`` when cancelled or when the
+        payload carries no boolean ``approved``."""
+        if self.status != "resolved" or not isinstance(self.payload, Mapping):
+            return None
+        decision = self.payload.get("approved")
+        return decision if isinstance(decision, bool) else None
+
+    def to_wire(self) -> dict[str, Any]:
+        """``{interruptId, payload, status}`` in the 0.33 client's key order (then
+        ``metadata`` when set); a cancellation has no ``payload``."""
+        out: dict[str, Any] = {"interruptId": self.interrupt_id}
+        if self.status == "resolved":
+            out["payload"] = to_json_value(self.payload)
+        out["status"] = self.status
+        if self.metadata is not None:
+            out["metadata"] = to_json_value(dict(self.metadata))
+        return out
+
+
+class RequestMessages(list[Any]):
+    """A request's messages, with what its body owes the server beyond them: the
+    ``resume`` answers to the run it continues, and the TanStack-interrupted calls
+    whose tool messages are written the 0.33 way (see :func:`ui_messages_to_wire`).
+
+    They ride on the messages so that every body built from them has them: the HTTP
+    transports and any adapter calling :func:`build_run_agent_input` with the messages
+    it was given. (Fields of ``RunContext`` would be the natural home; the transports
+    pass :func:`build_run_agent_input` its fields one by one, and these are not among
+    them.)
+    """
+
+    __slots__ = ("resume", "tanstack_calls")
+
+    def __init__(
+        self,
+        messages: Iterable[Any],
+        resume: Iterable[ResumeEntry] = (),
+        tanstack_calls: Iterable[str] = (),
+    ) -> None:
+        super().__init__(messages)
+        self.resume: tuple[ResumeEntry, ...] = tuple(resume)
+        self.tanstack_calls: frozenset[str] = frozenset(tanstack_calls)
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,14 +362,23 @@ def build_run_agent_input(
     forwarded_props: Mapping[str, Any] | None = None,
     adapter_body: Mapping[str, Any] | None = None,
     data: Mapping[str, Any] | None = None,
+    resume: Sequence[ResumeEntry | Mapping[str, Any]] | None = None,
+    tanstack_calls: Iterable[str] | None = None,
 ) -> dict[str, Any]:
     """The POST body, key for key as the reference's fetch adapters build it (reference §1.2-1.3).
 
     ``forwardedProps`` merges ``adapter_body`` < ``forwarded_props`` < ``data`` (later
     wins, first insertion keeps its position); ``data`` in the body is a copy of it.
-    Missing thread/run ids are generated like the reference's.
+    Missing thread/run ids are generated like the reference's. ``resume`` answers the
+    interrupts of the run ``parent_run_id`` names, written after it as the 0.33 client
+    does (an entry may also be a plain ``{interruptId, status, payload?}`` mapping);
+    ``tanstack_calls`` see :func:`ui_messages_to_wire`. Both default to what
+    :class:`RequestMessages` carry.
     """
-    wire_messages = ui_messages_to_wire(messages)
+    if isinstance(messages, RequestMessages):
+        resume = messages.resume if resume is None else resume
+        tanstack_calls = messages.tanstack_calls if tanstack_calls is None else tanstack_calls
+    wire_messages = ui_messages_to_wire(messages, tanstack_calls=tanstack_calls or ())
     merged: dict[str, Any] = {}
     for source in (adapter_body, forwarded_props, data):
         if source:
@@ -243,6 +391,11 @@ def build_run_agent_input(
     }
     if parent_run_id is not None:
         body["parentRunId"] = parent_run_id
+    if resume:
+        body["resume"] = [
+            entry.to_wire() if isinstance(entry, ResumeEntry) else to_json_value(dict(entry))
+            for entry in resume
+        ]
     body["state"] = {}
     body["messages"] = wire_messages
     body["tools"] = [
@@ -265,6 +418,8 @@ def encode_run_agent_input(
     forwarded_props: Mapping[str, Any] | None = None,
     adapter_body: Mapping[str, Any] | None = None,
     data: Mapping[str, Any] | None = None,
+    resume: Sequence[ResumeEntry | Mapping[str, Any]] | None = None,
+    tanstack_calls: Iterable[str] | None = None,
 ) -> bytes:
     """:func:`build_run_agent_input` as the exact bytes ``JSON.stringify`` would send."""
     return _json.dumps_bytes(
@@ -277,5 +432,7 @@ def encode_run_agent_input(
             forwarded_props=forwarded_props,
             adapter_body=adapter_body,
             data=data,
+            resume=resume,
+            tanstack_calls=tanstack_calls,
         )
     )

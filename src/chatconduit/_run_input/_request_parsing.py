@@ -18,6 +18,14 @@ Where we differ from the reference on purpose:
 - ``parts`` are only re-attached to ``system``/``user``/``assistant`` messages, the
   roles a UIMessage can have.
 
+What the current clients add is parsed into typed fields: ``resume`` (the answers to a
+paused run's interrupts, :class:`ResumeEntry`), ``protocolVersion`` (AG-UI 1.0 clients
+declare it), and ``role: "reasoning"`` history messages, which stay in ``messages`` as
+dicts and are also offered typed (:attr:`RunAgentInput.reasoning`). The interrupts an
+agent pauses a run with are built here too (:meth:`RunAgentInput.client_tool_interrupt`,
+:meth:`RunAgentInput.approval_interrupt`, :meth:`RunAgentInput.interrupt_run`), because
+the run they name and the answers that come back both live on :class:`RunAgentInput`.
+
 Read top to bottom: the result types, the problem collector (:class:`_Checker`,
 one ``(json path, problem)`` pair per problem), the body decoding, one check per
 part of the body, then :func:`parse_run_agent_input` that ties them together.
@@ -25,9 +33,10 @@ part of the body, then :func:`parse_run_agent_input` that ties them together.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any, Literal, NoReturn
 
 from pydantic import ValidationError
 
@@ -55,6 +64,50 @@ class ContextItem:
 
 
 @dataclass(frozen=True, slots=True)
+class ResumeEntry:
+    """One answer to an interrupt of the paused run (AG-UI ``resume[]``).
+
+    ``status`` is ``"resolved"`` (``payload`` holds the answer: a client tool's output,
+    ``{"approved": bool, "editedArgs"?: {...}}`` for an approval) or ``"cancelled"``
+    (the user dismissed it; ``payload`` is usually ``None``). ``payload`` is ``None``
+    when the client sent none (or ``null``).
+    """
+
+    interrupt_id: str
+    status: Literal["resolved", "cancelled"]
+    payload: Any = None
+    metadata: Mapping[str, Any] | None = None
+
+    @property
+    def approved(self) -> bool | None:
+        """For an approval: ``True``/``False`` as the user decided, ``None`` when
+        cancelled or when the payload carries no boolean ``approved``."""
+        if self.status != "resolved" or not isinstance(self.payload, Mapping):
+            return None
+        decision = self.payload.get("approved")
+        return decision if isinstance(decision, bool) else None
+
+
+@dataclass(frozen=True, slots=True)
+class ReasoningMessage:
+    """A ``role: "reasoning"`` history message: the thinking of an earlier answer.
+
+    TanStack (0.10 and 0.33) sends each thinking part of an assistant message as a
+    separate message right before it, ``{id, role: "reasoning", content,
+    encryptedValue?}``; ``encryptedValue`` is the provider's signature of that thinking
+    (what a model needs to continue from it). ``assistant_id`` is the id of the next
+    assistant message in the list, the one this thinking belongs to (``None`` when
+    none follows). The dict form stays in :attr:`RunAgentInput.messages`.
+    """
+
+    id: str
+    content: str
+    encrypted_value: str | None = None
+    metadata: Mapping[str, Any] | None = None
+    assistant_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class RunAgentInput:
     """A validated request body.
 
@@ -63,6 +116,10 @@ class RunAgentInput:
     AG-UI message as a dict of its known keys. ``model_messages`` is the same
     conversation flattened for an LLM (fan-out duplicates removed, reference §6.3).
     ``legacy`` tells that the body was the pre-AG-UI ``{messages, data}`` shape.
+
+    ``parent_run_id`` and ``resume`` come with an answer to a paused run: the run that
+    paused, and one :class:`ResumeEntry` per interrupt it paused with.
+    ``protocol_version`` is what the client declared (``"1.0"`` from AG-UI 1.0 clients).
     """
 
     thread_id: str
@@ -75,11 +132,285 @@ class RunAgentInput:
     forwarded_props: Any
     model_messages: list[ModelMessage] = field(default_factory=list)
     legacy: bool = False
+    resume: tuple[ResumeEntry, ...] = ()
+    protocol_version: str | None = None
 
     @property
     def ui_messages(self) -> list[UIMessage]:
         """The messages that arrived with ``parts``, in order."""
         return [m for m in self.messages if isinstance(m, UIMessage)]
+
+    @property
+    def reasoning(self) -> list[ReasoningMessage]:
+        """The ``role: "reasoning"`` messages, typed, each with the assistant it precedes."""
+        found: list[ReasoningMessage] = []
+        waiting: list[int] = []  # reasoning entries not yet followed by an assistant
+        for message in self.messages:
+            role = message.role if isinstance(message, UIMessage) else message.get("role")
+            if role == "assistant":
+                assistant_id = message.id if isinstance(message, UIMessage) else message.get("id")
+                for index in waiting:
+                    entry = found[index]
+                    found[index] = ReasoningMessage(
+                        entry.id,
+                        entry.content,
+                        entry.encrypted_value,
+                        entry.metadata,
+                        assistant_id if isinstance(assistant_id, str) else None,
+                    )
+                waiting = []
+            elif role == "reasoning" and isinstance(message, Mapping):
+                metadata = message.get("metadata")
+                waiting.append(len(found))
+                found.append(
+                    ReasoningMessage(
+                        id=str(message.get("id", "")),
+                        content=str(message.get("content") or ""),
+                        encrypted_value=message.get("encryptedValue"),
+                        metadata=metadata if isinstance(metadata, Mapping) else None,
+                    )
+                )
+        return found
+
+    def resumed(self, interrupt_id: str) -> ResumeEntry | None:
+        """The answer this request carries for ``interrupt_id``, if any."""
+        return next((e for e in self.resume if e.interrupt_id == interrupt_id), None)
+
+    # --- pausing the run: interrupts (TanStack 0.58 / AG-UI 1.0 shape) ---------------
+
+    def client_tool_interrupt(
+        self, tool_call_id: str, tool_name: str, input: Any
+    ) -> dict[str, Any]:
+        """The interrupt asking the client to run its tool ``tool_name`` with ``input``.
+
+        Exactly what TanStack 0.58 sends (``id: "client_tool_<toolCallId>"``, reason
+        ``tanstack:client_tool_execution`` and its resume binding), so a 0.33 client runs
+        the tool and answers with ``resume``; end the run with :meth:`interrupt_run`.
+        """
+        return client_tool_interrupt(self.run_id, tool_call_id, tool_name, input)
+
+    def approval_interrupt(
+        self,
+        tool_call_id: str,
+        tool_name: str,
+        input: Any,
+        *,
+        input_schema: Mapping[str, Any] | None = None,
+        message: str | None = None,
+    ) -> dict[str, Any]:
+        """The interrupt asking the user to approve the call of ``tool_name`` (reason
+        ``tool_call``, ``id: "approval_<toolCallId>"``), as TanStack 0.58 sends it.
+
+        ``input_schema`` is the tool's JSON Schema: it lets the user edit the arguments
+        (``editedArgs``) and lets a client that declares the same tool with
+        ``needsApproval`` bind the interrupt as a typed approval. The answer arrives as
+        a :class:`ResumeEntry` (``resumed("approval_<toolCallId>").approved``) and, from
+        TanStack clients, also as a tool message ``{"approved": ..., ...}``.
+        """
+        return approval_interrupt(
+            self.run_id, tool_call_id, tool_name, input, input_schema=input_schema, message=message
+        )
+
+    def interrupt_run(
+        self, interrupts: Iterable[Mapping[str, Any]], **fields: Any
+    ) -> dict[str, Any]:
+        """The RUN_FINISHED that pauses this run on ``interrupts`` (yield it last).
+
+        ``fields`` are added before ``finishReason`` (``model``, ``timestamp``, ``usage``,
+        ...). In the current dialect it is sent as is (``outcome: {type: "interrupt"}``);
+        for TanStack 0.10 clients the server turns each interrupt into the CUSTOM
+        ``tool-input-available`` / ``approval-requested`` event they understand.
+        """
+        return interrupt_run_event(self.run_id, self.thread_id, interrupts, **fields)
+
+
+# --- interrupts: what a paused run sends, as TanStack 0.58 writes it ---------------------
+
+CLIENT_TOOL_REASON = "tanstack:client_tool_execution"
+"""``reason`` of "run this client tool and send me its output" (TanStack 0.58)."""
+APPROVAL_REASON = "tool_call"
+"""``reason`` of "approve this tool call" (TanStack 0.58 approvals, pydantic-ai, AG-UI)."""
+INTERRUPT_BINDING_KEY = "tanstack:interruptBinding"
+"""The metadata key under which TanStack 0.58 binds an interrupt to its run and schemas."""
+
+
+def _utf16_key(key: str) -> bytes:
+    # JavaScript sorts object keys by UTF-16 code units, Python by code points; they
+    # differ only for keys mixing astral characters with U+E000-U+FFFF.
+    return key.encode("utf-16-be", "surrogatepass")
+
+
+def canonical_json(value: Any) -> str:
+    """TanStack's ``canonicalInterruptJson``: compact JSON with every object's keys sorted.
+
+    The 0.33 client recomputes these digests from its own tool declarations to bind an
+    interrupt to a typed handler, so the bytes must be the reference's exactly.
+    """
+    if isinstance(value, Mapping):
+        items = sorted(value.items(), key=lambda item: _utf16_key(str(item[0])))
+        return "{" + ",".join(f"{_json.dumps(str(k))}:{canonical_json(v)}" for k, v in items) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(canonical_json(item) for item in value) + "]"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
+        return str(int(value))  # JavaScript has one number type: 2.0 is written "2"
+    return _json.dumps(value)
+
+
+def _digest(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+_UNDEFINED_SCHEMA_HASH = _digest("undefined")  # ``hashSchemaInput(undefined)``
+_NO_APPROVAL_SCHEMA_HASH = _digest(canonical_json({"approve": None, "reject": None}))
+_SCHEMA_KEYWORDS = frozenset(
+    {
+        "$schema",
+        "$id",
+        "$ref",
+        "$defs",
+        "type",
+        "properties",
+        "required",
+        "additionalProperties",
+        "items",
+        "oneOf",
+        "anyOf",
+        "allOf",
+        "enum",
+        "const",
+        "format",
+        "minimum",
+        "maximum",
+        "minLength",
+        "maxLength",
+        "pattern",
+    }
+)
+
+
+def _json_schema(schema: Any) -> Mapping[str, Any] | None:
+    """``schema`` if TanStack would read it as a raw JSON Schema (an object with at least
+    one schema keyword), else ``None`` (treated like a tool without a schema)."""
+    if isinstance(schema, Mapping) and any(key in _SCHEMA_KEYWORDS for key in schema):
+        return schema
+    return None
+
+
+def approval_response_schema(input_schema: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What an approval answer may be: ``{approved: true, editedArgs?}`` or ``{approved: false}``
+    (TanStack's ``normalizeApprovalSchema`` for a tool without an ``approvalSchema``)."""
+    approve: dict[str, Any] = {"approved": {"const": True}}
+    schema = _json_schema(input_schema)
+    if schema is not None:
+        approve["editedArgs"] = schema
+    return {
+        "oneOf": [
+            {
+                "type": "object",
+                "properties": approve,
+                "required": ["approved"],
+                "additionalProperties": False,
+            },
+            {
+                "type": "object",
+                "properties": {"approved": {"const": False}},
+                "required": ["approved"],
+                "additionalProperties": False,
+            },
+        ]
+    }
+
+
+def client_tool_interrupt(
+    run_id: str, tool_call_id: str, tool_name: str, input: Any
+) -> dict[str, Any]:
+    """See :meth:`RunAgentInput.client_tool_interrupt`; ``run_id`` is the run that pauses."""
+    interrupt_id = f"client_tool_{tool_call_id}"
+    response_schema: dict[str, Any] = {}
+    return {
+        "id": interrupt_id,
+        "reason": CLIENT_TOOL_REASON,
+        "message": f"Client tool {tool_name} is ready to run",
+        "toolCallId": tool_call_id,
+        "responseSchema": response_schema,
+        "metadata": {
+            "kind": "client_tool",
+            "toolName": tool_name,
+            "input": input,
+            INTERRUPT_BINDING_KEY: {
+                "v": 1,
+                "kind": "client-tool-execution",
+                "interruptId": interrupt_id,
+                "toolName": tool_name,
+                "toolCallId": tool_call_id,
+                # The client declares no output schema over the wire; TanStack hashes
+                # ``undefined`` for that, and the 0.33 client compares with its own.
+                "outputSchemaHash": _UNDEFINED_SCHEMA_HASH,
+                "responseSchemaHash": _digest(canonical_json(response_schema)),
+                "interruptedRunId": run_id,
+                "generation": 0,
+            },
+        },
+    }
+
+
+def approval_interrupt(
+    run_id: str,
+    tool_call_id: str,
+    tool_name: str,
+    input: Any,
+    *,
+    input_schema: Mapping[str, Any] | None = None,
+    message: str | None = None,
+    interrupt_id: str | None = None,
+) -> dict[str, Any]:
+    """See :meth:`RunAgentInput.approval_interrupt`; ``run_id`` is the run that pauses."""
+    interrupt_id = interrupt_id or f"approval_{tool_call_id}"
+    response_schema = approval_response_schema(input_schema)
+    schema = _json_schema(input_schema)
+    return {
+        "id": interrupt_id,
+        "reason": APPROVAL_REASON,
+        "message": message or f"Approval required to run {tool_name}",
+        "toolCallId": tool_call_id,
+        "responseSchema": response_schema,
+        "metadata": {
+            "kind": "approval",
+            "toolName": tool_name,
+            "input": input,
+            INTERRUPT_BINDING_KEY: {
+                "v": 1,
+                "kind": "tool-approval",
+                "interruptId": interrupt_id,
+                "toolName": tool_name,
+                "toolCallId": tool_call_id,
+                "originalArgs": input,
+                "inputSchemaHash": (
+                    _UNDEFINED_SCHEMA_HASH if schema is None else _digest(canonical_json(schema))
+                ),
+                "approvalSchemaHash": _NO_APPROVAL_SCHEMA_HASH,
+                "responseSchemaHash": _digest(canonical_json(response_schema)),
+                "interruptedRunId": run_id,
+                "generation": 0,
+            },
+        },
+    }
+
+
+def interrupt_run_event(
+    run_id: str, thread_id: str, interrupts: Iterable[Mapping[str, Any]], **fields: Any
+) -> dict[str, Any]:
+    """See :meth:`RunAgentInput.interrupt_run`."""
+    listed = [dict(interrupt) for interrupt in interrupts]
+    if not listed:
+        raise ValueError("a run pauses on at least one interrupt")
+    # ``finishReason: "tool_calls"``: what TanStack writes on a paused run, and what makes
+    # the 0.10 client send the follow-up once the tool ran or the user answered.
+    event: dict[str, Any] = {"type": "RUN_FINISHED", "runId": run_id, "threadId": thread_id}
+    event.update(fields)
+    event.setdefault("finishReason", "tool_calls")
+    event["outcome"] = {"type": "interrupt", "interrupts": listed}
+    return event
 
 
 _MAX_LISTED_ERRORS = 10
@@ -373,6 +704,40 @@ def _check_context(c: _Checker, body: Mapping[str, Any]) -> list[ContextItem]:
     return items
 
 
+_RESUME_STATUSES = ("resolved", "cancelled")
+
+
+def _check_resume(c: _Checker, body: Mapping[str, Any]) -> tuple[ResumeEntry, ...]:
+    """``resume[]``: the answers to the interrupts of the run named by ``parentRunId``."""
+    entries: list[ResumeEntry] = []
+    for i, raw in enumerate(c.array(body, "resume", "", required=False)):
+        where = f"resume[{i}]"
+        entry = c.obj(raw, where)
+        if entry is None:
+            continue
+        interrupt_id = c.string(entry, "interruptId", where, required=True)
+        status = entry.get("status")
+        if status not in _RESUME_STATUSES:
+            problem = "is required" if "status" not in entry else _one_of(_RESUME_STATUSES)
+            c.add(
+                f"{where}.status", problem if status is None else f"{problem}, got {_short(status)}"
+            )
+            continue
+        metadata = entry.get("metadata")
+        if metadata is not None and c.obj(metadata, f"{where}.metadata") is None:
+            continue
+        if interrupt_id is not None:
+            entries.append(
+                ResumeEntry(
+                    interrupt_id,
+                    "resolved" if status == "resolved" else "cancelled",
+                    entry.get("payload"),
+                    metadata,
+                )
+            )
+    return tuple(entries)
+
+
 def _is_legacy(body: Mapping[str, Any]) -> bool:
     return "messages" in body and "threadId" not in body and "runId" not in body
 
@@ -398,6 +763,8 @@ def parse_run_agent_input(
         thread_id: str | None = generate_run_id("thread")
         run_id: str | None = generate_run_id("run")
         parent_run_id = None
+        protocol_version = None
+        resume: tuple[ResumeEntry, ...] = ()
         state = None
         tools: list[ToolSpec] = []
         context: list[ContextItem] = []
@@ -413,6 +780,8 @@ def parse_run_agent_input(
         thread_id = c.string(data, "threadId", "", required=True)
         run_id = c.string(data, "runId", "", required=True)
         parent_run_id = c.string(data, "parentRunId", "", required=False)
+        protocol_version = c.string(data, "protocolVersion", "", required=False)
+        resume = _check_resume(c, data)
         state = data.get("state")
         tools = _check_tools(c, data)
         context = _check_context(c, data)
@@ -444,4 +813,6 @@ def parse_run_agent_input(
         forwarded_props=forwarded,
         model_messages=model_messages,
         legacy=legacy,
+        resume=resume,
+        protocol_version=protocol_version,
     )

@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # rich is imported only when something is rendered
     from ._render import ThinkingMode
 
 __all__ = [
+    "ApprovalPolicy",
     "ChatCommand",
     "Command",
     "DemoCommand",
@@ -33,6 +34,7 @@ __all__ = [
 ]
 
 Transport = Literal["sse", "ndjson"]
+ApprovalPolicy = Literal["ask", "approve", "deny"]
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 # -m waits this long for the whole reply by default: a script must not hang on a
@@ -51,6 +53,7 @@ class SessionOptions:
     thinking: ThinkingMode = "auto"
     debug: bool = False
     timeout: float | None = None  # seconds for one reply (the adapter's deadline)
+    approvals: ApprovalPolicy = "ask"  # --approve-all / --deny-all
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,7 @@ Command = ChatCommand | DemoCommand | ServeCommand
 _EPILOG = """\
 exit status: 0 ok, 2 usage error, 3 HTTP error, 4 connection error (refused,
 dropped, stalled), 5 the agent reported an error (RUN_ERROR), 6 invalid stream,
+7 an approval was needed in one-shot mode (-m without --approve-all/--deny-all),
 130 interrupted, 1 anything else.
 """
 
@@ -124,6 +128,25 @@ def _session_parent() -> argparse.ArgumentParser:
             "give up on a reply that has not completed after SECONDS, retries and "
             f"reconnects included (default with -m: {DEFAULT_ONE_SHOT_TIMEOUT:g}; "
             "otherwise none; 0: no limit)"
+        ),
+    )
+    answers = group.add_mutually_exclusive_group()
+    answers.add_argument(
+        "--approve-all",
+        action="store_const",
+        const="approve",
+        dest="approvals",
+        default="ask",
+        help="approve every tool call the agent asks approval for, without asking",
+    )
+    answers.add_argument(
+        "--deny-all",
+        action="store_const",
+        const="deny",
+        dest="approvals",
+        help=(
+            "deny every approval without asking (with -m and neither flag, an approval "
+            "ends the command with status 7)"
         ),
     )
     group.add_argument(
@@ -176,7 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    chat.add_argument("url", metavar="URL", help="the chat endpoint, e.g. http://host/api/chat")
+    chat.add_argument(
+        "url", metavar="URL", help="the chat endpoint, e.g. http://host/api/chat or ws://host/ws"
+    )
     chat.add_argument(
         "-H",
         "--header",
@@ -255,6 +280,7 @@ def parse_command(
         thinking="expanded" if ns.thinking else "auto",
         debug=ns.debug,
         timeout=timeout or None,  # 0: no limit
+        approvals=ns.approvals,
     )
     if ns.command == "demo":
         return DemoCommand(session=session, delay=ns.delay)
@@ -276,9 +302,9 @@ def parse_command(
 
 def _check_url(url: str) -> str:
     scheme, sep, rest = url.partition("://")
-    if not sep or scheme.lower() not in ("http", "https") or not rest:
+    if not sep or scheme.lower() not in ("http", "https", "ws", "wss") or not rest:
         # Not echoed: a URL may carry a token in its query string.
-        raise UsageError("URL must start with http:// or https://")
+        raise UsageError("URL must start with http://, https://, ws:// or wss://")
     return url
 
 

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 import sys
 import time
 import traceback
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Any, TextIO
 
 import httpx
@@ -31,22 +32,33 @@ from .._client import ChatClient
 from .._connection import (
     ConnectionStatusEvent,
     FetchOptions,
+    WebSocketAdapter,
+    WebSocketOptions,
     fetch_http_stream,
     fetch_server_sent_events,
+    websocket,
 )
 from .._events import BaseEvent
 from .._messages import MessagePart, ThinkingPart, UIMessage
+from ._approvals import Asker, Questions, approval_needed_line, decide
 from ._args import ChatCommand, DemoCommand, SessionOptions
 from ._errors import ExitCode, describe_error, exit_code_for
 from ._render import ThinkingMode, render_message
 from ._repl import COMMANDS_HELP, run_repl
 from ._request import format_request, format_response_head
 from ._serve import NDJSON_PATH, SSE_PATH, background_server, demo_app
+from ._tools import builtin_tools
 from ._views import LiveView, Outcome, PlainView, RawView, ReplyView
 
 __all__ = ["ChatSession", "run_chat", "run_demo"]
 
-DEMO_PROMPTS = ("what is 12*7?", "what time is it?", "think about primes")
+DEMO_PROMPTS = (
+    "what is 12*7?",
+    "what time is it?",
+    "think about primes",
+    "use get_time",
+    "delete notes.txt",
+)
 CONNECT_TIMEOUT = 10.0
 QUIT_WINDOW = 0.5
 
@@ -92,7 +104,11 @@ class ChatSession:
         self._quit_event = asyncio.Event()
         # Seconds after a first Ctrl-C within which a second one quits (interactive).
         self.quit_window = QUIT_WINDOW
-        self._task: asyncio.Task[Outcome] | None = None
+        self._task: asyncio.Task[None] | None = None
+        # What the agent asked during the reply (approvals, ask_user): answered once
+        # the reply pauses, by asking (interactive), or by --approve-all / --deny-all.
+        self.questions = Questions()
+        self._one_shot = options.message is not None
         self._loop = asyncio.new_event_loop()
 
         hooks: dict[str, list[Any]] = {"request": [], "response": []}
@@ -107,7 +123,10 @@ class ChatSession:
             event_hooks=hooks,
         )
         fetch = fetch_server_sent_events if options.transport == "sse" else fetch_http_stream
-        adapter = fetch(
+        self._socket: WebSocketAdapter | None = None
+        if url.lower().startswith(("ws://", "wss://")):  # TanStack 0.58's WebSocket protocol
+            self._socket = websocket(url, WebSocketOptions(headers=dict(headers)))
+        adapter = self._socket or fetch(
             url,
             FetchOptions(
                 headers=list(headers),
@@ -120,8 +139,11 @@ class ChatSession:
             adapter,
             thread_id=thread_id,
             forwarded_props=body,
+            tools=builtin_tools(interactive=not self._one_shot),
             on_chunk=self._on_chunk,
             on_messages_change=self._on_messages_change,
+            on_approval_request=self.questions.on_approval,
+            on_tool_call=self.questions.on_tool_call,
         )
         self._log_handler = self._setup_logging()
 
@@ -150,6 +172,8 @@ class ChatSession:
         logging.getLogger("chatconduit").removeHandler(self._log_handler)
         try:
             self._loop.run_until_complete(self.client.aclose())
+            if self._socket is not None:
+                self._loop.run_until_complete(self._socket.aclose())
             self._loop.run_until_complete(self._http.aclose())
             self._loop.run_until_complete(self._loop.shutdown_asyncgens())
         finally:
@@ -181,11 +205,71 @@ class ChatSession:
     # ------------------------------------------------------------------ one exchange
 
     def exchange(self, text: str) -> Outcome:
-        """Send ``text`` and show the reply until it ends, fails, or is stopped."""
-        task = self._loop.create_task(self._exchange(text))
-        self._task = task
+        """Send ``text`` and show the reply until it ends, fails, or is stopped.
+
+        A reply that pauses on questions for the user (approvals, ``ask_user``) is
+        continued with their answers (:meth:`_answer_questions`), in the same view."""
         self._stopping = self._quit_requested = False
         self._quit_event = asyncio.Event()
+        self.questions.clear()
+        outcome = Outcome()
+        base = len(self.client.messages)  # the user's message goes here; the reply after it
+
+        def reply() -> UIMessage | None:
+            return _merge_reply(self.client.messages, base + 1)
+
+        self.view.begin(reply)
+        self._run(lambda: self.client.send_message(text), outcome)
+        while self.questions and not self._ended(outcome):
+            if not self._answer_questions(outcome):
+                break
+        outcome.stopped = self._stopping and not outcome.quit
+        self.view.end(outcome)
+        self._last_reply = reply()
+        if outcome.error is not None:
+            self.report(outcome.error)
+        return outcome
+
+    def _ended(self, outcome: Outcome) -> bool:
+        return outcome.error is not None or outcome.quit or self._stopping
+
+    def _answer_questions(self, outcome: Outcome) -> bool:
+        """Answer what the paused reply asked and send the answers (which continues
+        it); False when nobody could answer an approval (``-m``)."""
+        approvals, calls = self.questions.take()
+        asker: Asker | None = None
+        paused = False
+        if not self._one_shot and (calls or (approvals and self.options.approvals == "ask")):
+            self.view.pause()
+            paused = True
+            asker = self._asker()
+        answers = decide(
+            approvals, calls, policy=self.options.approvals, asker=asker, note=self.view.note
+        )
+        if paused:
+            self.view.resume()
+        if answers is None:
+            outcome.approval_needed = True
+            self.view.pause()  # what arrived stays on screen; the line goes below it
+            self.report_line(approval_needed_line(approvals))
+            return False
+        for answer in answers:
+            self._run(functools.partial(answer.send, self.client), outcome)
+            if self._ended(outcome):
+                break
+        return True
+
+    def _asker(self) -> Asker:
+        if isinstance(self.view, LiveView):
+            return Asker(lambda text: self.console.print(text, highlight=False))
+        # Plain or raw output: questions go with the notes (stderr), never into the reply.
+        return Asker(lambda text: self.view.note(text.plain), prompts=False)
+
+    def _run(self, action: Callable[[], Awaitable[object]], outcome: Outcome) -> None:
+        """Run one step of the exchange (a request and what it triggers) on the loop,
+        with Ctrl-C stopping it; record how it ended in ``outcome``."""
+        task = self._loop.create_task(self._step(action, outcome))
+        self._task = task
         # A plain signal handler rather than loop.add_signal_handler(): it runs as soon
         # as the signal arrives, even in the instant the loop is not running (just
         # after the reply ended), where a loop callback would wait for the next reply.
@@ -195,7 +279,7 @@ class ChatSession:
         try:
             while True:
                 try:
-                    outcome = self._loop.run_until_complete(task)
+                    self._loop.run_until_complete(task)
                     break
                 except KeyboardInterrupt:  # our handler was not installed
                     self.interrupt()
@@ -204,7 +288,6 @@ class ChatSession:
             # Two Ctrl-C in a row mean "quit", even when the first one had already
             # ended the reply by the time the second arrived.
             outcome.quit = outcome.quit or self._quit_requested
-            return outcome
         finally:
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
@@ -241,19 +324,12 @@ class ChatSession:
         self._interrupted_at = time.monotonic()
         self._loop.call_soon_threadsafe(self.client.stop)
 
-    async def _exchange(self, text: str) -> Outcome:
-        outcome = Outcome()
-        base = len(self.client.messages)  # the user's message goes here; the reply after it
-
-        def reply() -> UIMessage | None:
-            return _merge_reply(self.client.messages, base + 1)
-
-        self.view.begin(reply)
+    async def _step(self, action: Callable[[], Awaitable[object]], outcome: Outcome) -> None:
         ticker = None
         if self.view.refresh_interval is not None:
             ticker = asyncio.create_task(self._tick(self.view.refresh_interval))
         try:
-            await self.client.send_message(text)
+            await action()
         except asyncio.CancelledError:
             outcome.quit = True
         except Exception as exc:  # a bug rather than a failed request: still one line
@@ -263,12 +339,6 @@ class ChatSession:
                 ticker.cancel()
         if outcome.error is None and not outcome.quit:
             outcome.error = self.client.error
-        outcome.stopped = self._stopping and not outcome.quit
-        self.view.end(outcome)
-        self._last_reply = reply()
-        if outcome.error is not None:
-            self.report(outcome.error)
-        return outcome
 
     async def _tick(self, interval: float) -> None:
         while True:
@@ -280,7 +350,11 @@ class ChatSession:
             self._err.write("".join(traceback.format_exception(error)))
         # soft_wrap: one line, as promised, even when stderr is not a terminal (rich
         # would otherwise break it at 80 columns, mid-URL, in a log or a pipe).
-        self.err_console.print(Text(f"error: {describe_error(error)}", style="red"), soft_wrap=True)
+        self.report_line(describe_error(error))
+
+    def report_line(self, text: str) -> None:
+        """``error: <text>`` on stderr, on one line."""
+        self.err_console.print(Text(f"error: {text}", style="red"), soft_wrap=True)
 
     # ------------------------------------------------------------------ the REPL's hooks
 
@@ -308,6 +382,8 @@ class ChatSession:
             return ExitCode.INTERRUPTED
         if outcome.error is not None:
             return exit_code_for(outcome.error)
+        if outcome.approval_needed:
+            return ExitCode.APPROVAL
         return ExitCode.OK
 
     def interactive(self, banner: Sequence[Text]) -> int:
@@ -359,7 +435,9 @@ def run_chat(command: ChatCommand) -> int:
     ) as session:
         if command.session.message is not None:
             return session.one_shot(command.session.message)
-        return session.interactive(_chat_banner(command.url, command.session.transport))
+        ws = command.url.lower().startswith(("ws://", "wss://"))
+        transport = "ws" if ws else command.session.transport
+        return session.interactive(_chat_banner(command.url, transport))
 
 
 def run_demo(command: DemoCommand) -> int:

@@ -31,6 +31,7 @@ class ExitCode(enum.IntEnum):
     CONNECTION = 4  # could not connect, or the connection broke / stalled mid-stream
     RUN = 5  # the server reported RUN_ERROR
     PROTOCOL = 6  # the server's bytes are not a valid event stream
+    APPROVAL = 7  # one-shot mode: the agent asked for an approval nobody could give
     INTERRUPTED = 130  # Ctrl-C in one-shot mode (128 + SIGINT, as shells report it)
 
 

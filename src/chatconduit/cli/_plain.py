@@ -71,6 +71,7 @@ class PlainPrinter:
         """End the reply on a line of its own."""
         if self._wrote_text and not self._out_at_line_start:
             self._out.write("\n")
+            self._out_at_line_start = True
         self._out.flush()
 
     def _text(self, index: int, content: str) -> None:

@@ -24,7 +24,7 @@ from rich.text import Text
 
 from .._connection import ConnectionStatusEvent
 from .._events import BaseEvent, event_to_json
-from .._messages import UIMessage
+from .._messages import MessagePart, ToolCallPart, ToolResultPart, UIMessage
 from ._plain import PlainPrinter
 from ._render import TailCrop, ThinkingMode, render_message
 from ._status import StatusLine
@@ -41,6 +41,7 @@ class Outcome:
     error: BaseException | None = None
     stopped: bool = False  # Ctrl-C stopped the reply; what arrived stays
     quit: bool = False  # a second Ctrl-C: leave the program
+    approval_needed: bool = False  # -m: the reply paused on an approval nobody could give
 
 
 ReplySource = Callable[[], UIMessage | None]
@@ -56,6 +57,8 @@ class ReplyView(Protocol):
     def on_change(self) -> None: ...
     def tick(self) -> None: ...
     def note(self, text: str) -> None: ...
+    def pause(self) -> None: ...
+    def resume(self) -> None: ...
     def end(self, outcome: Outcome) -> None: ...
 
 
@@ -86,6 +89,12 @@ class RawView:
 
     def note(self, text: str) -> None:
         _write(self._notes, text)
+
+    def pause(self) -> None:
+        pass
+
+    def resume(self) -> None:
+        pass
 
     def end(self, outcome: Outcome) -> None:
         pass
@@ -124,6 +133,17 @@ class PlainView:
         # Through the printer: it knows whether the reply is mid-line.
         self._printer.note(text)
 
+    def pause(self) -> None:
+        """The reply waits for the user: write what it has so far (tool calls
+        included) and end its line, so that the question starts on a line of its own."""
+        reply = self._reply()
+        if reply is not None:
+            self._printer.update(reply, final=True)
+        self._printer.finish()
+
+    def resume(self) -> None:
+        pass  # the same printer goes on: it writes only what is new
+
     def end(self, outcome: Outcome) -> None:
         reply = self._reply()
         if reply is not None:
@@ -147,7 +167,7 @@ class _LiveBody:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         view = self._view
         status = view.status.render(time.monotonic())
-        reply = view.reply()
+        reply = view.visible()
         if reply is None or not reply.parts:
             yield status
             return
@@ -168,9 +188,35 @@ class LiveView:
         self.status = StatusLine()
         self.reply: ReplySource = lambda: None
         self._live: Live | None = None
+        # Parts printed before a pause (by identity: the processor grows parts in
+        # place, and a tool's result may be added to an earlier message).
+        self._shown: dict[int, MessagePart] = {}
+
+    def visible(self) -> UIMessage | None:
+        """The reply without what was printed before a pause; a tool call printed
+        then comes again with the result that arrived since."""
+        reply = self.reply()
+        if reply is None or not self._shown:
+            return reply
+        shown = self._shown
+        answered = {
+            p.tool_call_id
+            for p in reply.parts
+            if isinstance(p, ToolResultPart) and id(p) not in shown
+        }
+        parts = [
+            p
+            for p in reply.parts
+            if id(p) not in shown or (isinstance(p, ToolCallPart) and p.id in answered)
+        ]
+        return UIMessage.model_construct(id=reply.id, role=reply.role, parts=parts)
 
     def begin(self, reply: ReplySource) -> None:
         self.reply = reply
+        self._shown = {}
+        self._start()
+
+    def _start(self) -> None:
         self.status.start(time.monotonic())
         # transient: the live region is erased at the end and the reply printed
         # normally, so scrollback holds one clean copy of it.
@@ -203,13 +249,29 @@ class LiveView:
         # overdrawn by the next refresh.
         self.console.print(Text(text.rstrip("\n"), style="dim"), highlight=False)
 
+    def pause(self) -> None:
+        """The reply waits for the user: take the live region down and print the
+        reply so far, so that the question is asked below it."""
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+        reply = self.visible()
+        if reply is not None and reply.parts:
+            self.console.print(render_message(reply, thinking=self.thinking))
+        whole = self.reply()
+        if whole is not None:
+            self._shown.update((id(p), p) for p in whole.parts)
+
+    def resume(self) -> None:
+        self._start()
+
     def end(self, outcome: Outcome) -> None:
         now = time.monotonic()
         self.status.finish(now, outcome.error)
         if self._live is not None:
             self._live.stop()
             self._live = None
-        reply = self.reply()
+        reply = self.visible()
         if reply is not None and reply.parts:
             self.console.print(render_message(reply, thinking=self.thinking))
         if outcome.stopped or outcome.quit:

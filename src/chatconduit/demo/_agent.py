@@ -5,17 +5,26 @@ runs with zero setup, and so tests have a backend that exercises every event
 family the TanStack 0.10 client renders. It picks one behaviour from the last
 user message:
 
+* "delete_file ..." / "delete file ..." / "delete <path>" -> the ``delete_file`` tool,
+  which needs the user's approval: the call is streamed and the run pauses on an
+  approval interrupt; the answer (approve, deny, cancel; a ``resume`` entry, or the
+  approval recorded on the tool call by a 0.10 client) continues it. Nothing is ever
+  deleted: the tool only pretends;
 * a client tool named in the message (one the request advertised in ``tools``)
-  -> the tool call is streamed, a ``tool-input-available`` CUSTOM event asks the
-  client to run it, and the run ends with ``finishReason: "tool_calls"``; the
-  follow-up request that carries the result gets an answer that uses it;
+  -> the tool call is streamed and the run pauses on a client-tool interrupt (the
+  0.10 client gets it as a ``tool-input-available`` CUSTOM event and
+  ``finishReason: "tool_calls"``); the follow-up request that carries the result
+  gets an answer that uses it;
 * arithmetic ("what is 2+3*4") -> the server-side ``calculator`` tool;
 * "what time is it" (optionally "in Europe/Paris") -> the ``get_current_time`` tool;
 * "think about X" -> streamed thinking (STEP_STARTED / STEP_FINISHED), then an answer;
 * anything else -> a Markdown answer that explains the demo and echoes the question.
 
-The events have the shapes and key order of the reference server's (compare
-``tests/fixtures/tanstack-0.10/responses/tools.sse`` and ``thinking.sse``).
+The events have the shapes and key order of the reference 0.18 server's (compare
+``tests/fixtures/tanstack-0.10/responses/tools.sse`` and ``thinking.sse``); the server
+rewrites them for current clients (``chatconduit.server._dialect``). Pauses are the
+one current-style event the demo yields (``RunAgentInput.interrupt_run``), since an
+interrupt says more than its 0.10 form and the server downgrades it for 0.10 clients.
 Text is streamed in word-sized deltas ``delay`` seconds apart (``0`` for tests).
 
 The demo is often the first thing exposed to a network, so what one request can
@@ -41,11 +50,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .._exceptions import CalculatorError
 from .._ids import now_ms
-from .._messages import ModelMessage, TextPart
+from .._messages import ModelMessage, ModelToolCall, TextPart
 from .._run_input import RunAgentInput, ToolSpec
 from ._calculator import evaluate, format_number
 
 __all__ = [
+    "APPROVAL_TOOL",
     "DEMO_MODEL",
     "MAX_ACCUMULATED_CHARS",
     "MAX_ECHO_CHARS",
@@ -88,6 +98,16 @@ SERVER_TOOLS: tuple[ToolSpec, ...] = (
     ),
 )
 
+APPROVAL_TOOL = ToolSpec(
+    "delete_file",
+    "Delete a file, once the user approves. The demo only pretends: nothing is touched.",
+    # The schema TanStack's examples give the tool: a client declaring the same schema
+    # with ``needsApproval`` binds the approval as a typed one (the hashes match).
+    {"type": "object", "properties": {"path": {"type": "string"}}, "required": []},
+    {"needsApproval": True},
+)
+"""The demo's approval-gated server tool (harmless: it never touches a file)."""
+
 # The first run of arithmetic characters holding a digit-operator-digit pattern.
 # Linear time: a match may only start where a run of signs/parentheses or of
 # digits starts (the look-behinds), and the possessive quantifiers never give
@@ -103,6 +123,12 @@ _THINK = re.compile(
     r"^\s*(?:please\s+)?think(?:\s+(?:about|of|on|through))?\b[\s:,]*(.*)$", re.I | re.S
 )
 _WORD = re.compile(r"\S+\s*|\s+")
+# "delete_file ...", "delete file ...", or a message starting with "delete <something>".
+_DELETE = re.compile(
+    r"(?<![\w-])delete(?:_| )file(?![\w-])|^\s*(?:please\s+)?delete\s+(?=\S)", re.IGNORECASE
+)
+_PATH = re.compile(r"[\w./~-]*[\w~][\w./~-]*")
+_MAX_PATH_CHARS = 200
 
 
 def split_words(text: str) -> list[str]:
@@ -193,6 +219,63 @@ def _named_tool(tools: Sequence[ToolSpec], text: str) -> ToolSpec | None:
     return None
 
 
+def _delete_input(text: str, match: re.Match[str]) -> dict[str, Any]:
+    """``{"path": ...}``: from a JSON object in the message, else the word after the
+    command, else ``demo.txt``."""
+    written = _first_json_object(text)
+    if written is not None and isinstance(written.get("path"), str):
+        return {"path": written["path"][:_MAX_PATH_CHARS]}
+    path = _PATH.search(text, match.end())
+    return {"path": path.group()[:_MAX_PATH_CHARS] if path else "demo.txt"}
+
+
+def _decision(params: RunAgentInput, call_id: str, later: Sequence[ModelMessage]) -> str | None:
+    """How the user answered the approval of ``call_id``: ``approved``, ``denied``,
+    ``cancelled``, or ``None`` (not answered by this request, or already carried out).
+
+    Current clients answer with a ``resume`` entry (TanStack 0.33 adds a tool message
+    too, AG-UI clients do not); the 0.10 client records the decision on the tool call,
+    which arrives as a tool message ``{"approved": ..., "pendingExecution"?: true}``.
+    """
+    entry = params.resumed(f"approval_{call_id}")
+    if entry is not None:
+        if entry.status == "cancelled":
+            return "cancelled"
+        if entry.approved is not None:
+            return "approved" if entry.approved else "denied"
+    for message in later:
+        if message.role != "tool" or message.tool_call_id != call_id:
+            continue
+        try:
+            answer = json.loads(_text_of(message)[:MAX_INPUT_CHARS])
+        except (ValueError, RecursionError):
+            return None
+        if not isinstance(answer, dict) or not isinstance(answer.get("approved"), bool):
+            return None  # the tool's own result: this call was carried out already
+        if answer["approved"]:
+            return "approved" if answer.get("pendingExecution") is True else None
+        return "denied"
+    return None
+
+
+def _pending_approval(params: RunAgentInput) -> tuple[ModelToolCall, str] | None:
+    """The ``delete_file`` call of the last assistant turn this request answers."""
+    messages = params.model_messages
+    for index in range(len(messages) - 1, -1, -1):
+        message = messages[index]
+        if message.role == "user":
+            return None  # a new question: no answer pending
+        if message.role != "assistant" or not message.tool_calls:
+            continue
+        for call in message.tool_calls:
+            if call.function.name == APPROVAL_TOOL.name:
+                decision = _decision(params, call.id, messages[index + 1 :])
+                if decision is not None:
+                    return call, decision
+        return None
+    return None
+
+
 class _Run:
     """Builds the events of one run with the reference's field order."""
 
@@ -201,6 +284,8 @@ class _Run:
         self.thread_id = params.thread_id
         self.model = model
         self.counters: dict[str, int] = {}
+        self.last_call = ""  # the id and input of the newest tool call streamed
+        self.last_input: dict[str, Any] = {}
 
     def next_id(self, prefix: str) -> str:
         n = self.counters.get(prefix, 0) + 1
@@ -280,19 +365,41 @@ class DemoAgent:
             "model": self.model,
             "timestamp": now_ms(),
         }
-        finish_reason = "stop"
         messages = params.model_messages
         last = messages[-1] if messages else None
         user_turns = [m for m in messages if m.role == "user"]
         # Everything below looks at a bounded text, so its cost does not grow with the body.
         text = _text_of(user_turns[-1])[:MAX_INPUT_CHARS] if user_turns else ""
-        if last is not None and last.role == "tool":
+        if (pending := _pending_approval(params)) is not None:
+            async for event in self._carry_out(run, *pending):
+                yield event
+        elif last is not None and last.role == "tool":
             async for event in self._answer_tool_result(run, messages, last):
                 yield event
+        elif (delete := _DELETE.search(text)) is not None:
+            # Before the client tools: a client declaring ``delete_file`` itself (to type
+            # its approvals) still gets the server's tool, as in ``merge_agent_tools``.
+            async for event in self._request_approval(run, _delete_input(text, delete)):
+                yield event
+            question = f"Delete {_clip(run.last_input['path'], 80)}? (the demo only pretends)"
+            approval = params.approval_interrupt(
+                run.last_call,
+                APPROVAL_TOOL.name,
+                run.last_input,
+                input_schema=APPROVAL_TOOL.parameters,
+                message=question,
+            )
+            yield params.interrupt_run([approval], model=self.model, timestamp=now_ms())
+            return
         elif (tool := _named_tool(params.tools, text)) is not None:
             async for event in self._client_tool(run, tool, text):
                 yield event
-            finish_reason = "tool_calls"
+            yield params.interrupt_run(
+                [params.client_tool_interrupt(run.last_call, tool.name, run.last_input)],
+                model=self.model,
+                timestamp=now_ms(),
+            )
+            return
         elif (match := _ARITHMETIC.search(text)) is not None:
             async for event in self._calculate(run, match.group().strip()):
                 yield event
@@ -312,7 +419,7 @@ class DemoAgent:
             "threadId": run.thread_id,
             "model": self.model,
             "timestamp": now_ms(),
-            "finishReason": finish_reason,
+            "finishReason": "stop",
         }
 
     # --- building blocks ---------------------------------------------------------------
@@ -332,6 +439,7 @@ class DemoAgent:
         self, run: _Run, name: str, arguments: dict[str, Any], call_id: str
     ) -> AsyncIterator[dict[str, Any]]:
         """START, the arguments as ARGS deltas, END with the parsed ``input``."""
+        run.last_call, run.last_input = call_id, arguments
         names = {"toolCallId": call_id, "toolCallName": name, "toolName": name}
         yield run.event("TOOL_CALL_START", names, index=0)
         args = _Accumulated("args")
@@ -433,12 +541,54 @@ class DemoAgent:
         async for event in self._text(run, f"I will ask your app to run `{_clip(tool.name)}`."):
             yield event
         call_id = run.next_id("call")
+        # The client runs the tool: the run pauses after the call (``run`` yields the
+        # client-tool interrupt) and the follow-up request carries the result.
         async for event in self._tool_call(run, tool.name, arguments, call_id):
             yield event
-        # What TanStack's server emits for a tool without a server-side implementation:
-        # the client runs it and sends the result in a follow-up request.
-        value = {"toolCallId": call_id, "toolName": tool.name, "input": arguments}
-        yield run.event("CUSTOM", {"name": "tool-input-available", "value": value})
+
+    async def _request_approval(
+        self, run: _Run, arguments: dict[str, Any]
+    ) -> AsyncIterator[dict[str, Any]]:
+        path = _clip(arguments["path"], 80)
+        text = f"Deleting `{path}` needs your approval (the demo only pretends to delete)."
+        async for event in self._text(run, text):
+            yield event
+        async for event in self._tool_call(run, APPROVAL_TOOL.name, arguments, run.next_id("call")):
+            yield event
+
+    async def _carry_out(
+        self, run: _Run, call: ModelToolCall, decision: str
+    ) -> AsyncIterator[dict[str, Any]]:
+        """The answered approval: pretend to delete, or say why not."""
+        path = "the file"
+        try:
+            arguments = json.loads(call.function.arguments[:MAX_INPUT_CHARS])
+            if isinstance(arguments, dict) and isinstance(arguments.get("path"), str):
+                path = f"`{_clip(arguments['path'], 80)}`"
+        except (ValueError, RecursionError):
+            pass
+        if decision == "approved":
+            result = {"deleted": path.strip("`"), "simulated": True}
+            content = json.dumps(result, ensure_ascii=False, separators=(",", ":"))
+            answer = f"Done: {path} is deleted (not really: the demo only pretends)."
+        elif decision == "cancelled":
+            # As TanStack 0.58 closes a cancelled call: an error result.
+            content = '{"error":"Tool execution cancelled"}'
+            answer = f"Cancelled: {path} stays where it is."
+        else:
+            content = ""
+            answer = f"You declined, so {path} stays where it is."
+        if content:
+            extra = {"state": "output-error"} if decision == "cancelled" else {}
+            yield run.event(
+                "TOOL_CALL_RESULT",
+                {"toolCallId": call.id, "messageId": run.next_id("tool-result")},
+                content=content,
+                role="tool",
+                **extra,
+            )
+        async for event in self._text(run, answer):
+            yield event
 
     async def _answer_tool_result(
         self, run: _Run, messages: Sequence[ModelMessage], result: ModelMessage
@@ -482,6 +632,7 @@ class DemoAgent:
             "- `what is 2+3*4`: the **calculator** tool",
             "- `what time is it in Europe/Paris`: the **current time** tool",
             "- `think about rivers`: streamed **thinking**",
+            "- `delete_file notes.txt`: **approval** first (nothing is deleted)",
         ]
         if params.tools:
             names = ", ".join(

@@ -2,14 +2,17 @@
 
     POST /api/chat/sse      SSE framing (what fetchServerSentEvents reads)
     POST /api/chat/ndjson   NDJSON framing (what fetchHttpStream reads)
+    WS   /api/chat/ws       TanStack 0.58's WebSocket protocol (webSocket(), websocket())
     GET  /                  what this server is and how to talk to it (JSON)
     GET  /health            {"status": "ok"}
 
 With ``durable=True`` events carry ids and runs are kept in an in-memory replay
-buffer, so a resumable client can reconnect with ``Last-Event-ID`` (and ``GET
-/api/chat/sse?runId=...&offset=-1`` joins a run). It is off by default because
-the TanStack 0.10 client does not understand ids: it warns on every SSE ``id:``
-line and cannot read NDJSON ``{id, chunk}`` envelopes at all.
+buffer, so a resumable client can reconnect with ``Last-Event-ID``; ``GET
+/api/chat/sse?runId=...&offset=-1`` joins a run and ``GET ...?threadId=...``
+returns a thread's messages, active run and pending interrupts (``hydrate``).
+It is off by default because the TanStack 0.10 client does not understand ids: it
+warns on every SSE ``id:`` line and cannot read NDJSON ``{id, chunk}`` envelopes
+at all.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from .. import __version__
 from ..server import (
@@ -35,15 +38,18 @@ from ..server import (
     Agent,
     DurableRuns,
     InMemoryStreamLog,
+    InMemoryThreadStore,
     PendingBodies,
     chat_endpoint,
+    websocket_endpoint,
 )
-from ._agent import SERVER_TOOLS, DemoAgent
+from ._agent import APPROVAL_TOOL, SERVER_TOOLS, DemoAgent
 
 __all__ = ["create_app"]
 
 SSE_PATH = "/api/chat/sse"
 NDJSON_PATH = "/api/chat/ndjson"
+WS_PATH = "/api/chat/ws"
 
 
 def _bearer_check(api_key: str) -> Any:
@@ -80,7 +86,7 @@ def create_app(
     """
     chat_agent: Agent = agent if agent is not None else DemoAgent(delay=delay)
     authorize = _bearer_check(api_key) if api_key else None
-    runs = DurableRuns(InMemoryStreamLog()) if durable else None
+    runs = DurableRuns(InMemoryStreamLog(), threads=InMemoryThreadStore()) if durable else None
     common: dict[str, Any] = {
         "authorize": authorize,
         "durable": runs,
@@ -103,8 +109,14 @@ def create_app(
                 "endpoints": {"sse": SSE_PATH, "ndjson": NDJSON_PATH, "health": "/health"},
                 "auth": "bearer" if api_key else None,
                 "durable": durable,
-                "tools": [tool.name for tool in SERVER_TOOLS],
-                "try": ["what is 2+3*4", "what time is it", "think about rivers", "hello"],
+                "tools": [tool.name for tool in (*SERVER_TOOLS, APPROVAL_TOOL)],
+                "try": [
+                    "what is 2+3*4",
+                    "what time is it",
+                    "think about rivers",
+                    "delete_file notes.txt",
+                    "hello",
+                ],
             }
         )
 
@@ -133,6 +145,9 @@ def create_app(
             Route("/health", health, methods=["GET"]),
             Route(SSE_PATH, sse, methods=methods),
             Route(NDJSON_PATH, ndjson, methods=methods),
+            WebSocketRoute(
+                WS_PATH, websocket_endpoint(chat_agent, authorize=authorize, durable=runs)
+            ),
         ],
         middleware=middleware,
         lifespan=lifespan,

@@ -17,6 +17,11 @@ Nobody may take every slot either: runs started with a ``scope`` (a caller's
 namespace, see ``run_scope`` of ``chat_endpoint``) are limited to
 ``max_live_runs_per_scope`` live runs per scope, so one tenant reaching the limit
 is refused (:class:`~chatconduit.server.TooManyRunsError`) while the others go on.
+
+With a :class:`~chatconduit.server.ThreadStore` (``threads=``), each run started with
+its request's messages also keeps its thread's state for ``hydrate``: the run is the
+thread's active run while it produces, and when it ends the thread holds the
+conversation with the run's answer folded in and the interrupts it ended with.
 """
 
 from __future__ import annotations
@@ -24,12 +29,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .. import _json
 from .._exceptions import EventTooLargeError, ReplayError, TooManyRunsError
+from .._messages import UIMessage
 from ._errors import ErrorPayloadMapper, RunErrorPayload, log_agent_failure, run_error_event
 from ._errors import run_error_payload as default_error_payload
 from ._heartbeat import HEARTBEAT, aclose_quietly, with_heartbeats
@@ -42,8 +48,9 @@ from ._streams import (
     guarded_events,
     heartbeat_frame,
 )
+from ._threads import ThreadStore, ThreadTracker
 
-__all__ = ["DEFAULT_MAX_LIVE_RUNS_PER_SCOPE", "DurableRuns"]
+__all__ = ["DEFAULT_MAX_LIVE_RUNS_PER_SCOPE", "DurableRuns", "scoped_key"]
 
 logger = logging.getLogger("chatconduit.server")
 
@@ -66,8 +73,24 @@ DEFAULT_MAX_LIVE_RUNS_PER_SCOPE = 16
 parallel, far fewer than the 1,024 slots of the default log."""
 
 
+def scoped_key(scope: str | None, name: str) -> str:
+    """A run or thread id in the namespace of ``scope`` (``run_scope`` of ``chat_endpoint``)."""
+    return name if scope is None else f"{scope}\x1f{name}"  # a separator headers cannot carry
+
+
 def _payload(event: dict[str, Any], index: int) -> bytes:
     return _json.dumps_bytes(event)
+
+
+def _observed(tracker: ThreadTracker) -> Callable[[dict[str, Any], int], bytes]:
+    """The recording transform, also showing each event to the thread's tracker."""
+
+    def transform(event: dict[str, Any], index: int) -> bytes:
+        payload = _json.dumps_bytes(event)  # encoded first: the fold never sees it changed
+        tracker.event(event)
+        return payload
+
+    return transform
 
 
 @dataclass
@@ -85,6 +108,8 @@ class DurableRuns:
     ``0``: as soon as the last reader leaves, like a non-durable stream).
     ``max_live_runs_per_scope`` bounds the live runs of one scope in this process
     (``None``: no per-scope bound; runs started without a scope are not counted).
+    ``threads`` keeps each thread's state for ``hydrate`` (``None``: no thread state,
+    and ``GET ?threadId=`` is answered 501).
     """
 
     def __init__(
@@ -93,6 +118,7 @@ class DurableRuns:
         *,
         abandon_after: float | None = 30.0,
         max_live_runs_per_scope: int | None = DEFAULT_MAX_LIVE_RUNS_PER_SCOPE,
+        threads: ThreadStore | None = None,
     ) -> None:
         if abandon_after is not None and abandon_after < 0:
             raise ValueError(f"abandon_after must be >= 0 seconds or None, got {abandon_after!r}")
@@ -102,6 +128,7 @@ class DurableRuns:
                 f"got {max_live_runs_per_scope!r}"
             )
         self.log = log
+        self.threads = threads
         self.abandon_after = abandon_after
         self.max_live_runs_per_scope = max_live_runs_per_scope
         self._live: dict[str, _LiveRun] = {}
@@ -146,13 +173,16 @@ class DurableRuns:
         on_disconnect: DisconnectHook | None = None,
         error_payload: ErrorPayloadMapper = default_error_payload,
         scope: str | None = None,
+        messages: Sequence[UIMessage | Mapping[str, Any]] | None = None,
     ) -> None:
         """Create the run ``key`` in the log and start recording ``events`` into it.
 
         ``key`` is the run's name in the log: its ``runId``, or a scoped form of it
         (see ``run_scope`` of ``chat_endpoint``); ``run_id``/``thread_id`` (default:
         ``key``) name the run in the RUN_ERROR events written on its behalf; ``scope``
-        counts the run against that scope's ``max_live_runs_per_scope``. Raises
+        counts the run against that scope's ``max_live_runs_per_scope``. With a
+        ``threads`` store, ``thread_id`` and ``messages`` (the request's conversation),
+        the run also keeps its thread's state (in ``scope``'s namespace). Raises
         :class:`~chatconduit.server.TooManyRunsError` when the scope is at its limit,
         or what ``log.create`` raises (the run exists, the log is full); the agent is
         then not started.
@@ -165,9 +195,14 @@ class DurableRuns:
             self._release(scope)
             raise
         run_id = key if run_id is None else run_id
+        tracker: ThreadTracker | None = None
+        transform: Callable[[dict[str, Any], int], bytes] = _payload
+        if self.threads is not None and thread_id is not None and messages is not None:
+            tracker = ThreadTracker(self.threads, scoped_key(scope, thread_id), run_id, messages)
+            transform = _observed(tracker)
         recorded = guarded_events(
             events,
-            transform=_payload,
+            transform=transform,
             on_disconnect=on_disconnect,
             error_payload=error_payload,
             run_id=run_id,
@@ -175,7 +210,7 @@ class DurableRuns:
         )
         live = _LiveRun(scope=scope)
         self._live[key] = live
-        task = self._record(key, recorded, run_id, thread_id)
+        task = self._record(key, recorded, run_id, thread_id, tracker)
         live.task = asyncio.create_task(task, name=f"chatconduit-run-{run_id}")
         live.task.add_done_callback(lambda _: self._forget(key, live))
         self._arm(key, live)
@@ -188,9 +223,18 @@ class DurableRuns:
             self._release(live.scope)
 
     async def _record(
-        self, key: str, recorded: AsyncIterator[bytes], run_id: str, thread_id: str | None
+        self,
+        key: str,
+        recorded: AsyncIterator[bytes],
+        run_id: str,
+        thread_id: str | None,
+        tracker: ThreadTracker | None = None,
     ) -> None:
         try:
+            if tracker is not None:
+                # Before the first event is recorded: whoever has seen an event of this run
+                # finds it as the thread's active run.
+                await tracker.started()
             async for payload in recorded:
                 await self.log.append(key, payload)
         except asyncio.CancelledError:
@@ -198,6 +242,8 @@ class DurableRuns:
             # a terminal event instead of a run that just stops.
             await aclose_quietly(recorded)
             stopped = run_error_event(_STOPPED, run_id=run_id, thread_id=thread_id)
+            if tracker is not None:
+                tracker.event(stopped)
             try:
                 await self.log.append(key, _json.dumps_bytes(stopped))
             except Exception as exc:
@@ -210,6 +256,8 @@ class DurableRuns:
             logger.warning("run %r stopped: %s", run_id, exc)
             reason = _TOO_LARGE if isinstance(exc, EventTooLargeError) else _NOT_RECORDED
             error = run_error_event(reason, run_id=run_id, thread_id=thread_id)
+            if tracker is not None:
+                tracker.event(error)
             try:
                 await self.log.append(key, _json.dumps_bytes(error))
             except Exception as failure:
@@ -223,6 +271,10 @@ class DurableRuns:
                 self._release(live.scope)
                 if live.abandon is not None:
                     live.abandon.cancel()
+            if tracker is not None:
+                # Before the log is closed: a reader's response ends at the close, so a
+                # client that read a run to its end and then hydrates finds the answer.
+                await tracker.ended()
             try:
                 await self.log.close(key)
             except Exception as exc:

@@ -6,9 +6,10 @@ The endpoint reads and validates the body (400/408/413/415 before the agent is
 ever called), optionally checks ``authorize(request)`` (401), calls
 ``agent(params, request)`` and streams what it yields. With ``durable=`` it also
 serves resumes: a request carrying ``Last-Event-ID`` or ``?offset=`` (with the
-run named by ``?runId=``, ``X-Run-Id`` or the body) replays the run's log from
-there instead of starting the agent again; register the route for ``GET`` too
-to allow ``joinRun`` (``GET ?runId=<id>&offset=-1``).
+run named by ``X-Run-Id``, ``?runId=`` or the body, the key 0.58 uses) replays the
+run's log from there instead of starting the agent again; register the route for
+``GET`` too to allow ``joinRun`` (``GET ?runId=<id>&offset=-1``) and ``hydrate``
+(``GET ?threadId=<id>``, see ``_run_routes``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import inspect
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, TypeAlias
 
+from pydantic import BaseModel
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
@@ -32,6 +34,7 @@ from .._exceptions import (
     UnknownRunError,
 )
 from .._run_input import RunAgentInput
+from ._dialect import Dialect, check_dialect, choose_dialect
 from ._durable import DurableRuns
 from ._errors import ErrorPayloadMapper
 from ._errors import run_error_payload as default_error_payload
@@ -46,12 +49,14 @@ from ._http import (
 )
 from ._requests import PendingBodies, close_after, read_chat_request, request_error_response
 from ._responses import EventStreamResponse
+from ._run_routes import durable_get
 from ._streams import (
     DEFAULT_HEARTBEAT,
     DisconnectHook,
     EventSource,
     Framing,
     check_heartbeat,
+    dialect_events,
     event_bytes,
 )
 
@@ -76,7 +81,7 @@ def error_response(
 
 async def agent_events(
     agent: Agent, params: RunAgentInput, request: Request
-) -> AsyncIterator[BaseEvent | Mapping[str, Any]]:
+) -> AsyncIterator[BaseEvent | Mapping[str, Any] | BaseModel]:
     """Call the agent lazily, inside the stream, so that even an agent failing at
     call time ends as a RUN_ERROR like any other failure."""
     result = agent(params, request)
@@ -147,6 +152,7 @@ def chat_endpoint(
     authorize: Authorize | None = None,
     durable: DurableRuns | None = None,
     run_scope: RunScope | None = None,
+    dialect: Dialect = "auto",
 ) -> Callable[[Request], Awaitable[Response]]:
     """A Starlette/FastAPI endpoint streaming ``agent``'s events.
 
@@ -166,12 +172,18 @@ def chat_endpoint(
     ``max_pending_bodies`` requests may still be receiving their body at once
     (503 beyond, ``None``: unbounded; pass one :class:`PendingBodies` to several
     endpoints to bound them together).
+
+    ``dialect``: ``"auto"`` answers each request in its client's dialect (the TanStack
+    0.10 body gets the byte-exact 0.18 stream, TanStack 0.33 and AG-UI 1.0 clients the
+    current one; see ``_dialect.choose_dialect``); ``"tanstack-0.18"`` or ``"current"``
+    force one.
     """
     if framing not in ("sse", "ndjson"):
         raise ValueError(f"framing must be 'sse' or 'ndjson', got {framing!r}")
     if heartbeat is None:
         heartbeat = DEFAULT_HEARTBEAT if framing == "sse" else 0.0
     check_heartbeat(heartbeat)
+    check_dialect(dialect)
     if max_body_bytes < 0:
         raise ValueError(f"max_body_bytes must be >= 0, got {max_body_bytes}")
     if body_timeout is not None and not body_timeout > 0:
@@ -198,6 +210,15 @@ def chat_endpoint(
                     "unauthorized",
                     {"WWW-Authenticate": "Bearer"},
                 )
+        if request.method == "GET" and durable is not None:
+            return await durable_get(
+                request,
+                durable,
+                framing=framing,
+                heartbeat=pulse,
+                headers=headers,
+                run_scope=run_scope,
+            )
         resuming, offset = _resume_point(request)
         if request.method != "POST" and not (durable is not None and resuming):
             return _refusal(
@@ -214,7 +235,8 @@ def chat_endpoint(
                 "no_replay",
             )
         params: RunAgentInput | None = None
-        run_id = request.query_params.get("runId") or request.headers.get("x-run-id")
+        # The durable log is keyed as 0.58 keys it: X-Run-Id, else ?runId, else the body.
+        run_id = request.headers.get("x-run-id") or request.query_params.get("runId")
         if request.method == "POST" and not (resuming and run_id):
             try:
                 params = await read_chat_request(
@@ -227,7 +249,7 @@ def chat_endpoint(
                 return request_error_response(exc, request=request)
             except ClientDisconnect:
                 return Response(status_code=400)
-            run_id = params.run_id
+            run_id = run_id or params.run_id
         if durable is None:
             assert params is not None
             body = event_bytes(
@@ -239,6 +261,7 @@ def chat_endpoint(
                 error_payload=error_payload,
                 run_id=params.run_id,
                 thread_id=params.thread_id,
+                dialect=choose_dialect(params, dialect),
             )
             return EventStreamResponse(body, headers=response_headers)
         if not run_id:
@@ -253,12 +276,19 @@ def chat_endpoint(
             try:
                 await durable.start(
                     key,
-                    agent_events(agent, params, request),
+                    # The log keeps the bytes of the dialect of the request that started it.
+                    dialect_events(
+                        agent_events(agent, params, request),
+                        choose_dialect(params, dialect),
+                        run_id=run_id,
+                        thread_id=params.thread_id,
+                    ),
                     run_id=run_id,
                     thread_id=params.thread_id,
                     on_disconnect=on_disconnect,
                     error_payload=error_payload,
                     scope=scope,
+                    messages=params.messages,
                 )
             except TooManyRunsError as exc:
                 # This caller's own quota, not the server's capacity: 429, not 503.

@@ -25,6 +25,8 @@ from starlette.background import BackgroundTask
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from .._run_input import RunAgentInput
+from ._dialect import Dialect
 from ._errors import ErrorPayloadMapper
 from ._errors import run_error_payload as default_error_payload
 from ._heartbeat import aclose_quietly
@@ -119,12 +121,15 @@ def to_server_sent_events_response(
     on_disconnect: DisconnectHook | None = None,
     error_payload: ErrorPayloadMapper = default_error_payload,
     background: BackgroundTask | None = None,
+    dialect: Dialect = "auto",
+    params: RunAgentInput | None = None,
 ) -> EventStreamResponse:
     """An SSE response for ``events`` (TanStack's ``toServerSentEventsResponse``).
 
     Headers: ``text/event-stream``, ``Cache-Control: no-cache``,
     ``X-Accel-Buffering: no``, then ``headers`` on top. See
-    :func:`~chatconduit.server.server_sent_events_stream` for the other options.
+    :func:`~chatconduit.server.server_sent_events_stream` for the other options; pass
+    ``params`` (the request) so that ``dialect="auto"`` answers in its client's dialect.
     """
     return EventStreamResponse(
         server_sent_events_stream(
@@ -133,6 +138,8 @@ def to_server_sent_events_response(
             event_ids=event_ids,
             on_disconnect=on_disconnect,
             error_payload=error_payload,
+            dialect=dialect,
+            params=params,
         ),
         status_code,
         merge_headers(SSE_HEADERS, headers),
@@ -150,6 +157,8 @@ def to_http_response(
     on_disconnect: DisconnectHook | None = None,
     error_payload: ErrorPayloadMapper = default_error_payload,
     background: BackgroundTask | None = None,
+    dialect: Dialect = "auto",
+    params: RunAgentInput | None = None,
 ) -> EventStreamResponse:
     """An NDJSON response for ``events`` (TanStack's ``toHttpResponse``).
 
@@ -164,6 +173,8 @@ def to_http_response(
             event_ids=event_ids,
             on_disconnect=on_disconnect,
             error_payload=error_payload,
+            dialect=dialect,
+            params=params,
         ),
         status_code,
         merge_headers(NDJSON_HEADERS, headers),

