@@ -306,7 +306,7 @@ async def run_contender(name: str, url: str, framing: str, streams: int) -> dict
     import chatconduit  # noqa: F401
 
     def one(i: int) -> Any:
-        target = f"{url}?s={i}"
+        target = url  # every conversation of an app posts to the same url
         if name == "raw socket":
             return c_raw(target, framing)
         if name == "httpx-sse":

@@ -20,8 +20,8 @@ const streams = Number(streamsText);
 const make = framing === "ndjson" ? fetchHttpStream : fetchServerSentEvents;
 const messages = [{ id: "u1", role: "user", parts: [{ type: "text", content: "benchmark" }] }];
 
-async function one(i) {
-  const adapter = make(`${url}${url.includes("?") ? "&" : "?"}s=${i}`);
+async function one() {
+  const adapter = make(url); // every conversation of an app posts to the same url
   let events = 0;
   let content = 0;
   for await (const chunk of adapter.connect(messages)) {
@@ -32,7 +32,7 @@ async function one(i) {
 }
 
 const start = process.hrtime.bigint();
-const results = await Promise.all(Array.from({ length: streams }, (_, i) => one(i)));
+const results = await Promise.all(Array.from({ length: streams }, () => one()));
 const wall = Number(process.hrtime.bigint() - start) / 1e9;
 let events = 0;
 let content = 0;

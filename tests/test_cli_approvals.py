@@ -66,27 +66,36 @@ class AskingAgent:
             return
         text = last.content if isinstance(last.content, str) else ""
         call_id = f"call-{params.run_id}"
-        if text.startswith("wipe"):
-            name, arguments = "wipe", {"target": "disk"}
-            interrupt = params.approval_interrupt(call_id, name, arguments, message=QUESTION)
+        calls: list[tuple[str, str, dict[str, Any]]] = []
+        if text.startswith("wipe twice"):
+            calls = [(f"{call_id}-{t}", "wipe", {"target": t}) for t in ("a", "b")]
+        elif text.startswith("wipe"):
+            calls = [(call_id, "wipe", {"target": "disk"})]
         elif text.startswith("call "):
-            name, arguments = text.split()[1], {}
-            interrupt = params.client_tool_interrupt(call_id, name, arguments)
+            calls = [(call_id, text.split()[1], {})]
         elif text.startswith("ask me"):
-            name, arguments = "ask_user", {"question": "Favourite colour?"}
-            interrupt = params.client_tool_interrupt(call_id, name, arguments)
+            calls = [(call_id, "ask_user", {"question": "Favourite colour?"})]
         else:
             for event in self._text(params, "hello"):
                 yield event
             yield {"type": "RUN_FINISHED", **run, "finishReason": "stop"}
             return
-        for event in self._text(params, f"using {name}"):
+        for event in self._text(params, f"using {calls[0][1]}"):
             yield event
-        names = {"toolCallId": call_id, "toolCallName": name}
-        yield {"type": "TOOL_CALL_START", **names}
-        yield {"type": "TOOL_CALL_ARGS", "toolCallId": call_id, "delta": json.dumps(arguments)}
-        yield {"type": "TOOL_CALL_END", **names}
-        yield params.interrupt_run([interrupt])
+        interrupts = []
+        for tool_call_id, name, arguments in calls:
+            names = {"toolCallId": tool_call_id, "toolCallName": name}
+            yield {"type": "TOOL_CALL_START", **names}
+            args = json.dumps(arguments)
+            yield {"type": "TOOL_CALL_ARGS", "toolCallId": tool_call_id, "delta": args}
+            yield {"type": "TOOL_CALL_END", **names}
+            if name == "wipe":
+                interrupts.append(
+                    params.approval_interrupt(tool_call_id, name, arguments, message=QUESTION)
+                )
+            else:
+                interrupts.append(params.client_tool_interrupt(tool_call_id, name, arguments))
+        yield params.interrupt_run(interrupts)
 
     @staticmethod
     def _text(params: RunAgentInput, text: str) -> Iterator[dict[str, Any]]:
@@ -98,15 +107,17 @@ class AskingAgent:
     @staticmethod
     def _answer(params: RunAgentInput) -> str:
         messages = params.model_messages
-        call = next(
-            c
-            for m in reversed(messages)
-            if m.role == "assistant" and m.tool_calls
-            for c in m.tool_calls
+        calls = next(
+            m.tool_calls for m in reversed(messages) if m.role == "assistant" and m.tool_calls
         )
+        return "; ".join(AskingAgent._answer_call(params, call) for call in calls)
+
+    @staticmethod
+    def _answer_call(params: RunAgentInput, call: Any) -> str:
         name = call.function.name
         tool_message = next(
-            (m for m in messages if m.role == "tool" and m.tool_call_id == call.id), None
+            (m for m in params.model_messages if m.role == "tool" and m.tool_call_id == call.id),
+            None,
         )
         sent: Any = None
         if tool_message is not None:
@@ -115,7 +126,9 @@ class AskingAgent:
         if name == "wipe":
             entry = params.resumed(f"approval_{call.id}")
             approved = entry.approved if entry is not None else (sent or {}).get("approved")
-            return f"{'APPROVED' if approved else 'DENIED'} wipe"
+            target = json.loads(call.function.arguments)["target"]
+            suffix = "" if target == "disk" else f" {target}"
+            return f"{'APPROVED' if approved else 'DENIED'} wipe{suffix}"
         entry = params.resumed(f"client_tool_{call.id}")
         if entry is not None and entry.payload is not None:
             sent = entry.payload
@@ -276,6 +289,28 @@ def test_interactive_yes_then_no(server: tuple[AskingAgent, RunningServer]) -> N
     assert finish(child) == 0
 
 
+@pytest.mark.parametrize("dialect", ["current", "tanstack-0.18"])
+def test_interactive_two_approvals_in_one_reply(
+    server: tuple[AskingAgent, RunningServer], dialect: str
+) -> None:
+    agent = server[0]
+    child = spawn("chat", url_of(server, dialect))
+    child.expect(PROMPT)
+    before = len(agent.requests)
+    child.sendline("wipe twice")
+    child.expect(r"approve\? \[y/N\]")
+    assert 'wipe(target="a") needs your approval' in plain(child.before)
+    child.sendline("y")
+    child.expect(r"approve\? \[y/N\]")
+    assert 'wipe(target="b") needs your approval' in plain(child.before)
+    child.sendline("n")
+    child.expect("APPROVED wipe a; DENIED wipe b")
+    child.expect(PROMPT)
+    assert len(agent.requests) == before + 2  # one follow-up, with both answers
+    child.sendline("/exit")
+    assert finish(child) == 0
+
+
 def test_interactive_ctrl_c_and_ctrl_d_deny(server: tuple[AskingAgent, RunningServer]) -> None:
     child = spawn("chat", url_of(server, "tanstack-0.18"))
     child.expect(PROMPT)
@@ -308,6 +343,7 @@ def test_interactive_ask_user_and_get_time(server: tuple[AskingAgent, RunningSer
     child.sendline("ask me")
     child.expect("answer›")
     assert "? the agent asks: Favourite colour?" in plain(child.before)
+    assert "waiting for your answer" in plain(child.before)
     child.sendline("blue")
     child.expect(re.escape('RESULT ask_user: {"answer": "blue"}'))
     child.expect(PROMPT)

@@ -109,9 +109,14 @@ def test_agents_import_without_starlette() -> None:
 
 
 def test_starlette_names_resolve_with_starlette() -> None:
-    from chatconduit.server import _endpoint, _requests, _responses
+    from chatconduit.server import _endpoint, _requests, _responses, _websocket
 
-    modules = {"_endpoint": _endpoint, "_requests": _requests, "_responses": _responses}
+    modules = {
+        "_endpoint": _endpoint,
+        "_requests": _requests,
+        "_responses": _responses,
+        "_websocket": _websocket,
+    }
     for name, module in _STARLETTE_NAMES.items():
         assert getattr(server, name) is getattr(modules[module], name)
 

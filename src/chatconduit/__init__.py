@@ -35,11 +35,14 @@ from ._connection import (
     RetryPolicy,
     RunContext,
     SubscribeConnectionAdapter,
+    WebSocketOptions,
     fetch_http_stream,
     fetch_server_sent_events,
     normalize_connection_adapter,
     rpc_stream,
     stream,
+    websocket,
+    websocket_push,
 )
 from ._events import BaseEvent, Event, EventType
 from ._exceptions import (
@@ -68,6 +71,7 @@ from ._exceptions import (
     UnexpectedResponseError,
     UnknownApprovalError,
     UnknownToolCallError,
+    WebSocketClosedError,
 )
 from ._messages import (
     AudioPart,
@@ -84,6 +88,7 @@ from ._messages import (
     ToolResultPart,
     ToolResultState,
     UIMessage,
+    UnknownPart,
     UrlSource,
     VideoPart,
     message_from_dict,
@@ -178,10 +183,13 @@ __all__ = [
     "UIMessage",
     "UnexpectedResponseError",
     "UnknownApprovalError",
+    "UnknownPart",
     "UnknownToolCallError",
     "Updates",
     "UrlSource",
     "VideoPart",
+    "WebSocketClosedError",
+    "WebSocketOptions",
     "WordBoundaryStrategy",
     "__version__",
     "build_run_agent_input",
@@ -194,4 +202,6 @@ __all__ = [
     "rpc_stream",
     "stream",
     "tool",
+    "websocket",
+    "websocket_push",
 ]

@@ -106,7 +106,10 @@ async def test_join_run_of_a_failed_run_ends_with_its_run_error(server: Ts058Ser
         joined = await collect(client.join_run(run_id))
 
     assert original[-1] == {**original[-1], "type": "RUN_ERROR", "code": "model_error"}
-    assert joined == original
+    # 0.58 does not log its own terminal RUN_ERROR (it is untagged) and writes it anew
+    # for every reader, with that moment's timestamp: compare it without the clock.
+    assert joined[:-1] == original[:-1]
+    assert {**joined[-1], "timestamp": 0} == {**original[-1], "timestamp": 0}
 
 
 @pytest.mark.parametrize("framing", ["sse", "ndjson"])

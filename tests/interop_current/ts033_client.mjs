@@ -24,6 +24,8 @@
 //                              cancel: answer every pending tool-approval interrupt
 //   --timeout-ms N             give up after N ms in total (default 30000)
 //   --settle-ms N              a turn is over once the client has been idle this long (default 150)
+//   --stop-after-chunks N      call client.stop() once N chunks reached onChunk (once; the
+//                              report's `stoppedAfterChunks` says when it did)
 //
 // Each message is sent with `sendMessage` once the previous turn has settled (client
 // idle, every adapter chunk processed, no client tool running, no interrupt submission
@@ -66,6 +68,7 @@ const { values: cli, positionals } = parseArgs({
     approval: { type: 'string' },
     'timeout-ms': { type: 'string' },
     'settle-ms': { type: 'string' },
+    'stop-after-chunks': { type: 'string' },
   },
 })
 
@@ -94,6 +97,7 @@ const opts = {
   approval: cli.approval ?? fromConfig.approval ?? 'none',
   timeoutMs: Number(cli['timeout-ms'] ?? fromConfig.timeoutMs ?? 30000),
   settleMs: Number(cli['settle-ms'] ?? fromConfig.settleMs ?? 150),
+  stopAfterChunks: Number(cli['stop-after-chunks'] ?? fromConfig.stopAfterChunks ?? 0),
   messages: positionals.length ? positionals : (fromConfig.messages ?? []),
 }
 if (!opts.url) throw new Error('--url is required')
@@ -253,6 +257,8 @@ const onErrorCalls = []
 const customEvents = []
 const interruptHistory = []
 let onFinishCalls = 0
+let stoppedAfterChunks = null
+let droppedAtStop = 0
 let lastActivity = Date.now()
 const touch = () => {
   lastActivity = Date.now()
@@ -266,6 +272,15 @@ const options = {
   onChunk: (chunk) => {
     chunks.push(chunk)
     touch()
+    if (opts.stopAfterChunks && stoppedAfterChunks === null && chunks.length >= opts.stopAfterChunks) {
+      stoppedAfterChunks = chunks.length
+      // Outside the client's own chunk handling, as a UI's stop button would be.
+      setTimeout(() => {
+        client.stop()
+        // What the adapter had already yielded and the stopped turn will never process.
+        droppedAtStop = Math.max(0, chunksFromAdapter - chunks.length)
+      }, 0)
+    }
   },
   onStatusChange: (status) => {
     statusHistory.push(status)
@@ -305,7 +320,7 @@ function plain(value) {
 function isIdle() {
   return (
     !client.getIsLoading() &&
-    chunks.length >= chunksFromAdapter &&
+    chunks.length + droppedAtStop >= chunksFromAdapter &&
     running.size === 0 &&
     !client.getInterruptState().resuming
   )
@@ -404,6 +419,7 @@ const doc = {
   persisted,
   persistenceWrites: persistenceWrites.length,
   warnings,
+  stoppedAfterChunks,
   timedOut,
   harnessError,
 }

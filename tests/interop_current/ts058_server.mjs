@@ -23,6 +23,10 @@
 //   WS   /ws/durable?runId=R&offset=O resumeWebSocketStream (read-only replay, then close 1000)
 //   GET  /requests, DELETE /requests  what was received (and answered) so far / forget it
 //
+// With the environment variable TS058_BEARER_TOKEN set, every /FRAMING/{chat,durable} route
+// requires `Authorization: Bearer <that token>`; anything else gets a 401 JSON body (which
+// never repeats what was sent) and `www-authenticate: Bearer`. Harness-made, like hydrate.
+//
 // chat() always gets the server tools of fake_model.mjs (get_weather; delete_file, which
 // needs approval) merged with the client-declared tools of the request, plus the request's
 // threadId, runId, parentRunId, state and resume. `forwardedProps.delayMs` slows every event.
@@ -50,6 +54,7 @@ import { WebSocketServer } from 'ws'
 import { SERVER_TOOLS, fakeAdapter } from './fake_model.mjs'
 
 const requests = []
+const BEARER_TOKEN = process.env.TS058_BEARER_TOKEN || null
 // threadId -> {messages (UIMessage[]), activeRun, interrupts} for the harness-made hydrate.
 const threads = new Map()
 
@@ -262,6 +267,14 @@ async function handle(req, res) {
     entry.body = bodyRaw ? JSON.parse(bodyRaw) : null
   } catch {
     entry.body = null
+  }
+  if (BEARER_TOKEN && req.headers.authorization !== `Bearer ${BEARER_TOKEN}`) {
+    const body = JSON.stringify({ error: 'Unauthorized: a valid bearer token is required' })
+    entry.status = 401
+    entry.responseHeaders = { 'content-type': 'application/json', 'www-authenticate': 'Bearer' }
+    entry.responseBody = body
+    res.writeHead(401, entry.responseHeaders)
+    return res.end(body)
   }
   const [, framing, kind] = match
   const request = toRequest(req, url, bodyRaw)

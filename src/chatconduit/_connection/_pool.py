@@ -19,12 +19,13 @@ byte was sent. Now every such adapter on a loop uses the loop's one client:
   requests (``FetchOptions.cookies`` are still sent; bring your own client for a
   jar).
 
-What carries the bytes is aiohttp, through the ``httpx-aiohttp`` transport
-(``httpx`` stays the interface: requests, responses, errors). httpcore's pool does
-work per request proportional to the connections it holds, and one client shared
-by 1,000 concurrent streams took 24-29 s where aiohttp took 1.85 s (see
-``benchmarks/README.md``). Without aiohttp installed the client falls back to
-httpx's own transport with an unbounded pool. A client passed in
+What carries the bytes is aiohttp, under httpx (``_aiohttp``: an httpx transport
+over one ``aiohttp.ClientSession``; httpx stays the interface: requests,
+responses, errors). httpcore's pool does work per request in proportion to the
+connections it holds: one client shared by 1,000 concurrent streams took 22 s in
+``benchmarks/bench_sockets.py``, this one 1.5 s (see ``benchmarks/README.md``).
+Without aiohttp installed the client falls back to httpx's own transport with an
+unbounded pool. A client passed in
 ``FetchOptions.client`` is used as it is, whatever its transport.
 """
 
@@ -95,6 +96,14 @@ class _NoCookies(http.cookiejar.CookiePolicy):
         return False
 
 
+class _DiscardedCookies(httpx.Cookies):
+    """An always-empty jar that does not even look at a response's ``Set-Cookie``
+    (httpx builds a ``urllib`` request per response for that: ~0.1 ms a stream)."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
 def _transport() -> httpx.AsyncBaseTransport | None:
     """The aiohttp transport, or ``None`` (httpx's own) when aiohttp is missing."""
     try:
@@ -109,14 +118,16 @@ def new_client() -> httpx.AsyncClient:
 
     It follows redirects, as ``fetch()`` does, so the reference's users rely on it
     (``_send.open_stream`` follows them itself by safer rules)."""
-    return httpx.AsyncClient(
+    client = httpx.AsyncClient(
         transport=_transport(),
         verify=shared_ssl_context(),  # for the proxies httpx mounts from the environment
         limits=DEFAULT_LIMITS,
         follow_redirects=True,
-        cookies=http.cookiejar.CookieJar(policy=_NoCookies()),
         timeout=httpx.Timeout(DEFAULT_CONNECT_TIMEOUT, read=None, write=None),
     )
+    # httpx copies whatever jar it is given into a plain one, so ours is set after.
+    client._cookies = _DiscardedCookies(http.cookiejar.CookieJar(policy=_NoCookies()))
+    return client
 
 
 class _Shared:

@@ -234,7 +234,6 @@ class WebSocketBase:
                 max_size=options.max_frame_bytes,
                 ping_interval=None,  # the application's own {"type":"ping"} frames keep it alive
                 close_timeout=_CLOSE_TIMEOUT,
-                proxy=None,
             )
         except InvalidStatus as exc:
             raise _status_error(exc, url, scrubber) from None

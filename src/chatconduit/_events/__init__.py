@@ -45,9 +45,11 @@ from ._reasoning import (
     ThinkingTextMessageStartEvent,
 )
 from ._run import (
+    Interrupt,
     RunErrorDetail,
     RunErrorEvent,
     RunFinishedEvent,
+    RunOutcome,
     RunStartedEvent,
     StepFinishedEvent,
     StepStartedEvent,
@@ -83,6 +85,7 @@ __all__ = [
     "CustomEvent",
     "Event",
     "EventType",
+    "Interrupt",
     "JSNumber",
     "MessagesSnapshotEvent",
     "RawEvent",
@@ -96,6 +99,7 @@ __all__ = [
     "RunErrorDetail",
     "RunErrorEvent",
     "RunFinishedEvent",
+    "RunOutcome",
     "RunStartedEvent",
     "StateDeltaEvent",
     "StateSnapshotEvent",

@@ -9,6 +9,11 @@ Ctrl-C while a reply streams calls ``ChatClient.stop()``: the request is
 cancelled and its HTTP response closed (the server sees the disconnect), and
 the partial reply stays on screen and in the conversation. A second Ctrl-C
 before the stop has completed cancels everything and quits.
+
+A reply that pauses on an approval or an ``ask_user`` call is continued in the
+same exchange: the session asks (or applies ``--approve-all`` / ``--deny-all``)
+once the request has ended, sends the answers, and shows the rest of the reply
+(``_approvals.py``); ``-m`` without a policy stops there with exit status 7.
 """
 
 from __future__ import annotations

@@ -41,6 +41,7 @@ ThinkingMode = Literal["auto", "expanded"]
 once the answer starts. ``expanded``: always shown in full (``/thinking``)."""
 
 ARGUMENT_LIMIT = 200
+ASK_USER_TOOL = "ask_user"  # the name of ._tools.ASK_USER, answered by the user
 RESULT_LIMIT = 500
 CODE_THEME = "monokai"
 
@@ -164,6 +165,8 @@ def render_tool_call(call: ToolCallPart, result: ToolResultPart | None) -> Rende
     elif call.state == "approval-responded":
         approved = call.approval is not None and call.approval.approved
         lines.append(Text(f"  ↳ {'approved' if approved else 'denied'}", style="yellow"))
+    elif call.name == ASK_USER_TOOL:  # the CLI's own tool: the user answers it, not code
+        lines.append(Text("  ↳ waiting for your answer", style="yellow"))
     else:
         lines.append(Text("  ↳ running…", style="dim"))
     return Group(*lines)

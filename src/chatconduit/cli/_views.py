@@ -5,6 +5,10 @@ connection status, the growing reply) and decides what to write. The session
 picks the view: ``--raw`` → :class:`RawView`; stdout not a terminal →
 :class:`PlainView`; else :class:`LiveView`.
 
+A reply that waits for the user (an approval, ``ask_user``) is *paused*: the
+view shows what arrived so far, the session asks below it, then *resumes*
+the same view for the rest of the reply.
+
 Everything runs on the event loop's thread, including the live refresh (a
 timer task calls :meth:`LiveView.tick`), because the processor grows message
 parts in place: rendering from rich's own refresh thread could read a message

@@ -73,20 +73,14 @@ _STARLETTE_NAMES: dict[str, str] = {
     "EventStreamResponse": "_responses",
     "to_http_response": "_responses",
     "to_server_sent_events_response": "_responses",
-}
-
-# The WebSocket endpoint (Starlette too), loaded the same way. Kept apart from the
-# pinned names above until the public surface is updated to list them.
-_STARLETTE_NAMES_WEBSOCKET: dict[str, str] = {
     "DEFAULT_WS_HEARTBEAT": "_websocket",
     "websocket_endpoint": "_websocket",
 }
 
-
 if not TYPE_CHECKING:  # type checkers see the imports above, so a misspelt name is an error
 
     def __getattr__(name: str) -> Any:
-        module_name = _STARLETTE_NAMES.get(name) or _STARLETTE_NAMES_WEBSOCKET.get(name)
+        module_name = _STARLETTE_NAMES.get(name)
         if module_name is None:
             raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
         try:
@@ -105,7 +99,7 @@ if not TYPE_CHECKING:  # type checkers see the imports above, so a misspelt name
         return value
 
     def __dir__() -> list[str]:
-        return sorted(set(globals()) | set(_STARLETTE_NAMES) | set(_STARLETTE_NAMES_WEBSOCKET))
+        return sorted(set(globals()) | set(_STARLETTE_NAMES))
 
 
 __all__ = [
@@ -113,6 +107,7 @@ __all__ = [
     "DEFAULT_HEARTBEAT",
     "DEFAULT_MAX_BODY_BYTES",
     "DEFAULT_MAX_PENDING_BODIES",
+    "DEFAULT_WS_HEARTBEAT",
     "NDJSON_HEADERS",
     "SSE_HEADERS",
     "Agent",
@@ -158,4 +153,5 @@ __all__ = [
     "server_sent_events_stream",
     "to_http_response",
     "to_server_sent_events_response",
+    "websocket_endpoint",
 ]

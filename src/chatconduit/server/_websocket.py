@@ -117,7 +117,9 @@ class _Session:
                 return
             self.closed = True
             with contextlib.suppress(Exception):
-                await self.websocket.close(code=code, reason=reason[:120])
+                # A close reason is at most 123 bytes of UTF-8.
+                short = reason.encode("utf-8", "replace")[:120].decode("utf-8", "ignore")
+                await self.websocket.close(code=code, reason=short)
 
     # -- turns ----------------------------------------------------------------------------
 
@@ -220,7 +222,7 @@ class _Session:
             raise _Refusal(CLOSE_TOO_BIG, f"frame larger than {self.max_frame_bytes} bytes")
         try:
             frame = _json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise _Refusal(CLOSE_INVALID_PAYLOAD, "frame is not JSON") from None
         if not isinstance(frame, dict):
             raise _Refusal(CLOSE_INVALID_PAYLOAD, "frame is not a JSON object")
