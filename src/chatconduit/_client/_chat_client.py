@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any, Unpack, cast
 
-from .._connection._normalize import normalize_connection_adapter
+from .._connection._abort import AbortSignal
+from .._connection._hydrate import HydratedThread
+from .._connection._normalize import normalize_connection_adapter, require_capability
+from .._events import Event
 from .._exceptions import ClientClosedError, UnknownApprovalError, UnknownToolCallError
 from .._messages import MessagePart, UIMessage
 from .._processor import MessagesView
@@ -43,7 +46,7 @@ from ._options import (
 from ._request import Phase
 from ._state import ChatConnectionStatus, ChatSnapshot, ChatStatus, Trigger, UpdateHub, Updates
 from ._tools import Tool
-from ._turns import TurnRunner
+from ._turns import Join, TurnRunner
 
 logger = logging.getLogger("chatconduit.client")
 
@@ -66,6 +69,7 @@ class ChatClient:
     def __init__(self, connection: object, **options: Unpack[ChatClientOptions]) -> None:
         check_names(options)
         adapter = normalize_connection_adapter(connection)
+        self._connection = adapter  # join_run / hydrate are read from it
         self._settings = settings_from(options)
         self._hub = UpdateHub(self._build_snapshot)
         self._observable = ObservableState(callbacks_from(options), self._hub)
@@ -369,6 +373,80 @@ class ChatClient:
             return None
         return await self._turns.continue_if_ready(raise_on_error)
 
+    # ------------------------------------------------------------------ durable runs
+
+    async def join_run(
+        self, run_id: str, *, raise_on_error: bool | None = None
+    ) -> UIMessage | None:
+        """Join a run the server is producing (or has kept), e.g. one another client
+        started on this thread, from its first event, through the adapter's ``join_run``
+        (0.33's ``joinRun``; ``fetch_server_sent_events`` and ``fetch_http_stream`` have
+        it, for a durable server). Its reply streams into the conversation as a turn's
+        does (status ``submitted`` → ``streaming`` → ``ready``; ``updates()``, callbacks,
+        client tools and their follow-ups, ``stop()``) and the final assistant message is
+        returned; a failure is reported as a turn's. A copy of the reply the conversation
+        already holds as its last message (same message id) is replaced by the replay.
+        Ignored (``None``, logged) while a turn is running. Raises
+        :class:`AdapterContractError` (a ``TypeError``) when the adapter has no
+        ``join_run``.
+        """
+        self._check_open()
+        if not isinstance(run_id, str) or not run_id:
+            raise ValueError(f"run_id must be a non-empty str, got {run_id!r}")
+        adapter = self._connection
+        require_capability(adapter, "join_run")
+        if self._observable.is_loading:
+            logger.warning("join_run ignored: a reply is still in progress (stop() it first)")
+            return None
+
+        def events(signal: AbortSignal) -> AsyncIterator[Event]:
+            return adapter.join_run(run_id, abort_signal=signal)
+
+        return await self._turns.run(Trigger.SEND, raise_on_error, Join(run_id, events))
+
+    async def hydrate(
+        self, thread_id: str | None = None, *, raise_on_error: bool | None = None
+    ) -> HydratedThread:
+        """Load a thread as the server stores it (0.33's ``hydrate``), e.g. to continue on
+        another device or after a restart, and return what was read.
+
+        Calls the adapter's ``hydrate(thread_id)`` (default: this client's
+        :attr:`thread_id`; another one becomes this client's thread id), then replaces
+        the messages with the stored ones and forgets the error. When the thread's last
+        run paused on interrupts, they are acted on as when a run ends with them (client
+        tools with ``execute`` run and their follow-up is sent, ``on_approval_request``
+        and ``on_tool_call`` fire; answer with ``add_tool_result`` /
+        ``add_tool_approval_response``). Else, when a run is still producing, it is
+        joined (:meth:`join_run`) and this returns once its reply is complete
+        (``raise_on_error`` applies to it). A running turn is stopped once the thread is
+        read. Errors of the hydrate request itself are raised (nothing changes then):
+        :class:`AdapterContractError` (a ``TypeError``) when the adapter has no
+        ``hydrate``, ``HydrateUnsupportedError`` when the server has no hydrate route.
+        Only the page the server sends is loaded (``HydratedThread.truncated``).
+        """
+        self._check_open()
+        thread = self._settings.thread_id if thread_id is None else thread_id
+        if not isinstance(thread, str) or not thread:
+            raise ValueError(f"thread_id must be a non-empty str or None, got {thread_id!r}")
+        adapter = self._connection
+        require_capability(adapter, "hydrate")
+        result = await adapter.hydrate(thread)
+        self._check_open()
+        self.stop()  # a turn that started meanwhile would write into the replaced messages
+        self._settings.thread_id = thread
+        conversation = self._conversation
+        conversation.forget_interrupts()
+        conversation.processor.set_messages(result.messages)
+        self._observable.set_error(None)
+        if self._observable.status is ChatStatus.ERROR:
+            self._observable.transition(Trigger.RESET)
+        if result.interrupts is not None:
+            conversation.restore_interrupts(result.interrupts.run_id, result.interrupts.pending)
+            await self._observable.calls.flush()
+        elif result.active_run is not None:
+            await self.join_run(result.active_run, raise_on_error=raise_on_error)
+        return result
+
     # ------------------------------------------------------------------ push subscription
 
     def subscribe(self, *, restart: bool = False) -> None:
@@ -405,6 +483,7 @@ class ChatClient:
         tools = check_changes(changes)
         if "connection" in changes:
             adapter = normalize_connection_adapter(changes["connection"])  # before any change
+            self._connection = adapter
             was_subscribed = self._observable.subscribed
             self.unsubscribe()  # stops the running turn and the old subscription
             self._turns.driver = driver_for(adapter, self._conversation, self._observable)

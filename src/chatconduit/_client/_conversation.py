@@ -122,6 +122,11 @@ class Conversation:
 
     # ------------------------------------------------------------------ the live request
 
+    @property
+    def declared_tools(self) -> Mapping[str, Tool]:
+        """The client tools the conversation declares to the agent (read-only)."""
+        return self._settings.tools
+
     def begin(self, request: Request) -> None:
         self.request = request
 
@@ -223,6 +228,20 @@ class Conversation:
                 run_id,
                 unanswerable,
             )
+
+    def restore_interrupts(self, run_id: str, pending: list[dict[str, Any]]) -> None:
+        """Interrupts a hydrated thread's last run still waits on (``HydratedThread``):
+        acted on as if that run had just ended with them (client tools run, approvals
+        are requested), and answered by the next request. One that is not an AG-UI
+        interrupt is skipped (logged)."""
+        interrupts: list[Interrupt] = []
+        for item in pending:
+            try:
+                interrupts.append(Interrupt.model_validate(item))
+            except ValueError as exc:
+                logger.warning("hydrate: skipping a pending interrupt that is not one: %s", exc)
+        if interrupts:
+            self._on_interrupts(run_id, interrupts)
 
     def forget_interrupts(self) -> None:
         """The conversation starts over: no run waits, no call was asked about."""

@@ -2,7 +2,10 @@
 
 One subscription loop reads every event the server pushes (a generation number tells a
 replaced loop to stop): replies to our requests, which resolve the request's ``done``
-future at the run's end, and runs the server starts on its own while we are idle. A
+future at the run's end, and runs the server starts on its own while we are idle. The
+end is a RUN_ERROR or a RUN_FINISHED, except the intermediate RUN_FINISHED of a server
+agent loop (finish reason ``tool_calls`` while the client has nothing to do: see
+``PushDriver._is_step_end``), after which the same response goes on. A
 request only sends, then waits for that future. Events still arriving for a stopped
 run are dropped (the discard set). The connection status is the subscription's.
 """
@@ -16,15 +19,18 @@ from typing import Any, Final
 from .._connection._abort import AbortController, Aborted, AbortScope
 from .._connection._iterables import close_iterator, to_async_iterator
 from .._connection._protocols import SubscribeConnectionAdapter
-from .._events import BaseEvent, EventType, coerce_event
+from .._events import BaseEvent, EventType, coerce_event, is_intermediate_finish
 from .._exceptions import StreamReadError
 from .._messages import UIMessage
+from .._processor._context import newest_tool_call
 from ._conversation import Conversation
+from ._interrupts import is_answered
 from ._observable import ObservableState
 from ._request import Request, resolve
 from ._state import ChatConnectionStatus
 
 _RUN_STARTED: Final = EventType.RUN_STARTED
+_RUN_FINISHED: Final = EventType.RUN_FINISHED
 _TERMINAL: Final = frozenset({EventType.RUN_FINISHED, EventType.RUN_ERROR})
 
 
@@ -46,11 +52,14 @@ class PushDriver:
         self._controller: AbortController | None = None
         self._generation = 0
         self._discard: set[str | None] | None = None  # run ids whose events are dropped
+        # An agent-loop step ended (an intermediate RUN_FINISHED): its response goes on.
+        self._continuing = False
 
     # ------------------------------------------------------------------ requests
 
     async def run(self, request: Request, messages: list[UIMessage], data: dict[str, Any]) -> None:
         self._discard = None  # a new request: stop dropping the old run's events
+        self._continuing = False
         if self._task is None or self._task.done():
             self.subscribe(restart=True)
         request.done = asyncio.get_running_loop().create_future()
@@ -74,6 +83,7 @@ class PushDriver:
         runs = self._conversation.processor.runs
         running = {run_id for run_id, info in runs.items() if info.status == "running"}
         self._discard = {request.run_context.run_id, *running}
+        self._continuing = False
 
     def stopped(self) -> None:
         """The subscription outlives a stopped request: its status does not change."""
@@ -150,19 +160,58 @@ class PushDriver:
                     observable.set_connection(ChatConnectionStatus.CONNECTED)
                 if self._discard is not None and self._drops(event):
                     continue
-                if (
-                    conversation.request is None
-                    and event.type == _RUN_STARTED
-                    and not conversation.running_runs()
-                ):
-                    conversation.processor.prepare_assistant_message()  # a server-pushed run
+                kind = event.type
+                if kind == _RUN_STARTED:
+                    if (
+                        conversation.request is None
+                        and not self._continuing
+                        and not conversation.running_runs()
+                    ):
+                        conversation.processor.prepare_assistant_message()  # server-pushed
+                    self._continuing = False
                 conversation.on_event(event)
-                if event.type in _TERMINAL:
-                    self._after_terminal()
+                if kind in _TERMINAL:
+                    if kind == _RUN_FINISHED and self._is_step_end(event):
+                        self._continuing = True  # the response goes on: not the end
+                    else:
+                        self._continuing = False
+                        self._after_terminal()
                 if calls.queue:
                     await calls.flush()
         finally:
             await close_iterator(iterator)
+
+    def _is_step_end(self, event: BaseEvent) -> bool:
+        """Whether a RUN_FINISHED only ends one step of a server agent loop (finish reason
+        ``tool_calls``, no interrupt) that the server goes on with by itself: server tools
+        (TanStack 0.58, our server). When the client has something to do, a client tool
+        call (a 0.10 ``tool-input-available``, a call to a declared client tool) or an
+        approval, the server waits for the client's follow-up: the request ends there."""
+        return is_intermediate_finish(event) and not self._client_has_work()
+
+    def _client_has_work(self) -> bool:
+        conversation = self._conversation
+        request = conversation.request
+        if request is not None and request.tool_calls:
+            return True  # client tool calls this request's reply asked for
+        if conversation.interrupted is not None:
+            return True
+        processor = conversation.processor
+        tools = conversation.declared_tools
+        messages = processor.messages
+        for tool_call_id, call in processor.tool_calls.items():
+            found = newest_tool_call(messages, tool_call_id)
+            if found is None:
+                continue
+            message, part = found
+            approval = part.approval
+            if approval is not None:
+                if approval.approved is None:
+                    return True  # an approval the user still owes
+                continue
+            if call.name in tools and not is_answered(message, part):
+                return True  # plain AG-UI: a call to a declared client tool
+        return False
 
     def _drops(self, event: BaseEvent) -> bool:
         """Whether a pushed event belongs to a stopped run (and is dropped)."""
@@ -172,7 +221,11 @@ class PushDriver:
         if event.type == _RUN_STARTED and run_id not in discard:
             self._discard = None  # another run begins
             return False
-        if event.type in _TERMINAL and (run_id in discard or run_id is None):
+        if (
+            event.type in _TERMINAL
+            and (run_id in discard or run_id is None)
+            and not is_intermediate_finish(event)  # a loop step: the run may go on
+        ):
             self._discard = None  # the stopped run's end: drop it, then stop dropping
         return True
 

@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar, Unpack
 
+from .._connection._hydrate import HydratedThread
 from .._exceptions import ClientClosedError
 from .._messages import UIMessage
 from ._chat_client import ChatClient
@@ -349,6 +350,19 @@ class SyncChatClient:
                 approval_id, approved, raise_on_error=raise_on_error
             )
         )
+
+    def join_run(self, run_id: str, *, raise_on_error: bool | None = None) -> UIMessage | None:
+        """Join a run the server is producing and block until its reply is complete
+        (see ``ChatClient.join_run``)."""
+        client = self._client
+        return self._run(lambda: client.join_run(run_id, raise_on_error=raise_on_error))
+
+    def hydrate(
+        self, thread_id: str | None = None, *, raise_on_error: bool | None = None
+    ) -> HydratedThread:
+        """Load the stored thread, joining its running run (see ``ChatClient.hydrate``)."""
+        client = self._client
+        return self._run(lambda: client.hydrate(thread_id, raise_on_error=raise_on_error))
 
     # ------------------------------------------------------------------ plain calls
 

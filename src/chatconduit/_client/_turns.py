@@ -14,15 +14,24 @@ request that completed with an assistant reply. A turn sends at most
 ``max_continuations`` automatic follow-ups (then it fails with
 :class:`~chatconduit.ContinuationLimitError`); a client tool's ``KeyboardInterrupt`` /
 ``SystemExit`` stops the turn and is raised from it.
+
+A turn may also start by *joining* a run already going on the server (``join_run``,
+:class:`Join`): its first request sends nothing and reads the run's events from the
+adapter's ``join_run`` instead; the rest (client tools, follow-ups, ending) is the same.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any, Final
 
+from .._connection._abort import Aborted, AbortScope, AbortSignal
+from .._connection._iterables import close_iterator
 from .._connection._protocols import RunContext
+from .._events import Event, EventType
 from .._exceptions import ContinuationLimitError
 from .._messages import ToolCallPart, ToolResultPart, UIMessage
 from .._run_input import generate_run_id
@@ -33,9 +42,28 @@ from ._freezing import freeze_message
 from ._observable import ObservableState
 from ._options import Settings
 from ._request import Outcome, Phase, Request
-from ._state import Trigger
+from ._state import ChatConnectionStatus, Trigger
 
 logger = logging.getLogger("chatconduit.client")
+
+# Events that (re)build a message: on the first one a join drops the stale copy of the
+# message it rebuilds (the reference's REJOIN_REBUILD_TRIGGERS).
+_REBUILD: Final = frozenset(
+    {
+        EventType.TEXT_MESSAGE_START,
+        EventType.TEXT_MESSAGE_CONTENT,
+        EventType.TOOL_CALL_START,
+        EventType.MESSAGES_SNAPSHOT,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    """A run to join: its id, and how to read its events (the adapter's ``join_run``)."""
+
+    run_id: str
+    events: Callable[[AbortSignal], AsyncIterator[Event]]
 
 
 class TurnRunner:
@@ -81,8 +109,11 @@ class TurnRunner:
 
     # ------------------------------------------------------------------ a turn
 
-    async def run(self, trigger: Trigger, raise_on_error: bool | None) -> UIMessage | None:
-        """Run requests until the reply is complete; the lifecycle is changed only here."""
+    async def run(
+        self, trigger: Trigger, raise_on_error: bool | None, join: Join | None = None
+    ) -> UIMessage | None:
+        """Run requests until the reply is complete; the lifecycle is changed only here.
+        With ``join``, the first request reads that run instead of sending one."""
         conversation = self._conversation
         observable = self._observable
         observable.transition(trigger)
@@ -93,7 +124,8 @@ class TurnRunner:
         continuations = 0  # automatic follow-up requests sent in this turn
         try:
             while True:
-                outcome = await self._run_request(request)
+                outcome = await self._run_request(request, join)
+                join = None
                 if outcome == "stale":
                     return self._turn_result() if request.stopped else None
                 if outcome == "failed":
@@ -143,9 +175,23 @@ class TurnRunner:
             raise error
         return result
 
-    async def _run_request(self, request: Request) -> Outcome:
+    async def _run_request(self, request: Request, join: Join | None = None) -> Outcome:
         processor = self._processor
         observable = self._observable
+        if join is not None:
+            request.run_context = RunContext(thread_id=self._settings.thread_id, run_id=join.run_id)
+            processor.prepare_assistant_message()
+            self._conversation.finished = None
+            request.phase = Phase.RUNNING
+            try:
+                await self._join(request, join)
+            except Exception as exc:
+                if request.is_stale():
+                    return "stale"
+                if request.interrupt is None:
+                    request.error = exc
+                    return "failed"
+            return await self._after_reply(request)
         calls = observable.calls
         messages = list(processor.messages)
         if observable.callbacks.on_response is not None:
@@ -178,6 +224,12 @@ class TurnRunner:
             if request.interrupt is None:  # else the abort below caused it
                 request.error = exc
                 return "failed"
+        return await self._after_reply(request)
+
+    async def _after_reply(self, request: Request) -> Outcome:
+        """The reply was read: client tools, then the request's outcome."""
+        processor = self._processor
+        observable = self._observable
         if request.is_stale():
             return "stale"
         if request.interrupt is not None:
@@ -209,6 +261,65 @@ class TurnRunner:
             observable.finished(finished)
         observable.hub.changed(urgent=True)
         return "ok"
+
+    async def _join(self, request: Request, join: Join) -> None:
+        """Read the joined run's events into the conversation, as a reply's."""
+        observable = self._observable
+        pull = self.driver.kind == "pull"  # a push adapter's status is its subscription's
+        if pull:
+            observable.set_connection(ChatConnectionStatus.CONNECTING)
+        scope = AbortScope(request.controller.signal)
+        failed = False
+        try:
+            await scope.run(self._consume_join(request, join))
+        except Aborted:
+            pass  # stop(): the request is already stale
+        except Exception:
+            failed = True
+            raise
+        finally:
+            scope.close()
+            if pull and not request.is_stale():
+                observable.set_connection(
+                    ChatConnectionStatus.ERROR if failed else ChatConnectionStatus.DISCONNECTED
+                )
+            if not request.is_stale():
+                observable.clear_runs()
+
+    async def _consume_join(self, request: Request, join: Join) -> None:
+        iterator = join.events(request.controller.signal)
+        conversation = self._conversation
+        calls = self._observable.calls
+        rebuilt = False
+        try:
+            first = True
+            async for event in iterator:
+                if request.is_stale():
+                    return
+                if first:
+                    first = False
+                    if self.driver.kind == "pull":
+                        self._observable.set_connection(ChatConnectionStatus.CONNECTED)
+                if not rebuilt and event.type in _REBUILD:
+                    rebuilt = True
+                    self._drop_stale_copy(request, event)
+                conversation.on_event(event)
+                if calls.queue:
+                    await calls.flush()
+        finally:
+            await close_iterator(iterator)
+
+    def _drop_stale_copy(self, request: Request, event: Event) -> None:
+        """A hydrated thread may hold the joined run's partial reply: the replay rebuilds
+        it from the start, so the trailing assistant message it rebuilds is dropped."""
+        messages = self._processor.messages
+        last = messages[-1] if messages else None
+        if last is None or last.role != "assistant" or any(last is m for m in request.created):
+            return
+        fields = event.__dict__
+        message_id = fields.get("message_id") or fields.get("parent_message_id")
+        if event.type is EventType.MESSAGES_SNAPSHOT or message_id == last.id:
+            self._processor.set_messages(list(messages)[:-1])
 
     # ------------------------------------------------------------------ the rules
 

@@ -5,6 +5,11 @@ object that *has* ``connect`` counts as a pull adapter even if the attribute
 is ``None``; a plain mapping is checked by its keys. The error messages are
 the reference's, word for word.
 
+Both wrappers pass an adapter's ``join_run`` and ``hydrate`` through, as the 0.33
+reference's ``normalizeConnectionAdapter`` does (``joinRun``, ``hydrate``): a join's
+chunks are typed like ``subscribe``'s, and calling one the adapter lacks is an
+``AdapterContractError`` (a ``TypeError``) naming it; :func:`adapter_supports` asks first.
+
 A pull adapter is wrapped in :class:`ConnectAdapterWrapper` (reference §3.3): ``send``
 runs ``connect`` and pushes every event into a queue that the newest
 ``subscribe()`` iterator owns. Where the reference loses a chunk (an aborted
@@ -18,7 +23,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from .._events import (
     Event,
@@ -34,7 +39,20 @@ from ._abort import Aborted, AbortScope, AbortSignal
 from ._iterables import close_iterator, to_async_iterator
 from ._protocols import Chunk, ConnectConnectionAdapter, NormalizedConnectionAdapter, RunContext
 
-__all__ = ["ConnectAdapterWrapper", "NativePushAdapter", "normalize_connection_adapter"]
+if TYPE_CHECKING:
+    from ._hydrate import HydratedThread
+
+__all__ = [
+    "CapableConnectionAdapter",
+    "ConnectAdapterWrapper",
+    "NativePushAdapter",
+    "adapter_supports",
+    "normalize_connection_adapter",
+    "require_capability",
+]
+
+# The optional capabilities passed through (0.33's joinRun and hydrate).
+_OPTIONAL = ("join_run", "hydrate")
 
 MSG_REQUIRED = "Connection adapter is required"
 MSG_BOTH_MODES = (
@@ -53,7 +71,82 @@ def _get(obj: object, name: str) -> Any:
     return obj[name] if isinstance(obj, Mapping) else getattr(obj, name)
 
 
-class NativePushAdapter:
+def _capability(original: object, name: str) -> Any:
+    """``original``'s callable ``name`` (an attribute, or a mapping's key), or ``None``."""
+    found = original.get(name) if isinstance(original, Mapping) else getattr(original, name, None)
+    return found if callable(found) else None
+
+
+def adapter_supports(adapter: object, name: str) -> bool:
+    """Whether a normalized adapter's original has ``name`` (``"join_run"`` / ``"hydrate"``)."""
+    original = getattr(adapter, "original", adapter)
+    return _capability(original, name) is not None
+
+
+def require_capability(adapter: object, name: str) -> None:
+    """Raise the ``AdapterContractError`` :meth:`join_run` / :meth:`hydrate` would, now,
+    when a normalized adapter's original lacks ``name``."""
+    original = getattr(adapter, "original", adapter)
+    if _capability(original, name) is None:
+        raise _missing(original, name)
+
+
+def _missing(original: object, name: str) -> AdapterContractError:
+    what = {"join_run": "join a run", "hydrate": "hydrate a thread"}[name]
+    return AdapterContractError(
+        f"the connection adapter {type(original).__name__} has no {name}(), so it cannot "
+        f"{what}; use one that has (fetch_server_sent_events, fetch_http_stream)"
+    )
+
+
+class CapableConnectionAdapter(NormalizedConnectionAdapter, Protocol):
+    """What :func:`normalize_connection_adapter` returns: the push shape, and the
+    original adapter's ``join_run`` and ``hydrate`` (``AdapterContractError`` when it
+    has none; :func:`adapter_supports` asks first)."""
+
+    def join_run(
+        self,
+        run_id: str,
+        *,
+        offset: str | None = None,
+        abort_signal: AbortSignal | None = None,
+    ) -> AsyncIterator[Event]: ...
+
+    async def hydrate(self, thread_id: str) -> HydratedThread: ...
+
+
+class _Capabilities:
+    """``join_run`` and ``hydrate``, passed through to :attr:`original`."""
+
+    original: object
+
+    def join_run(
+        self,
+        run_id: str,
+        *,
+        offset: str | None = None,
+        abort_signal: AbortSignal | None = None,
+    ) -> AsyncIterator[Event]:
+        """The original's ``join_run(run_id, ...)``, its chunks typed. Raises
+        ``AdapterContractError`` at once when the original has none."""
+        join = _capability(self.original, "join_run")
+        if join is None:
+            raise _missing(self.original, "join_run")
+        if offset is None:
+            return _typed(join(run_id, abort_signal=abort_signal), "join_run()")
+        return _typed(join(run_id, offset=offset, abort_signal=abort_signal), "join_run()")
+
+    async def hydrate(self, thread_id: str) -> HydratedThread:
+        """The original's ``hydrate(thread_id)``. Raises ``AdapterContractError`` when the
+        original has none."""
+        hydrate = _capability(self.original, "hydrate")
+        if hydrate is None:
+            raise _missing(self.original, "hydrate")
+        result: HydratedThread = await hydrate(thread_id)
+        return result
+
+
+class NativePushAdapter(_Capabilities):
     """A push adapter as given, its events typed: dicts become events, and a chunk
     that is not an event is a ``MalformedEventError``. Its own ``subscribe`` and
     ``send`` are called, bound to the original object (reference §3.2)."""
@@ -79,8 +172,8 @@ class NativePushAdapter:
         return f"NativePushAdapter({self.original!r})"
 
 
-async def _typed(chunks: Any) -> AsyncIterator[Event]:
-    iterator = await to_async_iterator(chunks, "subscribe()")
+async def _typed(chunks: Any, what: str = "subscribe()") -> AsyncIterator[Event]:
+    iterator = await to_async_iterator(chunks, what)
     try:
         async for chunk in iterator:
             yield coerce_event(chunk)
@@ -89,11 +182,14 @@ async def _typed(chunks: Any) -> AsyncIterator[Event]:
 
 
 class _MappingConnect:
-    def __init__(self, connect: Any) -> None:
-        self.connect = connect
+    def __init__(self, connection: Mapping[str, Any]) -> None:
+        self.connect = connection["connect"]
+        for name in _OPTIONAL:
+            if name in connection:
+                setattr(self, name, connection[name])
 
 
-def normalize_connection_adapter(connection: object) -> NormalizedConnectionAdapter:
+def normalize_connection_adapter(connection: object) -> CapableConnectionAdapter:
     """Return ``connection`` in the push shape, or raise ``AdapterContractError``.
 
     A push adapter's own ``subscribe``/``send`` are used (its chunks typed on the
@@ -114,7 +210,7 @@ def normalize_connection_adapter(connection: object) -> NormalizedConnectionAdap
     if not has_connect:
         raise AdapterContractError(MSG_NEITHER)
     if isinstance(connection, Mapping):
-        connection = _MappingConnect(connection["connect"])
+        connection = _MappingConnect(connection)
     return ConnectAdapterWrapper(cast(ConnectConnectionAdapter, connection))
 
 
@@ -181,7 +277,7 @@ class _Subscriber:
         self.wake()
 
 
-class ConnectAdapterWrapper:
+class ConnectAdapterWrapper(_Capabilities):
     """A pull adapter seen through the push shape (``subscribe`` + ``send``)."""
 
     def __init__(self, adapter: ConnectConnectionAdapter) -> None:
@@ -192,6 +288,11 @@ class ConnectAdapterWrapper:
     @property
     def adapter(self) -> ConnectConnectionAdapter:
         """The wrapped pull adapter."""
+        return self._adapter
+
+    @property
+    def original(self) -> object:  # type: ignore[override]
+        """The wrapped pull adapter (whose ``join_run`` / ``hydrate`` are passed through)."""
         return self._adapter
 
     def __repr__(self) -> str:
