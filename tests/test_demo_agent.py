@@ -14,7 +14,7 @@ from chatconduit._run_input import parse_run_agent_input
 from chatconduit.demo import CalculatorError, DemoAgent, evaluate
 from chatconduit.demo._agent import split_words
 from chatconduit.events import parse_event
-from chatconduit.server._dialect import Tanstack018Dialect
+from chatconduit.server._tanstack_018_dialect import Tanstack018Dialect
 
 # --- calculator ------------------------------------------------------------------------------
 

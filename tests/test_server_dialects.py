@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from chatconduit._codec._sse import SSEDecoder
 from chatconduit._run_input import parse_run_agent_input
-from chatconduit._run_input._request_parsing import approval_interrupt, client_tool_interrupt
+from chatconduit._run_input._interrupts import approval_interrupt, client_tool_interrupt
 from chatconduit.demo import DemoAgent
 from chatconduit.demo._agent import APPROVAL_TOOL
 from chatconduit.server import (
@@ -36,12 +36,10 @@ from chatconduit.server import (
     http_stream,
     server_sent_events_stream,
 )
-from chatconduit.server._dialect import (
-    SPEC_KEYS,
-    CurrentDialect,
-    Tanstack018Dialect,
-    choose_dialect,
-)
+from chatconduit.server._current_dialect import CurrentDialect
+from chatconduit.server._dialect import choose_dialect
+from chatconduit.server._spec_keys import SPEC_KEYS
+from chatconduit.server._tanstack_018_dialect import Tanstack018Dialect
 from servers import RunningServer, serve
 
 FIXTURES = Path(__file__).parent / "fixtures"

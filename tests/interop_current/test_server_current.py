@@ -26,7 +26,7 @@ from starlette.routing import Mount, Route
 
 from chatconduit.demo import DemoAgent, create_app
 from chatconduit.server import RunAgentInput, chat_endpoint
-from chatconduit.server._dialect import SPEC_KEYS
+from chatconduit.server._spec_keys import SPEC_KEYS
 from interop_current.harness import (
     events_of,
     require_node_modules,

@@ -4,9 +4,10 @@ composes its parts: ``_options.py`` (its options, defined once for both clients)
 ``_observable.py`` (status, error, connection, callbacks), ``_conversation.py`` (the
 processor, the live request, client tools), ``_turns.py`` (turns and follow-ups),
 ``_driver.py`` with ``_pull.py`` / ``_push.py`` (how a request reaches the agent),
-``_request.py`` (one request's life), ``_state.py`` (lifecycle, snapshots,
-``updates()``), ``_freezing.py`` (snapshot copies), ``_callbacks.py``, ``_inputs.py``
-and ``_tools.py``; ``_sync_client.py`` wraps it for blocking code.
+``_durable.py`` (joining a run, hydrating a thread), ``_request.py`` (one request's
+life), ``_state.py`` (lifecycle, snapshots, ``updates()``), ``_freezing.py`` (snapshot
+copies), ``_callbacks.py``, ``_inputs.py`` and ``_tools.py``; ``_sync_client.py`` wraps
+it for blocking code.
 """
 
 from .._exceptions import ClientClosedError, ContinuationLimitError

@@ -3,34 +3,33 @@ public class. It composes its parts and holds none of their logic: the
 :class:`~._observable.ObservableState` (status, error, connection, callbacks, the
 ``UpdateHub`` behind ``updates()``), the :class:`~._conversation.Conversation` (the
 ``StreamProcessor``, the live request, client tools), the
-:class:`~._turns.TurnRunner` (turns and follow-ups) and the driver its connection
-adapter needs (``_pull.py`` / ``_push.py``). Not thread-safe: use one client from one
-event loop (``SyncChatClient`` wraps one for blocking code and other threads).
+:class:`~._turns.TurnRunner` (turns and follow-ups), the driver its connection
+adapter needs (``_pull.py`` / ``_push.py``) and the steps of ``join_run`` / ``hydrate``
+(``_durable.py``). Not thread-safe: use one client from one event loop
+(``SyncChatClient`` wraps one for blocking code and other threads).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from typing import Any, Unpack, cast
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Unpack
 
-from .._connection._abort import AbortSignal
 from .._connection._hydrate import HydratedThread
-from .._connection._normalize import normalize_connection_adapter, require_capability
-from .._events import Event
+from .._connection._normalize import normalize_connection_adapter
 from .._exceptions import ClientClosedError, UnknownApprovalError, UnknownToolCallError
-from .._messages import MessagePart, UIMessage
+from .._messages import UIMessage
 from .._processor import MessagesView
-from .._text import JS_WHITESPACE as _JS_WHITESPACE  # the reference trims user text
 from ._conversation import Conversation
 from ._driver import Driver, driver_for
+from ._durable import hydrate_thread, join_run
 from ._inputs import (
     MessageInput,
     PartInput,
-    coerce_parts,
     has_approval,
     has_tool_call,
+    message_content,
     to_ui_message,
 )
 from ._observable import ObservableState
@@ -46,7 +45,7 @@ from ._options import (
 from ._request import Phase
 from ._state import ChatConnectionStatus, ChatSnapshot, ChatStatus, Trigger, UpdateHub, Updates
 from ._tools import Tool
-from ._turns import Join, TurnRunner
+from ._turns import TurnRunner
 
 logger = logging.getLogger("chatconduit.client")
 
@@ -235,18 +234,10 @@ class ChatClient:
         request tells the server they are cancelled.
         """
         self._check_open()
-        if isinstance(content, str):
-            text = content.strip(_JS_WHITESPACE)
-            if not text:
-                logger.warning("send_message: empty text, nothing sent")
-                return None
-            parts: str | list[MessagePart] = text
-        elif isinstance(content, Sequence) and not isinstance(content, bytes):
-            parts = coerce_parts(cast(Sequence[PartInput], content), "content")
-        else:
-            raise TypeError(
-                f"content must be a str or a list of message parts, got {type(content).__name__}"
-            )
+        parts = message_content(content)
+        if parts == "":
+            logger.warning("send_message: empty text, nothing sent")
+            return None
         if body is not None and not isinstance(body, Mapping):
             raise TypeError(f"body must be a mapping, got {type(body).__name__}")
         if self._observable.is_loading:
@@ -391,18 +382,9 @@ class ChatClient:
         ``join_run``.
         """
         self._check_open()
-        if not isinstance(run_id, str) or not run_id:
-            raise ValueError(f"run_id must be a non-empty str, got {run_id!r}")
-        adapter = self._connection
-        require_capability(adapter, "join_run")
-        if self._observable.is_loading:
-            logger.warning("join_run ignored: a reply is still in progress (stop() it first)")
-            return None
-
-        def events(signal: AbortSignal) -> AsyncIterator[Event]:
-            return adapter.join_run(run_id, abort_signal=signal)
-
-        return await self._turns.run(Trigger.SEND, raise_on_error, Join(run_id, events))
+        return await join_run(
+            self._turns, self._observable, self._connection, run_id, raise_on_error
+        )
 
     async def hydrate(
         self, thread_id: str | None = None, *, raise_on_error: bool | None = None
@@ -425,27 +407,16 @@ class ChatClient:
         Only the page the server sends is loaded (``HydratedThread.truncated``).
         """
         self._check_open()
-        thread = self._settings.thread_id if thread_id is None else thread_id
-        if not isinstance(thread, str) or not thread:
-            raise ValueError(f"thread_id must be a non-empty str or None, got {thread_id!r}")
-        adapter = self._connection
-        require_capability(adapter, "hydrate")
-        result = await adapter.hydrate(thread)
-        self._check_open()
-        self.stop()  # a turn that started meanwhile would write into the replaced messages
-        self._settings.thread_id = thread
-        conversation = self._conversation
-        conversation.forget_interrupts()
-        conversation.processor.set_messages(result.messages)
-        self._observable.set_error(None)
-        if self._observable.status is ChatStatus.ERROR:
-            self._observable.transition(Trigger.RESET)
-        if result.interrupts is not None:
-            conversation.restore_interrupts(result.interrupts.run_id, result.interrupts.pending)
-            await self._observable.calls.flush()
-        elif result.active_run is not None:
-            await self.join_run(result.active_run, raise_on_error=raise_on_error)
-        return result
+        return await hydrate_thread(
+            thread_id,
+            settings=self._settings,
+            conversation=self._conversation,
+            observable=self._observable,
+            adapter=self._connection,
+            check_open=self._check_open,
+            stop=self.stop,
+            join=lambda run_id: self.join_run(run_id, raise_on_error=raise_on_error),
+        )
 
     # ------------------------------------------------------------------ push subscription
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Final, TypeAlias
+from typing import Any, Final, TypeAlias, cast
 
 from pydantic import BaseModel
 
@@ -27,6 +27,7 @@ from .._messages import (
     model_message_from_dict,
     part_from_dict,
 )
+from .._text import JS_WHITESPACE
 
 PartInput: TypeAlias = BaseModel | Mapping[str, Any]
 MessageInput: TypeAlias = UIMessage | ModelMessage | Mapping[str, Any]
@@ -102,6 +103,18 @@ _PART_CLASSES: Final = (
     ToolCallPart,
     ToolResultPart,
 )
+
+
+def message_content(content: object) -> str | list[MessagePart]:
+    """``send_message``'s ``content``: text trimmed as the reference trims it (``""`` when
+    nothing is left, which sends nothing), or a list of parts coerced and kept as given."""
+    if isinstance(content, str):
+        return content.strip(JS_WHITESPACE)
+    if isinstance(content, Sequence) and not isinstance(content, bytes):
+        return coerce_parts(cast(Sequence[PartInput], content), "content")
+    raise TypeError(
+        f"content must be a str or a list of message parts, got {type(content).__name__}"
+    )
 
 
 def coerce_parts(parts: Iterable[PartInput], where: str) -> list[MessagePart]:

@@ -13,13 +13,8 @@ from ._request_body import (
     reasoning_hash,
     ui_messages_to_wire,
 )
-from ._request_parsing import (
-    ContextItem,
-    ReasoningMessage,
-    ResumeEntry,
-    RunAgentInput,
-    parse_run_agent_input,
-)
+from ._request_parsing import parse_run_agent_input
+from ._run_agent_input import ContextItem, ReasoningMessage, ResumeEntry, RunAgentInput
 
 __all__ = [
     "ClientTool",

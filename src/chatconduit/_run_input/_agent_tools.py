@@ -6,8 +6,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from ._checker import _kind
 from ._request_body import ToolSpec
-from ._request_parsing import _kind
 
 
 @dataclass(frozen=True, slots=True)
