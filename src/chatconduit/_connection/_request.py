@@ -33,6 +33,7 @@ __all__ = [
     "RUN_ID_HEADER",
     "Prepared",
     "Target",
+    "encode_run_body",
     "hydrate_target",
     "join_target",
     "prepare",
@@ -133,6 +134,32 @@ def prepare(
 # -- the three calls ---------------------------------------------------------------------
 
 
+def encode_run_body(
+    messages: Sequence[Any],
+    data: Mapping[str, Any] | None,
+    run_context: RunContext | None,
+    adapter_body: Mapping[str, Any] | None,
+) -> tuple[str, bytes]:
+    """A run's RunAgentInput bytes and its run id, for every transport (HTTP and WebSocket).
+
+    Without a run context the body's run id would be made inside the encoder; it is made
+    here instead, so that the transport can name the run the body describes (the
+    ``X-Run-Id`` header, the WebSocket's ``?runId=``)."""
+    rc = run_context
+    run_id = rc.run_id if rc is not None else generate_run_id("run")
+    body = encode_run_agent_input(
+        messages,
+        thread_id=rc.thread_id if rc else None,
+        run_id=run_id,
+        parent_run_id=rc.parent_run_id if rc else None,
+        tools=list(rc.client_tools) if rc and rc.client_tools else None,
+        forwarded_props=rc.forwarded_props if rc else None,
+        adapter_body=adapter_body,
+        data=data,
+    )
+    return run_id, body
+
+
 def run_target(
     framing: Framing,
     messages: Sequence[Any],
@@ -142,20 +169,7 @@ def run_target(
 ) -> Target:
     """``connect()``'s POST. Made once per call: every request of the run (retries,
     resumes) sends the same body, so the same run id, and the same ``X-Run-Id``."""
-    rc = run_context
-    # Without a run context the body's run id would be made inside the encoder; we make
-    # it here instead, so that the header can name the run the body describes.
-    run_id = rc.run_id if rc is not None else generate_run_id("run")
-    body = encode_run_agent_input(
-        messages,
-        thread_id=rc.thread_id if rc else None,
-        run_id=run_id,
-        parent_run_id=rc.parent_run_id if rc else None,
-        tools=list(rc.client_tools) if rc and rc.client_tools else None,
-        forwarded_props=rc.forwarded_props if rc else None,
-        adapter_body=options.body,
-        data=data,
-    )
+    run_id, body = encode_run_body(messages, data, run_context, options.body)
     # An id a header cannot carry (a line break, a lone surrogate) goes in the body
     # only; the server then keys the run as it would without the header.
     headers = ((RUN_ID_HEADER, run_id),) if usable_event_id(run_id) else ()

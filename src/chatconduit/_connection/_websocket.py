@@ -52,9 +52,9 @@ from .._exceptions import (
     WebSocketClosedError,
 )
 from .._redact import Scrubber, redact_url
-from .._run_input import encode_run_agent_input, generate_run_id
 from ._abort import Aborted, AbortScope, AbortSignal
 from ._protocols import RunContext
+from ._request import encode_run_body
 from ._resume import ResumePolicy
 from ._retry import RetryPolicy, coerce_retry_policy, is_retryable_status
 
@@ -324,18 +324,7 @@ class WebSocketAdapter(WebSocketBase):
         run_context: RunContext | None = None,
     ) -> AsyncIterator[Event]:
         """Send one RunAgentInput frame and yield the turn's events."""
-        rc = run_context
-        run_id = rc.run_id if rc is not None else generate_run_id("run")
-        body = encode_run_agent_input(
-            messages,
-            thread_id=rc.thread_id if rc else None,
-            run_id=run_id,
-            parent_run_id=rc.parent_run_id if rc else None,
-            tools=list(rc.client_tools) if rc and rc.client_tools else None,
-            forwarded_props=rc.forwarded_props if rc else None,
-            adapter_body=self.options.body,
-            data=data,
-        )
+        run_id, body = encode_run_body(messages, data, run_context, self.options.body)
         return self._turn(body.decode("utf-8", "surrogatepass"), run_id, abort_signal)
 
     async def _turn(

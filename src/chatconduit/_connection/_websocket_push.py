@@ -20,9 +20,9 @@ from typing import Any
 
 from .._events import Event
 from .._exceptions import ChatConduitError, ReconnectLimitError
-from .._run_input import encode_run_agent_input, generate_run_id
 from ._abort import Aborted, AbortScope, AbortSignal
 from ._protocols import RunContext
+from ._request import encode_run_body
 from ._websocket import (
     _ABORT_SEND_TIMEOUT,
     WebSocketBase,
@@ -98,18 +98,8 @@ class WebSocketPushAdapter(WebSocketBase):
         run_context: RunContext | None = None,
     ) -> None:
         """Write one RunAgentInput frame; the events arrive through ``subscribe()``."""
-        rc = run_context
-        run_id = rc.run_id if rc is not None else generate_run_id("run")
-        body = encode_run_agent_input(
-            messages,
-            thread_id=rc.thread_id if rc else None,
-            run_id=run_id,
-            parent_run_id=rc.parent_run_id if rc else None,
-            tools=list(rc.client_tools) if rc and rc.client_tools else None,
-            forwarded_props=rc.forwarded_props if rc else None,
-            adapter_body=self.options.body,
-            data=data,
-        ).decode("utf-8", "surrogatepass")
+        run_id, encoded = encode_run_body(messages, data, run_context, self.options.body)
+        body = encoded.decode("utf-8", "surrogatepass")
         scope = AbortScope(abort_signal)
         try:
             async with self._send_lock:
