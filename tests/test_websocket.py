@@ -45,9 +45,23 @@ class Record:
 
     def __init__(self) -> None:
         self.connections: list[int] = []
-        self.finally_ran = threading.Event()
-        self.cancelled = threading.Event()
-        self.started = threading.Event()
+        self._flags: dict[tuple[str, str], threading.Event] = {}
+        self._lock = threading.Lock()
+
+    def flag(self, what: str, text: str) -> threading.Event:
+        """One flag per (what happened, user text): a run left over from an earlier test
+        (durable runs outlive their sockets) cannot set the flag a later test waits on."""
+        with self._lock:
+            return self._flags.setdefault((what, text), threading.Event())
+
+    def started(self, text: str) -> threading.Event:
+        return self.flag("started", text)
+
+    def finally_ran(self, text: str) -> threading.Event:
+        return self.flag("finally", text)
+
+    def cancelled(self, text: str) -> threading.Event:
+        return self.flag("cancelled", text)
 
 
 RECORD = Record()
@@ -70,7 +84,7 @@ async def scripted_agent(params: RunAgentInput, request: Request) -> AsyncIterat
     ids = _ids(params)
     yield {"type": "RUN_STARTED", **ids}
     if "slow" in text:
-        RECORD.started.set()
+        RECORD.started(text).set()
         try:
             yield {"type": "TEXT_MESSAGE_START", "messageId": "m-slow", "role": "assistant"}
             for n in range(100):
@@ -79,10 +93,10 @@ async def scripted_agent(params: RunAgentInput, request: Request) -> AsyncIterat
             yield {"type": "TEXT_MESSAGE_END", "messageId": "m-slow"}
             yield {"type": "RUN_FINISHED", **ids, "finishReason": "stop"}
         except asyncio.CancelledError:
-            RECORD.cancelled.set()
+            RECORD.cancelled(text).set()
             raise
         finally:
-            RECORD.finally_ran.set()
+            RECORD.finally_ran(text).set()
         return
     if "silent" in text:
         await asyncio.sleep(3)
@@ -298,13 +312,10 @@ def _user(text: str) -> UIMessage:
 
 
 async def test_stop_aborts_the_agent_and_the_next_turn_works(server: RunningServer) -> None:
-    RECORD.finally_ran.clear()
-    RECORD.cancelled.clear()
-    RECORD.started.clear()
     adapter = websocket(server.ws_url("/ws"))
     client = ChatClient(adapter)
     try:
-        task = asyncio.create_task(client.send_message("go slow"))
+        task = asyncio.create_task(client.send_message("go slow then stop"))
         for _ in range(250):
             last = client.messages[-1] if client.messages else None
             if last is not None and last.role == "assistant" and text_of(last):
@@ -314,8 +325,8 @@ async def test_stop_aborts_the_agent_and_the_next_turn_works(server: RunningServ
             pytest.fail("no text arrived")
         client.stop()
         await asyncio.wait_for(task, 5)
-        assert await asyncio.to_thread(RECORD.finally_ran.wait, 5)
-        assert RECORD.cancelled.is_set()
+        assert await asyncio.to_thread(RECORD.finally_ran("go slow then stop").wait, 5)
+        assert RECORD.cancelled("go slow then stop").is_set()
         reply = await client.send_message("after stop")
         assert text_of(reply).strip() == "You said: after stop"
     finally:
@@ -474,11 +485,9 @@ async def test_bad_frames_close_with_a_code(
 
 
 async def test_second_input_while_a_turn_runs(server: RunningServer) -> None:
-    RECORD.finally_ran.clear()
-    RECORD.started.clear()
     async with ws_connect(server.ws_url("/ws")) as ws:
-        await ws.send(body("go slow", "r-a"))
-        assert await asyncio.to_thread(RECORD.started.wait, 5)
+        await ws.send(body("go slow, a second input", "r-a"))
+        assert await asyncio.to_thread(RECORD.started("go slow, a second input").wait, 5)
         await ws.send(body("another", "r-b"))
         with pytest.raises(ConnectionClosed) as info:
             while True:
@@ -486,7 +495,7 @@ async def test_second_input_while_a_turn_runs(server: RunningServer) -> None:
         assert info.value.rcvd is not None
         assert info.value.rcvd.code == 1008
         assert "already running" in info.value.rcvd.reason
-    assert await asyncio.to_thread(RECORD.finally_ran.wait, 5)
+    assert await asyncio.to_thread(RECORD.finally_ran("go slow, a second input").wait, 5)
 
 
 async def test_invalid_run_input_gets_an_error_frame_and_the_socket_lives(
@@ -504,13 +513,11 @@ async def test_invalid_run_input_gets_an_error_frame_and_the_socket_lives(
 
 
 async def test_abort_frame_stops_the_run_and_nothing_more_is_sent(server: RunningServer) -> None:
-    RECORD.finally_ran.clear()
-    RECORD.started.clear()
     async with ws_connect(server.ws_url("/ws")) as ws:
-        await ws.send(body("go slow", "r-slow"))
-        assert await asyncio.to_thread(RECORD.started.wait, 5)
+        await ws.send(body("go slow, abort frame", "r-slow"))
+        assert await asyncio.to_thread(RECORD.started("go slow, abort frame").wait, 5)
         await ws.send(json.dumps({"type": "abort", "runId": "r-slow"}))
-        assert await asyncio.to_thread(RECORD.finally_ran.wait, 5)
+        assert await asyncio.to_thread(RECORD.finally_ran("go slow, abort frame").wait, 5)
         # Drain what was in flight, then a new turn on the same socket works.
         await ws.send(body("again", "r-next"))
         while True:
@@ -664,12 +671,10 @@ async def test_client_resumes_our_durable_server_after_a_drop(server: RunningSer
 
 
 async def test_stop_on_a_durable_socket_stops_the_run(server: RunningServer) -> None:
-    RECORD.finally_ran.clear()
-    RECORD.cancelled.clear()
     adapter = websocket(server.ws_url("/ws-durable"))
     client = ChatClient(adapter)
     try:
-        task = asyncio.create_task(client.send_message("go slow"))
+        task = asyncio.create_task(client.send_message("go slow, durable stop"))
         for _ in range(250):
             last = client.messages[-1] if client.messages else None
             if last is not None and last.role == "assistant" and text_of(last):
@@ -677,8 +682,8 @@ async def test_stop_on_a_durable_socket_stops_the_run(server: RunningServer) -> 
             await asyncio.sleep(0.02)
         client.stop()
         await asyncio.wait_for(task, 5)
-        assert await asyncio.to_thread(RECORD.finally_ran.wait, 5)
-        assert RECORD.cancelled.is_set()
+        assert await asyncio.to_thread(RECORD.finally_ran("go slow, durable stop").wait, 5)
+        assert RECORD.cancelled("go slow, durable stop").is_set()
     finally:
         await client.aclose()
         await adapter.aclose()
@@ -712,14 +717,13 @@ async def test_push_shape_text_turns_and_stop(server: RunningServer) -> None:
     from chatconduit import websocket_push
 
     RECORD.connections.clear()
-    RECORD.finally_ran.clear()
     adapter = websocket_push(server.ws_url("/ws"))
     client = ChatClient(adapter)
     try:
         reply = await client.send_message("Hello")
         assert client.error is None, client.error
         assert text_of(reply).strip() == "You said: Hello"
-        task = asyncio.create_task(client.send_message("go slow"))
+        task = asyncio.create_task(client.send_message("go slow, push stop"))
         for _ in range(250):
             last = client.messages[-1] if client.messages else None
             if last is not None and last.role == "assistant" and text_of(last):
@@ -727,7 +731,7 @@ async def test_push_shape_text_turns_and_stop(server: RunningServer) -> None:
             await asyncio.sleep(0.02)
         client.stop()
         await asyncio.wait_for(task, 5)
-        assert await asyncio.to_thread(RECORD.finally_ran.wait, 5)
+        assert await asyncio.to_thread(RECORD.finally_ran("go slow, push stop").wait, 5)
         reply = await client.send_message("after stop")
         assert text_of(reply).strip() == "You said: after stop"
         assert len(set(RECORD.connections)) == 1  # every turn on the one socket
