@@ -792,3 +792,40 @@ async def test_subprotocol_is_offered_and_accepted(server: RunningServer) -> Non
     assert adapter._socket is not None
     assert adapter._socket.conn.subprotocol == "tanstack.v1"
     await adapter.aclose()
+
+
+# -- joining a durable run over a socket of its own ------------------------------------------
+
+
+async def test_join_run_over_a_socket_live_then_replayed(server: RunningServer) -> None:
+    from chatconduit import WebSocketClosedError
+    from chatconduit.events import event_to_dict
+
+    # A run whose client goes away after a few words: durable, it carries on without it.
+    async with ws_connect(server.ws_url("/ws-durable?runId=r-join")) as ws:
+        await ws.send(body("go slow, joined", "r-join"))
+        for _ in range(4):
+            await asyncio.wait_for(ws.recv(), 5)
+    adapter = websocket(server.ws_url("/ws-durable"))
+    live = [e async for e in adapter.join_run("r-join")]  # from its first event, to its end
+    assert live[0].type == "RUN_STARTED" and live[-1].type == "RUN_FINISHED"
+    deltas = [e.delta for e in live if e.type == "TEXT_MESSAGE_CONTENT"]  # type: ignore[attr-defined]
+    assert deltas == [f"{n} " for n in range(100)]
+    # Finished: a join replays it whole; from an offset, strictly after that event.
+    again = [event_to_dict(e) for e in [e async for e in adapter.join_run("r-join")]]
+    assert again == [event_to_dict(e) for e in live]
+    async with ws_connect(server.ws_url("/ws-durable?runId=r-join&offset=-1")) as ws:
+        ids = [json.loads(await asyncio.wait_for(ws.recv(), 5))["id"] for _ in range(5)]
+    after = [event_to_dict(e) async for e in adapter.join_run("r-join", offset=ids[4])]
+    assert after == again[5:]
+    with pytest.raises(WebSocketClosedError) as info:
+        async for _ in adapter.join_run("no-such-run"):
+            pass
+    assert (info.value.code, info.value.reason) == (1008, "unknown run")
+    # ChatClient.join_run: a new conversation shows the run's reply.
+    client = ChatClient(websocket(server.ws_url("/ws-durable")))
+    try:
+        reply = await client.join_run("r-join")
+        assert client.error is None and text_of(reply) == "".join(deltas)
+    finally:
+        await client.aclose()

@@ -368,8 +368,8 @@ def run_ts033_client(
     ``approve`` | ``deny`` | ``cancel``. ``persistence``: ``none`` | ``memory`` | ``server``.
     The report's keys are listed in README.md. With ``check`` a timeout or crash raises.
     """
-    if transport not in ("sse", "ndjson"):
-        raise ValueError(f"transport must be 'sse' or 'ndjson', not {transport!r}")
+    if transport not in ("sse", "ndjson", "ws"):
+        raise ValueError(f"transport must be 'sse', 'ndjson' or 'ws', not {transport!r}")
     own_deadline = timeout - min(5.0, timeout / 4)
     config: dict[str, Any] = {
         "url": url,
@@ -482,7 +482,9 @@ def ndjson_lines(raw: bytes | str) -> list[dict[str, Any]]:
 
 
 def events_of(raw: bytes | str, framing: str) -> list[dict[str, Any]]:
-    """The events of an SSE or NDJSON body, envelopes unwrapped."""
+    """The events of an SSE or NDJSON body, or of WebSocket frames joined by newlines
+    (``ws``: heartbeat pings left out), envelopes unwrapped."""
     if framing == "sse":
         return [f["data"] for f in sse_frames(raw) if isinstance(f["data"], dict)]
-    return [line.get("chunk", line) if "type" not in line else line for line in ndjson_lines(raw)]
+    events = [line.get("chunk", line) if "type" not in line else line for line in ndjson_lines(raw)]
+    return [e for e in events if not (framing == "ws" and e.get("type") == "ping")]

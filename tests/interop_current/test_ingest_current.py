@@ -26,6 +26,7 @@ from chatconduit import (
     UIMessage,
     fetch_http_stream,
     fetch_server_sent_events,
+    websocket,
 )
 from chatconduit.events import Usage
 from interop_current.harness import (
@@ -96,6 +97,8 @@ class Turn:
 
 
 def adapter_for(base: str, framing: str) -> Any:
+    if framing == "ws":
+        return websocket(base)
     return fetch_server_sent_events(base) if framing == "sse" else fetch_http_stream(base)
 
 
@@ -104,11 +107,13 @@ TANSTACK_USAGE = [Usage(input_tokens=12, output_tokens=34, total_tokens=46)]
 
 @interop
 @pytest.mark.parametrize("route", ["chat", "durable"])
-@pytest.mark.parametrize("framing", ["sse", "ndjson"])
+@pytest.mark.parametrize("framing", ["sse", "ndjson", "ws"])
 def test_tanstack_058_text_thinking_and_server_tool(
     server: Ts058Server, framing: str, route: str
 ) -> None:
-    url = f"{server.url}/{framing}/{route}"
+    # ws: our WebSocket adapter against the helper's toWebSocketStream (a socket per turn).
+    base = server.ws_url if framing == "ws" else server.url
+    url = f"{base}/{framing}/{route}"
 
     text = Turn(adapter_for(url, framing), "Hello 👋", f"run-i-text-{framing}-{route}").run()
     assert text.text() == 'You said: "Hello 👋"'

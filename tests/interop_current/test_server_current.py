@@ -37,7 +37,7 @@ from interop_current.harness import (
 from servers import RunningServer, serve
 
 pytestmark = pytest.mark.interop
-TRANSPORTS = ("sse", "ndjson")
+TRANSPORTS = ("sse", "ndjson", "ws")  # ws: the real webSocket() adapter, push shape
 GET_TIME = {
     "name": "get_time",
     "description": "Get the current time (client tool).",
@@ -89,6 +89,8 @@ def server() -> Iterator[tuple[RunningServer, RecordingDemo]]:
 
 
 def chat_url(srv: RunningServer, transport: str = "sse") -> str:
+    if transport == "ws":
+        return srv.ws_url("/api/chat/ws")
     return f"{srv.url}/api/chat/{transport}"
 
 
@@ -222,7 +224,10 @@ def ts_run(srv: RunningServer, transport: str, messages: list[str], **options: A
     assert report["status"] == "ready" and report["isLoading"] is False
     assert report["warnings"] == [] and report["interruptErrors"] == []
     for request in report["requests"]:
-        assert request["status"] == 200
+        if transport == "ws":
+            assert request["socket"] == 0  # every turn and follow-up on the one socket
+        else:
+            assert request["status"] == 200
         assert_spec_only(events_of(request["responseBody"], transport))
     return report
 

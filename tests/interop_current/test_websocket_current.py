@@ -4,11 +4,17 @@
 events) and ``/ws/durable`` (``{id, chunk}`` envelopes). What is proven: a text turn, a
 server-tool turn (its intermediate ``RUN_FINISHED`` does not end the turn), a client-tool
 interrupt ends the turn (and ``ChatClient`` answers it on the same socket), several turns
-on one socket opened at ``?runId=<first run>``, the durable envelopes, and stop (the abort
-frame reaches the server). Then the other way round: the real 0.33 ``webSocket()`` client
-(``ts033_ws_client.mjs``) against our ``websocket_endpoint`` (the demo app's
-``/api/chat/ws``): text, a server tool, a client tool answered on the same socket, and a
-stop that cancels our agent (its ``finally`` runs) with the next turn on the same socket.
+on one socket opened at ``?runId=<first run>``, the durable envelopes, stop (the abort
+frame reaches the server), and ``join_run`` read by ``resumeWebSocketStream``.
+
+Then the other way round: the real 0.33 ``webSocket()`` client (``ts033_ws_client.mjs``)
+against our ``websocket_endpoint`` (the demo app's ``/api/chat/ws``): text, a server tool,
+a client tool answered on the same socket, a stop that cancels our agent (its ``finally``
+runs) with the next turn on the same socket, and a socket cut mid-answer that it resumes
+by offset from our durable log. Reasoning and approvals over the socket run in
+``test_server_current.py`` (its ``ws`` transport) and, for our client against
+``toWebSocketStream``, in ``test_client_current.py`` and ``test_ingest_current.py``
+(their ``ws`` framings).
 """
 
 from __future__ import annotations
@@ -17,15 +23,18 @@ import asyncio
 import json
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from chatconduit import ChatClient, RunContext, TextPart, Tool, UIMessage, websocket, websocket_push
 from chatconduit._connection._websocket import ends_turn
+from interop_current.cutting_proxy import Cut, cutting_proxy
 from interop_current.harness import (
     Ts058Server,
     require_node_modules,
     run_node_script,
+    run_ts033_client,
     ts058_server,
 )
 from servers import RunningServer, serve
@@ -315,6 +324,29 @@ async def test_resume_after_a_drop_against_the_real_durable_server(server: Ts058
     assert closed is not None and closed["code"] == 1000
 
 
+async def test_join_run_replays_a_run_of_the_real_durable_server(server: Ts058Server) -> None:
+    """Our ``join_run`` over a socket of its own (``?runId=&offset=-1``), read by the real
+    ``resumeWebSocketStream``: the run's events as its own client saw them, then close 1000."""
+    from chatconduit import WebSocketClosedError
+    from chatconduit.events import event_to_dict
+
+    ctx = RunContext(thread_id="t-join", run_id="run-ws-join")
+    adapter = websocket(f"{server.ws_url}/ws/durable")
+    try:
+        seen = [event_to_dict(e) async for e in adapter.connect([user(WEATHER)], run_context=ctx)]
+        joined = [event_to_dict(e) async for e in adapter.join_run("run-ws-join")]
+        with pytest.raises(WebSocketClosedError) as info:
+            async for _ in adapter.join_run("run-never-started"):
+                pass
+    finally:
+        await adapter.aclose()
+    assert [e["type"] for e in seen].count("RUN_FINISHED") == 2  # a server-tool turn
+    assert joined == seen
+    # Observed: 0.58 closes 1011 "resume failed" for a run it does not know (ours: 1008).
+    assert (info.value.code, info.value.reason) == (1011, "resume failed")
+    assert "before the run's log ended" in str(info.value)
+
+
 @pytest.fixture(scope="module")
 def ours_durable() -> Iterator[RunningServer]:
     from chatconduit.demo import create_app
@@ -332,6 +364,38 @@ def test_ts033_client_reads_our_durable_envelopes(ours_durable: RunningServer) -
     assistants = [m for m in report["messages"] if m["role"] == "assistant"]
     assert "hello" in ui_text(assistants[0]).lower()
     assert any("84" in ui_text(m) for m in assistants)
+
+
+def test_ts033_client_resumes_our_durable_socket_after_a_drop() -> None:
+    """The real 0.33 ``webSocket()`` loses its socket mid-answer (a proxy cuts it inside a
+    frame); it reopens ``?runId=&offset=<last id>`` and our server replays the rest of the
+    run, which went on without it: the same text as an uncut run, no delta twice."""
+    from chatconduit.demo import create_app
+
+    require_node_modules()
+    ask = ["think about rivers"]
+    with serve(create_app(delay=0.005, durable=True)) as srv, cutting_proxy(srv.port) as proxy:
+        url = proxy.url.replace("http://", "ws://") + "/api/chat/ws"
+        whole = run_ts033_client(url, "ws", ask)  # passed through whole: its size
+        # Frames may be deflated (permessage-deflate), so cut by size: half way through.
+        proxy.cut_next(Cut(after_bytes=len(proxy.log[0].sent) // 2))
+        cut = run_ts033_client(url, "ws", ask)
+    assert [c.cut for c in proxy.log] == [False, True, False]
+    assert cut["error"] is None and whole["error"] is None, cut
+    _first, resumed = cut["sockets"]
+    query = parse_qs(urlsplit(resumed["url"]).query)
+    assert query["runId"] == [cut["requests"][0]["body"]["runId"]]
+    assert query["offset"][0]  # the id of the last envelope that arrived whole
+
+    def deltas(report: dict[str, Any]) -> list[str]:
+        return [c["delta"] for c in report["chunks"] if c["type"] == "TEXT_MESSAGE_CONTENT"]
+
+    assert deltas(cut) == deltas(whole) and len(deltas(whole)) > 5
+
+    def shown(report: dict[str, Any]) -> list[list[tuple[str, str]]]:  # ids differ per run
+        return [[(p["type"], p.get("content")) for p in m["parts"]] for m in report["messages"]]
+
+    assert shown(cut) == shown(whole)
 
 
 async def test_push_shape_delivers_whole_turns(server: Ts058Server) -> None:

@@ -6,7 +6,8 @@
 //   echo '{...}' | node ts033_client.mjs --config -                       (config on stdin)
 //
 // Options:
-//   --transport sse|ndjson     fetchServerSentEvents (default) or fetchHttpStream
+//   --transport sse|ndjson|ws  fetchServerSentEvents (default), fetchHttpStream or webSocket
+//                              (push shape; each RunAgentInput frame it sends is a request)
 //   --header "Name: value"     extra request header (repeatable)
 //   --forwarded-props JSON     ChatClient `forwardedProps`
 //   --tool NAME                client tool from CLIENT_TOOLS below (repeatable)
@@ -34,7 +35,7 @@
 // captured into `warnings`.
 
 import { parseArgs } from 'node:util'
-import { ChatClient, fetchHttpStream, fetchServerSentEvents } from '@tanstack/ai-client'
+import { ChatClient, fetchHttpStream, fetchServerSentEvents, webSocket } from '@tanstack/ai-client'
 
 const warnings = []
 const show = (value) =>
@@ -101,7 +102,7 @@ const opts = {
   messages: positionals.length ? positionals : (fromConfig.messages ?? []),
 }
 if (!opts.url) throw new Error('--url is required')
-if (!['sse', 'ndjson'].includes(opts.transport)) throw new Error('--transport: sse or ndjson')
+if (!['sse', 'ndjson', 'ws'].includes(opts.transport)) throw new Error('--transport: sse, ndjson or ws')
 if (!['none', 'memory', 'server'].includes(opts.persistence)) {
   throw new Error('--persistence: none, memory or server')
 }
@@ -216,8 +217,44 @@ const fetchClient = async (url, init = {}) => {
   return response
 }
 
-const makeAdapter = opts.transport === 'sse' ? fetchServerSentEvents : fetchHttpStream
-const inner = makeAdapter(opts.url, { headers: opts.headers, fetchClient })
+// WebSocket: every frame each way, in order, per socket (the adapter sets `onmessage`; a
+// listener added first sees the same frames).
+const sockets = []
+class RecordingWebSocket extends WebSocket {
+  constructor(target, protocols) {
+    super(target, protocols)
+    const record = { url: String(target), frames: [], closed: null }
+    sockets.push(record)
+    this.record = record
+    this.addEventListener('message', (event) => record.frames.push(['in', String(event.data)]))
+    this.addEventListener('close', (event) => {
+      record.closed = { code: event.code, reason: event.reason }
+    })
+  }
+  send(data) {
+    this.record.frames.push(['out', String(data)])
+    super.send(data)
+  }
+}
+
+// One "request" per RunAgentInput frame: its socket, body and the frames that came back
+// before the next one (the socket carries several turns, so there is no status line).
+function socketRequests() {
+  const found = []
+  for (const [socketIndex, record] of sockets.entries()) {
+    let current = null
+    for (const [direction, data] of record.frames) {
+      if (direction === 'out') {
+        const body = JSON.parse(data)
+        if (body.type === 'abort') continue
+        current = { url: record.url, socket: socketIndex, body, status: null, responseFrames: [] }
+        found.push(current)
+      } else if (current) current.responseFrames.push(data)
+    }
+  }
+  for (const request of found) request.responseBody = request.responseFrames.join('\n')
+  return found
+}
 
 // Count what the adapter yields, so "settled" can mean "everything yielded was processed".
 let chunksFromAdapter = 0
@@ -228,10 +265,22 @@ const counted = (iterable) =>
       yield chunk
     }
   })()
-const connection = {
-  connect: (...args) => counted(inner.connect(...args)),
-  joinRun: (...args) => counted(inner.joinRun(...args)),
-  hydrate: (...args) => inner.hydrate(...args),
+let connection
+if (opts.transport === 'ws') {
+  const inner = webSocket(opts.url, { WebSocketImpl: RecordingWebSocket })
+  connection = {
+    subscribe: (...args) => counted(inner.subscribe(...args)),
+    send: (...args) => inner.send(...args),
+    joinRun: (...args) => counted(inner.joinRun(...args)),
+  }
+} else {
+  const makeAdapter = opts.transport === 'sse' ? fetchServerSentEvents : fetchHttpStream
+  const inner = makeAdapter(opts.url, { headers: opts.headers, fetchClient })
+  connection = {
+    connect: (...args) => counted(inner.connect(...args)),
+    joinRun: (...args) => counted(inner.joinRun(...args)),
+    hydrate: (...args) => inner.hydrate(...args),
+  }
 }
 
 // --- persistence -------------------------------------------------------------------------
@@ -411,8 +460,9 @@ const doc = {
   interruptHistory,
   interruptErrors: plain(client.getInterruptState().interruptErrors),
   resumeState: plain(client.getResumeState()),
-  requestCount: requests.length,
-  requests,
+  requestCount: opts.transport === 'ws' ? socketRequests().length : requests.length,
+  requests: opts.transport === 'ws' ? socketRequests() : requests,
+  sockets,
   chunksFromAdapter,
   isLoading: client.getIsLoading(),
   connectionStatus: client.getConnectionStatus(),

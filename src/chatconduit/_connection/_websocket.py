@@ -17,6 +17,8 @@ of a turn) is retried under :class:`RetryPolicy`. A stop (abort) sends
 ``{"type": "abort", "runId": ...}`` and then closes the socket, so frames of the
 aborted run still in flight can never leak into the next turn; the next turn
 opens a fresh socket. So does a turn that ends any other way than its own end.
+``join_run(run_id)`` reads a durable run's log on a socket of its own
+(``?runId=&offset=-1``) until the server closes it with 1000.
 
 Errors are typed: a refused handshake is :class:`HTTPStatusError` (status,
 redacted headers, scrubbed body), a socket closed mid-turn without a way to
@@ -36,11 +38,10 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .._codec import DEFAULT_MAX_FRAME_BYTES
 from .._codec._event_decoder import decode_event_payload
-from .._events import Event, RunErrorEvent, RunFinishedEvent
+from .._events import Event
 from .._exceptions import (
     ConnectError,
     FrameTooLargeError,
@@ -57,6 +58,7 @@ from ._protocols import RunContext
 from ._request import encode_run_body
 from ._resume import ResumePolicy
 from ._retry import RetryPolicy, coerce_retry_policy, is_retryable_status
+from ._websocket_wire import close_code, close_reason, ends_turn, status_error, with_query
 
 __all__ = [
     "WebSocketAdapter",
@@ -116,44 +118,6 @@ class WebSocketOptions:
             )
         if isinstance(self.subprotocols, str):
             raise TypeError("WebSocketOptions.subprotocols must be a sequence of strings")
-
-
-def ends_turn(event: Event) -> bool:
-    """Whether ``event`` ends a turn as ``toWebSocketStream`` defines it: a RUN_ERROR, an
-    interrupt, or a RUN_FINISHED whose finish reason (top level, else
-    ``metadata.tanstack.finishReason``) is not ``tool_calls``."""
-    if isinstance(event, RunErrorEvent):
-        return True
-    if not isinstance(event, RunFinishedEvent):
-        return False
-    if event.outcome is not None and event.outcome.kind == "interrupt":
-        return True
-    reason = event.finish_reason
-    if reason is None:
-        reason = event.tanstack_metadata.get("finishReason")
-    return reason != "tool_calls"
-
-
-def with_query(url: str, **params: str) -> str:
-    """``url`` with ``params`` set (replacing same-named ones), other parameters kept."""
-    parts = urlsplit(url)
-    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in params]
-    query = urlencode([*kept, *params.items()])
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
-
-
-def _status_error(exc: Any, url: str, scrubber: Scrubber) -> HTTPStatusError:
-    response = exc.response
-    raw = bytes(response.body or b"")
-    body = scrubber.text(raw[:2048].decode("utf-8", "replace"), truncated=len(raw) > 2048)
-    return HTTPStatusError(
-        int(response.status_code),
-        str(response.reason_phrase or ""),
-        url=redact_url(url),
-        headers=scrubber.headers(list(response.headers.raw_items())),
-        body=body,
-        body_truncated=len(raw) > 2048,
-    )
 
 
 class _Socket:
@@ -236,7 +200,7 @@ class WebSocketBase:
                 close_timeout=_CLOSE_TIMEOUT,
             )
         except InvalidStatus as exc:
-            raise _status_error(exc, url, scrubber) from None
+            raise status_error(exc, url, scrubber) from None
         except TimeoutError:
             raise StreamTimeoutError(
                 f"WebSocket handshake with {redact_url(url)} timed out "
@@ -279,20 +243,22 @@ class WebSocketBase:
         """Close the conversation's socket (a later turn opens a new one)."""
         await self._drop()
 
-    def _closed_error(self, exc: BaseException, sock: _Socket) -> Exception:
+    def _closed_error(
+        self, exc: BaseException, sock: _Socket, until: str = "the turn ended"
+    ) -> Exception:
         if isinstance(exc, StreamTimeoutError):
             return exc
-        code = _code(exc)
-        reason = sock.scrubber.text(_reason(exc))
+        code = close_code(exc)
+        reason = sock.scrubber.text(close_reason(exc))
         detail = f"{code}: {reason}" if reason else str(code)
         return WebSocketClosedError(
-            f"WebSocket {redact_url(sock.url)} closed before the turn ended ({detail})",
+            f"WebSocket {redact_url(sock.url)} closed before {until} ({detail})",
             code=code,
             reason=reason,
         )
 
     def _too_large(self, exc: BaseException) -> FrameTooLargeError | None:
-        if 1009 in (_code(exc), _code(exc, "sent")):
+        if 1009 in (close_code(exc), close_code(exc, "sent")):
             return FrameTooLargeError(
                 f"a WebSocket frame exceeded max_frame_bytes ({self.options.max_frame_bytes})"
             )
@@ -385,6 +351,80 @@ class WebSocketAdapter(WebSocketBase):
                 elif self._socket is not None and not self._socket.reusable:
                     await self._drop()  # a resume socket serves one run only
 
+    # -- joining a durable run --------------------------------------------------------------
+
+    def join_run(
+        self,
+        run_id: str,
+        *,
+        offset: str | None = None,
+        abort_signal: AbortSignal | None = None,
+    ) -> AsyncIterator[Event]:
+        """Yield the events of a durable run from the server's log (the reference's
+        ``webSocket().joinRun``), on a socket of its own opened at
+        ``?runId=<run_id>&offset=<offset or -1>``.
+
+        The server replays the log strictly after ``offset``, goes on live while the run
+        still produces, and closes with 1000 at the log's end, which ends the iteration.
+        A drop before that is resumed after the last envelope id seen, under
+        :class:`ResumePolicy`; any other close (1008 "unknown run", say) raises
+        :class:`WebSocketClosedError` with its code and reason.
+        """
+        if not isinstance(run_id, str) or not run_id:
+            raise ValueError(f"run_id must be a non-empty str, got {run_id!r}")
+        return self._join(run_id, offset, AbortScope(abort_signal))
+
+    async def _join(
+        self, run_id: str, offset: str | None, scope: AbortScope
+    ) -> AsyncIterator[Event]:
+        from websockets.exceptions import ConnectionClosed
+
+        last_id = offset
+        seen: set[str] = set() if offset is None else {offset}
+        reconnects = 0
+        sock: _Socket | None = None
+        try:
+            while True:
+                if sock is None:
+                    target = with_query(self.url, runId=run_id, offset=last_id or "-1")
+                    sock = await self._open(target, reusable=False, scope=scope)
+                try:
+                    frame = await scope.run(self._recv(sock))
+                except (ConnectionClosed, StreamTimeoutError) as exc:
+                    too_large = self._too_large(exc)
+                    if too_large is not None:
+                        raise too_large from None
+                    if isinstance(exc, ConnectionClosed) and close_code(exc) == 1000:
+                        return  # the end of the run's log
+                    if last_id is None or self._resume.max_reconnects == 0:
+                        raise self._closed_error(exc, sock, "the run's log ended") from None
+                    reconnects += 1
+                    if reconnects > self._resume.max_reconnects:
+                        raise ReconnectLimitError(
+                            f"gave up joining run {run_id!r} after "
+                            f"{self._resume.max_reconnects} reconnects without progress"
+                        ) from None
+                    await sock.close()
+                    sock = None
+                    await scope.run(asyncio.sleep(self._resume.delay_for(reconnects)))
+                    continue
+                decoded = self._decode(frame, sock)
+                if decoded is None:
+                    continue  # a heartbeat ping
+                event, event_id = decoded
+                if event_id is not None:
+                    if event_id in seen:
+                        continue  # the replayed boundary after a resume
+                    seen.add(event_id)
+                    last_id = event_id
+                    reconnects = 0
+                yield event
+        except Aborted:
+            return
+        finally:
+            if sock is not None:
+                await sock.close()
+
     async def _socket_for(self, run_id: str, body: str, scope: AbortScope) -> _Socket:
         """The conversation's socket (opened at ``?runId=`` if needed), with ``body`` sent."""
         from websockets.exceptions import ConnectionClosed
@@ -422,19 +462,6 @@ class WebSocketAdapter(WebSocketBase):
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(sock.conn.send(frame), _ABORT_SEND_TIMEOUT)
         await self._drop()
-
-
-def _code(exc: BaseException, side: str = "rcvd") -> int:
-    """The close code we received (``side="sent"``: the one we sent); 1006 if none."""
-    frame = getattr(exc, side, None)
-    code = getattr(frame, "code", None)
-    return int(code) if isinstance(code, int) else 1006
-
-
-def _reason(exc: BaseException) -> str:
-    rcvd = getattr(exc, "rcvd", None)
-    reason = getattr(rcvd, "reason", "")
-    return reason if isinstance(reason, str) else ""
 
 
 def websocket(

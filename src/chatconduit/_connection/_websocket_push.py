@@ -23,14 +23,8 @@ from .._exceptions import ChatConduitError, ReconnectLimitError
 from ._abort import Aborted, AbortScope, AbortSignal
 from ._protocols import RunContext
 from ._request import encode_run_body
-from ._websocket import (
-    _ABORT_SEND_TIMEOUT,
-    WebSocketBase,
-    WebSocketOptions,
-    _Socket,
-    ends_turn,
-    with_query,
-)
+from ._websocket import _ABORT_SEND_TIMEOUT, WebSocketBase, WebSocketOptions, _Socket
+from ._websocket_wire import ends_turn, with_query
 
 __all__ = ["WebSocketPushAdapter", "websocket_push"]
 
