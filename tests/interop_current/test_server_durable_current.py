@@ -14,6 +14,7 @@ import re
 import threading
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -190,3 +191,24 @@ def test_joining_an_unknown_run_leaves_the_client_ready(
     assert_clean(report)
     assert report["resumeState"] is None
     assert report["messages"] == []
+
+
+def test_ws_a_turn_then_join_run_on_a_socket(demo: RunningServer) -> None:
+    """The real ``webSocket()``: a turn on our durable socket route, then a second client's
+    ``joinRun`` opens ``?offset=-1&runId=`` and reads the same frames, closed 1000."""
+    url = demo.ws_url("/api/chat/ws")
+    first = run_ts033_client(url, "ws", ["Hello"], thread_id="thread-durable-ws", timeout=TIMEOUT)
+    assert_clean(first)
+    (sent,) = first["requests"]
+    run_id = sent["body"]["runId"]
+    assert all(set(json.loads(f)) == {"id", "chunk"} for f in sent["responseFrames"])
+    answer = texts(first["messages"])[1][1]
+    assert "> Hello" in answer
+
+    joined = rejoin(url, "ws", run_id, "thread-durable-ws")
+    assert_clean(joined)
+    (sock,) = joined["sockets"]
+    assert parse_qs(urlsplit(sock["url"]).query) == {"offset": ["-1"], "runId": [run_id]}
+    assert [data for way, data in sock["frames"] if way == "in"] == sent["responseFrames"]
+    assert sock["closed"]["code"] == 1000
+    assert texts(joined["messages"]) == [("assistant", answer)]

@@ -7,14 +7,14 @@ interrupt ends the turn (and ``ChatClient`` answers it on the same socket), seve
 on one socket opened at ``?runId=<first run>``, the durable envelopes, stop (the abort
 frame reaches the server), and ``join_run`` read by ``resumeWebSocketStream``.
 
-Then the other way round: the real 0.33 ``webSocket()`` client (``ts033_ws_client.mjs``)
-against our ``websocket_endpoint`` (the demo app's ``/api/chat/ws``): text, a server tool,
-a client tool answered on the same socket, a stop that cancels our agent (its ``finally``
-runs) with the next turn on the same socket, and a socket cut mid-answer that it resumes
-by offset from our durable log. Reasoning and approvals over the socket run in
-``test_server_current.py`` (its ``ws`` transport) and, for our client against
-``toWebSocketStream``, in ``test_client_current.py`` and ``test_ingest_current.py``
-(their ``ws`` framings).
+Then the other way round: the real 0.33 ``webSocket()`` client (``ts033_client.mjs
+--transport ws``) against our ``websocket_endpoint``: a stop that cancels our agent (its
+``finally`` runs) with the next turn on the same socket, and a socket cut mid-answer that
+it resumes by offset from our durable log. Text, reasoning, server and client tools and
+approvals over the socket run in ``test_server_current.py`` (its ``ws`` transport),
+``joinRun`` in ``test_server_durable_current.py``; our client against
+``toWebSocketStream`` in ``test_client_current.py`` and ``test_ingest_current.py`` (their
+``ws`` framings).
 """
 
 from __future__ import annotations
@@ -244,47 +244,28 @@ def ours() -> Iterator[RunningServer]:
         yield srv
 
 
-def ts033_ws(url: str, messages: list[str], **config: Any) -> dict[str, Any]:
-    report = run_node_script(
-        "ts033_ws_client.mjs",
-        stdin=json.dumps({"url": url, "messages": messages, **config}),
-        timeout=60,
-    )
-    assert not report["timedOut"], report
-    assert report["harnessError"] is None, report["harnessError"]
-    return report
-
-
 def ui_text(message: dict[str, Any]) -> str:
     return "".join(p.get("content", "") for p in message["parts"] if p["type"] == "text")
 
 
-def test_ts033_client_text_tools_and_turns_on_our_server(ours: RunningServer) -> None:
-    report = ts033_ws(
-        ours.ws_url("/api/chat/ws"),
-        ["hello", "what is 12*7?", "use get_time please"],
-        tools=["get_time"],
-    )
-    assert report["error"] is None, report
-    messages = report["messages"]
-    assistants = [m for m in messages if m["role"] == "assistant"]
-    assert "hello" in ui_text(assistants[0]).lower()
-    # The server tool: its call and result, and the answer using it.
-    parts = [p for m in assistants for p in m["parts"]]
-    calls = [p for p in parts if p["type"] == "tool-call"]
-    assert calls[0]["name"] == "calculator"
-    assert any("84" in ui_text(m) for m in assistants)
-    # The client tool: run by the 0.33 client, its result answered on the same socket.
-    assert [t["name"] for t in report["toolExecutions"]] == ["get_time"]
-    assert "2026-11-24T12:00:00.000Z" in ui_text(assistants[-1])
-    assert not [w for w in report["warnings"] if "error" in w.lower()], report["warnings"]
-
-
 def test_ts033_client_stop_reaches_our_agent(ours: RunningServer) -> None:
     STOP_LOG.clear()
-    report = ts033_ws(ours.ws_url("/slow"), ["go", "again"], stopAfterText=0, settleMs=100)
+    config = {
+        "url": ours.ws_url("/slow"),
+        "transport": "ws",
+        "messages": ["go", "again"],
+        "stopAfterChunks": 5,
+        "timeoutMs": 50_000,
+    }
+    report = run_node_script("ts033_client.mjs", ["--config", "-"], stdin=json.dumps(config))
+    assert not report["timedOut"] and report["harnessError"] is None, report["harnessError"]
+    assert report["stoppedAfterChunks"] == 5
     assert STOP_LOG[:2] == ["cancelled", "finally"]
     assert report["error"] is None, report
+    # The next turn went out on the same socket, after the abort frame.
+    (sock,) = report["sockets"]
+    sent = [json.loads(data) for way, data in sock["frames"] if way == "out"]
+    assert [f.get("type") for f in sent] == [None, "abort", None]
     last = [m for m in report["messages"] if m["role"] == "assistant"][-1]
     assert ui_text(last).strip().endswith("w99")
 
@@ -345,25 +326,6 @@ async def test_join_run_replays_a_run_of_the_real_durable_server(server: Ts058Se
     # Observed: 0.58 closes 1011 "resume failed" for a run it does not know (ours: 1008).
     assert (info.value.code, info.value.reason) == (1011, "resume failed")
     assert "before the run's log ended" in str(info.value)
-
-
-@pytest.fixture(scope="module")
-def ours_durable() -> Iterator[RunningServer]:
-    from chatconduit.demo import create_app
-
-    require_node_modules()
-    with serve(create_app(delay=0, durable=True)) as srv:
-        yield srv
-
-
-def test_ts033_client_reads_our_durable_envelopes(ours_durable: RunningServer) -> None:
-    report = ts033_ws(
-        ours_durable.ws_url("/api/chat/ws"), ["hello", "what is 12*7?"], tools=["get_time"]
-    )
-    assert report["error"] is None, report
-    assistants = [m for m in report["messages"] if m["role"] == "assistant"]
-    assert "hello" in ui_text(assistants[0]).lower()
-    assert any("84" in ui_text(m) for m in assistants)
 
 
 def test_ts033_client_resumes_our_durable_socket_after_a_drop() -> None:
