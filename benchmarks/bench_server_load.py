@@ -132,7 +132,11 @@ async def one_stream(port: int, payload: bytes, deadline: float) -> StreamResult
             result.error = f"status line {status!r}"
             return result
         buffer = b""
-        while time.monotonic() < deadline:
+        ended = False
+        while not ended:
+            if time.monotonic() >= deadline:
+                result.error = "deadline"
+                break
             chunk = await asyncio.wait_for(reader.read(65536), deadline - time.monotonic())
             if not chunk:
                 break
@@ -148,11 +152,15 @@ async def one_stream(port: int, payload: bytes, deadline: float) -> StreamResult
                 result.events += 1
                 if result.first_event_s is None:
                     result.first_event_s = time.perf_counter() - sent
+                # TanStack 0.58's helpers move extras under metadata.tanstack.
                 emitted = event.get("emittedNs")
+                if emitted is None:
+                    emitted = (event.get("metadata") or {}).get("tanstack", {}).get("emittedNs")
                 if emitted is not None:
                     result.latencies_ms.append((now_ns - emitted) / 1e6)
-        else:
-            result.error = "deadline"
+                # The run is over: what a client needs has come, whenever the server closes
+                # (node keeps a socket for its keep-alive timeout despite Connection: close).
+                ended = ended or event.get("type") in ("RUN_FINISHED", "RUN_ERROR")
     except (OSError, TimeoutError, ValueError) as exc:
         result.error = f"{type(exc).__name__}: {exc}"
     finally:

@@ -5,7 +5,8 @@
 //
 // Opens <streams> connections at once (each its own connect(), as N chat windows
 // would), counts TEXT_MESSAGE_CONTENT chunks, and prints one JSON line:
-// {"events": total chunks, "content": content chunks, "wall": seconds, "rss_mb": peak RSS}.
+// {"events": total chunks, "content": content chunks, "wall": seconds, "cpu": user+system
+// seconds, "rss_mb": peak RSS}.
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -32,8 +33,11 @@ async function one() {
 }
 
 const start = process.hrtime.bigint();
+const cpuStart = process.cpuUsage();
 const results = await Promise.all(Array.from({ length: streams }, () => one()));
 const wall = Number(process.hrtime.bigint() - start) / 1e9;
+const cpuUsed = process.cpuUsage(cpuStart);
+const cpu = (cpuUsed.user + cpuUsed.system) / 1e6; // all of node's threads, GC included
 let events = 0;
 let content = 0;
 for (const [e, c] of results) {
@@ -41,4 +45,4 @@ for (const [e, c] of results) {
   content += c;
 }
 const rssMb = process.resourceUsage().maxRSS / 1024;
-console.log(JSON.stringify({ events, content, wall, rss_mb: rssMb }));
+console.log(JSON.stringify({ events, content, wall, cpu, rss_mb: rssMb }));

@@ -212,7 +212,7 @@ def test_status_line_shows_the_retry_of_a_busy_server() -> None:
         child = spawn("chat", f"{server.url}/chat")
         child.expect(PROMPT)
         child.sendline("hi")
-        child.expect(r"reconnecting in \d\.\ds")
+        child.expect(r"retrying in \d\.\ds")  # never connected: not "reconnecting"
         child.expect("HTTP 503 Service Unavailable: busy")
         child.expect(PROMPT)
         assert "d0 d1 d2" in printed_after_live(child.before)

@@ -276,7 +276,15 @@ def test_status_line_shows_reconnecting_with_the_reason_and_the_wait() -> None:
         status(ConnectionStatus.RECONNECTING, delay=2.0, error=ConnectError("refused"), attempt=1),
         now=1.0,
     )
-    assert "reconnecting in 1.5s — refused" in line.render(1.5).plain
+    # Nothing was ever connected: a retry, not a "reconnect" (issue 16).
+    assert "retrying in 1.5s — refused" in line.render(1.5).plain
+    assert "reconnecting" not in line.render(1.5).plain
+    line.on_connection(status(ConnectionStatus.OPEN, attempt=2), now=2.0)
+    line.on_connection(
+        status(ConnectionStatus.RECONNECTING, delay=2.0, error=ConnectError("dropped"), attempt=2),
+        now=3.0,
+    )
+    assert "reconnecting in 1.5s — dropped" in line.render(3.5).plain
 
 
 def test_status_line_prefers_the_servers_usage_count() -> None:
@@ -325,7 +333,9 @@ def test_http_error_line_has_status_and_the_servers_message(
 
 def test_http_error_line_drops_a_message_that_repeats_the_reason() -> None:
     error = HTTPStatusError(404, "Not Found", body='{"detail": "Not Found"}')
-    assert describe_error(error) == "HTTP 404 Not Found"
+    line = describe_error(error)
+    assert line.startswith("HTTP 404 Not Found; check the path")  # not "Not Found: Not Found"
+    assert "/api/chat/sse" in line  # the routes `chatconduit serve` offers (issue 16)
 
 
 @pytest.mark.parametrize(

@@ -26,7 +26,10 @@ SYNC_ONLY = {
     "stream_message": "send_message() yielding snapshots: what updates() is for async code",
 }
 # Extra keyword-only parameters of SyncChatClient methods.
-SYNC_EXTRA_PARAMETERS = {"send_message": {"timeout": "stop the reply after this many seconds"}}
+SYNC_EXTRA_PARAMETERS = {
+    "send_message": {"timeout": "stop the reply after this many seconds"},
+    "ask": {"timeout": "stop the reply after this many seconds"},
+}
 
 
 def members(cls: type) -> dict[str, Any]:

@@ -60,6 +60,7 @@ PACKAGE = frozenset(
         "ReconnectLimitError",
         "RedirectError",
         "RequestValidationError",
+        "Reply",
         "ResumePolicy",
         "RetryPolicy",
         "RunAgentInput",
@@ -101,9 +102,12 @@ PACKAGE = frozenset(
         "message_from_dict",
         "message_to_dict",
         "normalize_connection_adapter",
+        "openai_chat_completions",
+        "print_stream",
         "rpc_stream",
         "stream",
         "tool",
+        "vercel_ui_stream",
         "websocket",
         "websocket_push",
     }
@@ -179,6 +183,7 @@ SERVER = frozenset(
         "Agent",
         "AgentOutputError",
         "Authorize",
+        "ChatRequestBody",
         "DEFAULT_BODY_TIMEOUT",
         "DEFAULT_HEARTBEAT",
         "DEFAULT_MAX_BODY_BYTES",
@@ -187,9 +192,11 @@ SERVER = frozenset(
         "DisconnectHook",
         "DurableRuns",
         "ErrorPayloadMapper",
+        "EventBuilder",
         "EventSource",
         "EventStreamResponse",
         "EventTooLargeError",
+        "FastAPIAgent",
         "Framing",
         "InMemoryStreamLog",
         "InMemoryThreadStore",
@@ -197,16 +204,21 @@ SERVER = frozenset(
         "PayloadTooLargeError",
         "PendingBodies",
         "PendingInterrupts",
+        "RedisStreamLog",
+        "RedisThreadStore",
         "ReplayError",
         "ReplayGapError",
         "RequestTimeoutError",
         "RunAgentInput",
+        "RunControl",
         "RunErrorPayload",
         "RunExistsError",
         "RunScope",
         "SSE_HEADERS",
+        "StopState",
         "StreamLog",
         "StreamLogFullError",
+        "StreamLogUnavailableError",
         "ThreadRecord",
         "ThreadStore",
         "TooManyPendingBodiesError",
@@ -215,8 +227,11 @@ SERVER = frozenset(
         "UnsupportedMediaTypeError",
         "UserFacingError",
         "chat_endpoint",
+        "chat_input",
+        "chat_router",
         "error_response",
         "http_stream",
+        "playground_app",
         "read_body",
         "read_chat_request",
         "redact_text",
@@ -261,7 +276,9 @@ def test_every_listed_name_resolves(module_name: str) -> None:
 
 def test_the_package_stays_small() -> None:
     # The first-hour surface: event classes belong in chatconduit.events.
-    assert len(PACKAGE) <= 95
+    # 98: the bridge adapters (vercel_ui_stream, openai_chat_completions) are adapters
+    # of the first hour, next to fetch_server_sent_events.
+    assert len(PACKAGE) <= 98
     assert not (PACKAGE & EVENTS) - {"BaseEvent", "Event", "EventType"}
 
 

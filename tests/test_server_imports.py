@@ -7,6 +7,7 @@ fresh interpreter, so the poisoned ``sys.modules`` never reaches other tests.
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 import textwrap
@@ -109,16 +110,10 @@ def test_agents_import_without_starlette() -> None:
 
 
 def test_starlette_names_resolve_with_starlette() -> None:
-    from chatconduit.server import _endpoint, _requests, _responses, _websocket
-
-    modules = {
-        "_endpoint": _endpoint,
-        "_requests": _requests,
-        "_responses": _responses,
-        "_websocket": _websocket,
-    }
+    # Resolved as the package does (a leading dot: relative to chatconduit, not .server).
     for name, module in _STARLETTE_NAMES.items():
-        assert getattr(server, name) is getattr(modules[module], name)
+        loaded = importlib.import_module(f".{module}", "chatconduit.server")
+        assert getattr(server, name) is getattr(loaded, name)
 
 
 def test_all_and_dir_list_every_name() -> None:

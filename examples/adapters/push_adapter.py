@@ -18,6 +18,7 @@ from typing import Any
 
 from chatconduit import AbortSignal, Event, RunContext, normalize_connection_adapter
 from chatconduit.events import coerce_event
+from chatconduit.server import EventBuilder
 
 Agent = Callable[[Sequence[Any], RunContext], AsyncIterator[dict[str, Any]]]
 
@@ -77,14 +78,14 @@ class BroadcastAdapter:
 
 
 async def counting_agent(messages: Sequence[Any], ctx: RunContext) -> AsyncIterator[dict[str, Any]]:
-    ids = {"threadId": ctx.thread_id, "runId": ctx.run_id}
-    yield {"type": "RUN_STARTED", **ids}
-    yield {"type": "TEXT_MESSAGE_START", "messageId": "m1", "role": "assistant"}
+    ev = EventBuilder(thread_id=ctx.thread_id, run_id=ctx.run_id)  # ids made per run
+    yield ev.start()
+    yield ev.start_text()
     for i in range(1, 4):
         await asyncio.sleep(0)
-        yield {"type": "TEXT_MESSAGE_CONTENT", "messageId": "m1", "delta": f"{i} "}
-    yield {"type": "TEXT_MESSAGE_END", "messageId": "m1"}
-    yield {"type": "RUN_FINISHED", **ids, "finishReason": "stop"}
+        yield ev.text_delta(f"{i} ")
+    yield ev.end_text()
+    yield ev.finish()
 
 
 async def main() -> None:

@@ -10,17 +10,21 @@ pattern still works: wrap ``connect`` and retry while nothing has been
 yielded. Once an event reached the consumer, a retry could duplicate it, so
 the wrapper gives up and lets the error through.
 
-Run it: ``python examples/adapters/retrying_adapter.py``.
+Run it: ``python examples/adapters/retrying_adapter.py [URL]`` (with the URL of a
+chat endpoint, e.g. ``chatconduit serve``'s, it also chats through ``resilient_sse``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from chatconduit import (
     AbortSignal,
+    ChatClient,
     ConnectConnectionAdapter,
     Event,
     FetchOptions,
@@ -76,7 +80,7 @@ class RetryingAdapter:
             await asyncio.sleep(self.delay * attempt)
 
 
-async def main() -> None:
+async def main(url: str | None = None) -> None:
     calls = 0
 
     async def flaky_rpc(messages: Sequence[Any], data: Any) -> AsyncIterator[dict[str, Any]]:
@@ -90,6 +94,10 @@ async def main() -> None:
     async for event in adapter.connect([]):
         print(f"after {calls} calls:", event.type, getattr(event, "delta", ""))
 
+    if url is not None:  # the built-in policies, on a real endpoint
+        async with ChatClient(resilient_sse(url, os.environ.get("TOKEN", "demo"))) as client:
+            print("the server says:", (await client.ask("what is 2+2?")).text)
+
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(*sys.argv[1:2]))

@@ -16,6 +16,7 @@ from typing import Any
 
 from chatconduit import AbortSignal, RunContext, normalize_connection_adapter, stream
 from chatconduit.events import is_terminal
+from chatconduit.server import EventBuilder
 
 cleanups: list[str] = []  # what the agent's ``finally`` recorded (the test reads it)
 
@@ -26,14 +27,15 @@ async def local_agent(
     abort_signal: AbortSignal | None = None,
 ) -> AsyncIterator[dict[str, Any]]:
     words = (data or {}).get("words", ["Hello", "from", "an", "in-process", "agent."])
+    ev = EventBuilder()  # a new message id per reply (a fixed one would name the last reply)
     try:
-        yield {"type": "TEXT_MESSAGE_START", "messageId": "m1", "role": "assistant"}
+        yield ev.start_text()
         for word in words:
             if abort_signal is not None and abort_signal.aborted:
                 return  # cooperative check; aclose() would stop us anyway
             await asyncio.sleep(0.01)  # a model thinking
-            yield {"type": "TEXT_MESSAGE_CONTENT", "messageId": "m1", "delta": word + " "}
-        yield {"type": "TEXT_MESSAGE_END", "messageId": "m1"}
+            yield ev.text_delta(word + " ")
+        yield ev.end_text()
     finally:
         cleanups.append("closed")
 

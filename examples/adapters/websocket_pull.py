@@ -31,6 +31,7 @@ from chatconduit import (
     normalize_connection_adapter,
 )
 from chatconduit.events import TextMessageContentEvent, decode_event_payload, is_terminal
+from chatconduit.server import EventBuilder
 
 
 class WebSocketPullAdapter:
@@ -79,15 +80,14 @@ async def echo_agent(websocket: WebSocket) -> None:
     await websocket.accept()
     run = json.loads(await websocket.receive_text())
     text = run["messages"][-1].get("content", "")
-    ids = {"threadId": run["threadId"], "runId": run["runId"]}
-    await websocket.send_text(json.dumps({"type": "RUN_STARTED", **ids}))
+    ev = EventBuilder(thread_id=run["threadId"], run_id=run["runId"])  # ids made per run
+    await websocket.send_text(json.dumps(ev.start()))
     await websocket.send_text(json.dumps({"type": "ping"}))  # a keep-alive, ignored
-    await websocket.send_text(json.dumps({"type": "TEXT_MESSAGE_START", "messageId": "m1"}))
+    await websocket.send_text(json.dumps(ev.start_text()))
     for word in f"You said: {text}".split(" "):
-        delta = {"type": "TEXT_MESSAGE_CONTENT", "messageId": "m1", "delta": word + " "}
-        await websocket.send_text(json.dumps(delta))
-    await websocket.send_text(json.dumps({"type": "TEXT_MESSAGE_END", "messageId": "m1"}))
-    await websocket.send_text(json.dumps({"type": "RUN_FINISHED", **ids, "finishReason": "stop"}))
+        await websocket.send_text(json.dumps(ev.text_delta(word + " ")))
+    await websocket.send_text(json.dumps(ev.end_text()))
+    await websocket.send_text(json.dumps(ev.finish()))
     await websocket.close()
 
 

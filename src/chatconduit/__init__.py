@@ -10,12 +10,14 @@ pins these lists.
 
 from __future__ import annotations
 
+from ._bridges import openai_chat_completions, vercel_ui_stream
 from ._client import (
     ChatClient,
     ChatClientOptions,
     ChatConnectionStatus,
     ChatSnapshot,
     ChatStatus,
+    Reply,
     SyncChatClient,
     Tool,
     Updates,
@@ -94,6 +96,7 @@ from ._messages import (
     message_from_dict,
     message_to_dict,
 )
+from ._print import print_stream
 from ._processor import (
     ApprovalRequest,
     BatchStrategy,
@@ -157,6 +160,7 @@ __all__ = [
     "PunctuationStrategy",
     "ReconnectLimitError",
     "RedirectError",
+    "Reply",
     "RequestValidationError",
     "ResumePolicy",
     "RetryPolicy",
@@ -199,9 +203,12 @@ __all__ = [
     "message_from_dict",
     "message_to_dict",
     "normalize_connection_adapter",
+    "openai_chat_completions",
+    "print_stream",
     "rpc_stream",
     "stream",
     "tool",
+    "vercel_ui_stream",
     "websocket",
     "websocket_push",
 ]

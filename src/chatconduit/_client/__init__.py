@@ -13,6 +13,7 @@ it for blocking code.
 from .._exceptions import ClientClosedError, ContinuationLimitError
 from ._chat_client import ChatClient
 from ._options import ChatClientOptions
+from ._reply import Reply
 from ._state import ChatConnectionStatus, ChatSnapshot, ChatStatus, Updates
 from ._sync_client import SyncChatClient
 from ._tools import Tool, tool
@@ -25,6 +26,7 @@ __all__ = [
     "ChatStatus",
     "ClientClosedError",
     "ContinuationLimitError",
+    "Reply",
     "SyncChatClient",
     "Tool",
     "Updates",

@@ -12,14 +12,16 @@ adapter needs (``_pull.py`` / ``_push.py``) and the steps of ``join_run`` / ``hy
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any, Unpack
 
 from .._connection._hydrate import HydratedThread
 from .._connection._normalize import normalize_connection_adapter
 from .._exceptions import ClientClosedError, UnknownApprovalError, UnknownToolCallError
 from .._messages import UIMessage
+from .._messages._ui_message import reply_messages
 from .._processor import MessagesView
 from ._conversation import Conversation
 from ._driver import Driver, driver_for
@@ -42,6 +44,7 @@ from ._options import (
     check_names,
     settings_from,
 )
+from ._reply import Body, Content, Reply, SendOptions, text_deltas
 from ._request import Phase
 from ._state import ChatConnectionStatus, ChatSnapshot, ChatStatus, Trigger, UpdateHub, Updates
 from ._tools import Tool
@@ -56,8 +59,7 @@ class ChatClient:
     ::
 
         client = ChatClient(fetch_server_sent_events("https://example.com/api/chat"))
-        reply = await client.send_message("Hello")
-        print(reply.parts[0].content if reply else client.error)
+        print((await client.ask("Hello")).text)   # every assistant message of the turn
 
     ``connection`` is a pull adapter (``connect``, e.g. ``fetch_server_sent_events``,
     ``fetch_http_stream``, ``stream(fn)``), a push adapter (``subscribe`` + ``send``),
@@ -178,23 +180,13 @@ class ChatClient:
 
     def _build_snapshot(self, version: int) -> tuple[ChatSnapshot, int]:
         messages, state, cost = self._conversation.freeze()
-        observable = self._observable
-        snapshot = ChatSnapshot(
-            version=version,
-            messages=messages,
-            status=observable.status,
-            error=observable.error,
-            connection_status=observable.connection,
-            session_generating=observable.generating,
-            state=state,
-        )
-        return snapshot, cost
+        return self._observable.snapshot(version, messages, state), cost
 
     def snapshot(self) -> ChatSnapshot:
         """The current state as an immutable :class:`ChatSnapshot` (built now)."""
         return self._hub.snapshot()
 
-    def updates(self, *, max_latency: float = 0.05) -> Updates:
+    def updates(self, *, max_latency: float = 0.05, until_turn_end: bool = False) -> Updates:
         """An async iterator of snapshots, for rendering without callbacks::
 
             async for snap in client.updates():
@@ -204,10 +196,11 @@ class ChatClient:
         consumer slower than the stream skips to the newest state. ``max_latency`` (s)
         bounds how long a change may wait to be shown while snapshots are rationed on
         long replies (see ``UpdateHub``). Ends when the client is closed, or with
-        ``aclose()``. Prefer it to callbacks for rendering: an async ``on_chunk`` is
+        ``aclose()``; with ``until_turn_end``, after the snapshot showing the end of the
+        next turn. Prefer it to callbacks for rendering: an async ``on_chunk`` is
         awaited by the stream, so a slow one slows the reply.
         """
-        return self._hub.subscribe(max_latency)
+        return self._hub.subscribe(max_latency, until_turn_end)
 
     # ------------------------------------------------------------------ turns
 
@@ -246,6 +239,29 @@ class ChatClient:
         self._turns.message_body = dict(body) if body else None
         self._conversation.processor.add_user_message(parts, id=message_id)
         return await self._turns.run(Trigger.SEND, raise_on_error)
+
+    async def ask(self, content: Content, body: Body = None, **kw: Unpack[SendOptions]) -> Reply:
+        """``send_message``, returning the whole :class:`Reply` (every assistant message
+        of the turn, its tool calls and ``.text``) instead of the last message."""
+        start = len(self.messages)
+        await self.send_message(content, body, **kw)
+        return Reply(
+            tuple(reply_messages(self.snapshot().messages, start)), self.status, self.error
+        )
+
+    def stream_text(
+        self,
+        content: Content,
+        body: Body = None,
+        *,
+        max_latency: float = 0.05,
+        **kw: Unpack[SendOptions],
+    ) -> AsyncIterator[str]:
+        """Send; yield the reply's text as it arrives (joined: ``Reply.text``); break stops it."""
+        send = functools.partial(self.send_message, content, body, **kw)
+        return text_deltas(
+            lambda: self.updates(max_latency=max_latency), self.snapshot, send, self.messages
+        )
 
     async def append(
         self, message: MessageInput, *, raise_on_error: bool | None = None

@@ -41,6 +41,7 @@ from ._interrupts import InterruptedRun, is_answered
 from ._observable import ObservableState
 from ._options import Settings
 from ._request import Phase, Request, resolve
+from ._reused_ids import OPENING_EVENTS, ReusedIdGuard
 from ._state import ChatStatus, Trigger
 from ._tools import Tool, run_tool
 
@@ -119,6 +120,7 @@ class Conversation:
         self.tanstack_calls: set[str] = set()
         self._state_version = 0
         self._state_copy: tuple[int, Any] = (0, None)
+        self._reused_ids = ReusedIdGuard()  # a new reply under an earlier turn's message id
 
     # ------------------------------------------------------------------ the live request
 
@@ -154,6 +156,9 @@ class Conversation:
         if hub.has_subscribers:
             hub.growth += _text_weight(event)
         kind = event.type
+        opening = OPENING_EVENTS.get(kind)
+        if opening is not None:
+            self._reused_ids.check(event, opening, self.processor.messages)
         self._in_event = True
         try:
             self.processor.process(event)
@@ -176,7 +181,8 @@ class Conversation:
     def _on_messages_change(self, view: MessagesView) -> None:
         if self.request is not None:
             self.turn_changed = True
-            if self._in_event and self._lifecycle.status is _SUBMITTED:
+            # The slot, not the property: this runs for every change of a streamed reply.
+            if self._in_event and self._lifecycle._status is _SUBMITTED:
                 self._observable.transition(Trigger.RECEIVE)
         self._hub.changed()
         callback = self._cb.on_messages_change

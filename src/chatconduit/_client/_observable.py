@@ -10,14 +10,22 @@ the client carries on: a bug in UI code must not corrupt the conversation).
 from __future__ import annotations
 
 import asyncio
-from typing import Final
+from typing import Any, Final
 
 from .._events import EventType
 from .._messages import UIMessage
 from ._callbacks import Callback, CallbackRunner, Callbacks
 from ._freezing import freeze_message
 from ._request import resolve
-from ._state import ChatConnectionStatus, ChatStatus, Lifecycle, Trigger, UpdateHub, is_loading
+from ._state import (
+    ChatConnectionStatus,
+    ChatSnapshot,
+    ChatStatus,
+    Lifecycle,
+    Trigger,
+    UpdateHub,
+    is_loading,
+)
 
 _RUN_STARTED: Final = EventType.RUN_STARTED
 _RUN_ERROR: Final = EventType.RUN_ERROR
@@ -58,6 +66,7 @@ class ObservableState:
             self.calls.emit(self.callbacks.on_loading_change, True)
         self.calls.emit(self.callbacks.on_status_change, after)
         if was_loading and not loading:
+            self.hub.turn_end_version = self.hub.version  # updates(until_turn_end=True)
             self.calls.emit(self.callbacks.on_loading_change, False)
             self.release_waiters()
 
@@ -126,3 +135,15 @@ class ObservableState:
     def clear_runs(self) -> None:
         self._runs.clear()
         self.set_generating(False)
+
+    def snapshot(self, version: int, messages: tuple[UIMessage, ...], state: Any) -> ChatSnapshot:
+        """A :class:`ChatSnapshot` of these (frozen) messages and state, and of the status now."""
+        return ChatSnapshot(
+            version=version,
+            messages=messages,
+            status=self.status,
+            error=self.error,
+            connection_status=self.connection,
+            session_generating=self.generating,
+            state=state,
+        )

@@ -24,6 +24,7 @@ from typing import Any, Final
 
 from .._exceptions import ClientStateError
 from .._messages import UIMessage
+from .._messages._ui_message import reply_messages, reply_text
 
 __all__ = [
     "TRANSITIONS",
@@ -178,6 +179,12 @@ class ChatSnapshot:
     def last_message(self) -> UIMessage | None:
         return self.messages[-1] if self.messages else None
 
+    @property
+    def text(self) -> str:
+        """The newest reply's text: the assistant messages after the last user message,
+        their text parts joined by a blank line (it grows while the reply streams)."""
+        return reply_text(reply_messages(self.messages))
+
 
 # =========================================================================== updates
 
@@ -223,6 +230,9 @@ class UpdateHub:
         self._waiters: list[tuple[asyncio.Future[None], bool]] = []  # (future, wants_any)
         self._subscribers = 0
         self.closed = False
+        # The version at which the newest turn ended (the client left loading): where
+        # updates(until_turn_end=True) stops.
+        self.turn_end_version = 0
         self.builds = 0  # how many snapshots were built (observability, tests)
         self.build_cost = 0  # the sum of their costs
 
@@ -300,10 +310,10 @@ class UpdateHub:
             if entry in self._waiters:
                 self._waiters.remove(entry)
 
-    def subscribe(self, max_latency: float) -> Updates:
+    def subscribe(self, max_latency: float, until_turn_end: bool = False) -> Updates:
         if not (max_latency >= 0):
             raise ValueError(f"max_latency must be a number >= 0, got {max_latency!r}")
-        return Updates(self, max_latency)
+        return Updates(self, max_latency, until_turn_end)
 
 
 class Updates:
@@ -312,14 +322,18 @@ class Updates:
     The first item is the current state. After that, each ``__anext__`` waits for a
     change and returns the newest snapshot: a consumer that is slower than the stream
     skips intermediate states (never the final one), and nothing accumulates while it
-    is busy. Ends when the client is closed or :meth:`aclose` is called.
+    is busy. Ends when the client is closed or :meth:`aclose` is called; with
+    ``until_turn_end``, also after the snapshot that shows the end of the first turn
+    ending after the iterator was made (a turn started later ends it too).
     """
 
-    def __init__(self, hub: UpdateHub, max_latency: float) -> None:
+    def __init__(self, hub: UpdateHub, max_latency: float, until_turn_end: bool = False) -> None:
         self._hub = hub
         self._max_latency = max_latency
         self._seen = -1
         self._closed = False
+        # With until_turn_end: a turn must end after this version (-1: never stop).
+        self._stop_after = hub.version if until_turn_end else -1
         hub._subscribers += 1
 
     def __aiter__(self) -> Updates:
@@ -335,6 +349,14 @@ class Updates:
                 got = hub._next_for(self._seen, self._max_latency)
                 if isinstance(got, ChatSnapshot):
                     self._seen = got.version
+                    if (
+                        self._stop_after >= 0
+                        and hub.turn_end_version > self._stop_after
+                        and got.version >= hub.turn_end_version
+                        and not got.is_loading
+                    ):
+                        self._closed = True  # this is the last item: the next call ends
+                        hub._subscribers -= 1
                     return got
                 await hub._wait(got, wants_any=False)
             else:

@@ -23,11 +23,13 @@ from typing import Any, TypeVar, Unpack
 from .._connection._hydrate import HydratedThread
 from .._exceptions import ClientClosedError
 from .._messages import UIMessage
+from .._messages._ui_message import reply_messages, reply_text
 from ._chat_client import ChatClient
 from ._freezing import freeze_message
 from ._inputs import MessageInput, PartInput
 from ._loop_thread import CLOSE_TIMEOUT, LatestSlot, LoopThread, relay, unwrap
 from ._options import ChatClientOptions, OptionChanges
+from ._reply import Body, Content, Reply, SendOptions
 from ._state import ChatConnectionStatus, ChatSnapshot, ChatStatus
 from ._tools import Tool
 
@@ -315,6 +317,36 @@ class SyncChatClient:
                 self._streams.pop(slot, None)
             if not done.done() and self._runner.post(task.cancel):
                 concurrent.futures.wait([done], _CANCEL_TIMEOUT)
+
+    def ask(
+        self,
+        content: Content,
+        body: Body = None,
+        *,
+        timeout: float | None = None,
+        **kw: Unpack[SendOptions],
+    ) -> Reply:
+        """Send and block until the turn ends; the whole :class:`Reply` (see ``ChatClient.ask``)."""
+        client = self._client
+        return self._run(lambda: client.ask(content, body, **kw), timeout)
+
+    def stream_text(
+        self,
+        content: Content,
+        body: Body = None,
+        *,
+        max_latency: float = 0.05,
+        **kw: Unpack[SendOptions],
+    ) -> Iterator[str]:
+        """Send, and yield the reply's text as it arrives (``"".join`` of it is
+        ``Reply.text``); leaving the loop early stops the reply."""
+        start = len(self.messages)
+        emitted = ""
+        for snapshot in self.stream_message(content, body, max_latency=max_latency, **kw):
+            text = reply_text(reply_messages(snapshot.messages, start))
+            if len(text) > len(emitted) and text.startswith(emitted):
+                yield text[len(emitted) :]
+                emitted = text
 
     def append(
         self, message: MessageInput, *, raise_on_error: bool | None = None

@@ -9,10 +9,12 @@ unknown event types, errors - makes the slice fail and it is redone one payload 
 time with :func:`~chatconduit._events.parse_event_json`, whose results and errors are
 the reference. ``benchmarks/bench_decode.py`` measures it.
 
-:meth:`EventDecoder.iter_feed` (what the transports use) decodes those slices as the
-caller iterates, so that the events of a big read are not all alive at once: a streaming
-consumer then leaves the garbage collector almost nothing to do. :meth:`EventDecoder.feed`
-returns the same events as a list.
+:meth:`EventDecoder.iter_feed` decodes those slices as the caller iterates, so that the
+events of a big read are not all alive at once: a streaming consumer then leaves the
+garbage collector almost nothing to do. :meth:`EventDecoder.iter_slices` (what the HTTP
+reader uses) gives the same events a slice at a time, a validated slice being the very
+list pydantic returned (nothing runs per event on the way); :meth:`EventDecoder.feed`
+returns them as one list.
 
 What is skipped, explicitly:
 
@@ -46,11 +48,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain, repeat
 from typing import TypeAlias, cast
 
-from .. import _json
 from .._events import (
     Event,
     UnknownEvent,
-    parse_event,
     parse_event_json,
     parse_event_json_batch,
 )
@@ -64,15 +64,28 @@ from ._framing import (
     excerpt,
     log_protocol_error,
 )
-from ._ndjson import NDJSONDecoder, unwrap_envelope
+from ._ndjson import NDJSONDecoder
+from ._payload_events import (
+    DecodedEvent,
+    _payload_event,
+    _plain_event,
+    _reason,
+    decode_event_payload,
+)
 from ._sse import SSEDecoder
 from ._sse_frames import SSEFrame, SSERun
 
-__all__ = ["DecodedEvent", "EventDecoder", "decode_event_payload"]
+__all__ = [
+    "DecodedEvent",
+    "EventDecoder",
+    "EventSlice",
+    "decode_event_payload",
+    "pairs_to_slices",
+]
 
-DecodedEvent: TypeAlias = tuple[Event, str | None]
-"""``(event, id)``: the id is the SSE last event id in force, or the NDJSON envelope's id.
-A plain tuple on purpose: it is built once per event on the hot path."""
+EventSlice: TypeAlias = tuple[list[Event], list[str | None] | None]
+"""``(events, ids)`` from :meth:`EventDecoder.iter_slices`: ``ids[i]`` is the id of
+``events[i]``, or ``ids`` is ``None`` when none of them has one."""
 
 # Payloads per call into pydantic. Measured on 200k text events in reads of ~230, each
 # event consumed and dropped: 32-64 per call decode equally fast with the GC on or off; 8
@@ -214,6 +227,19 @@ class EventDecoder:
         self._pending = events  # to be finished by the next call if left unfinished
         return events
 
+    def iter_slices(self, data: bytes) -> Iterator[EventSlice]:
+        """Like :meth:`iter_feed`, a slice of events at a time: ``(events, ids)``, where
+        ``ids`` holds each event's id, or is ``None`` when none of them has one.
+
+        For a consumer that hands events on in batches (the HTTP reader): a slice of plain
+        events is the very list pydantic returned, so nothing runs per event on the way.
+        Exhaust the iterator before the next call (or stop using the decoder).
+        """
+        if self._pending is not None or self._error is not None or self.done:
+            # The rules for those cases live in iter_feed; these are rare.
+            return pairs_to_slices(self.iter_feed(data))
+        return self._slices_of(data)
+
     def finish(self) -> list[DecodedEvent]:
         """End of stream: the last events, or StreamTruncatedError for a cut-off event."""
         out = self._unfinished()
@@ -275,6 +301,59 @@ class EventDecoder:
                 return [(decoded, None)]
         return self._from_lines(lines, first)
 
+    def _slices_of(self, data: bytes) -> Iterator[EventSlice]:
+        """:meth:`_events_of` a slice at a time (see :meth:`iter_slices`): the read is
+        framed now, its payloads validated as the slices are consumed."""
+        if self._sse is not None:
+            raw = self._sse.feed_raw(data)
+            return self._sse_slices(raw) if raw else iter(())
+        assert self._ndjson is not None
+        lines, first = self._ndjson.feed_lines(data)
+        if not lines:
+            return iter(())
+        lines, numbers = _numbered(lines, first)
+        return self._decode_slices(lines, None, numbers)
+
+    def _sse_slices(self, raw: list[SSEFrame | SSERun]) -> Iterator[EventSlice]:
+        for item in raw:
+            if type(item) is SSERun:
+                ids: list[str | None] | None = None  # the usual stream: no id at all
+                if item.ids is not None or item.id is not None:
+                    ids = list(item.event_ids())
+                yield from self._decode_slices(item.payloads, ids, item.lines())
+            else:  # one event the framing layer could not batch
+                payload, _event, event_id, _retry, line = cast(SSEFrame, item)
+                yield from pairs_to_slices(self._decode_each((payload,), (event_id,), (line,)))
+            if self._stopped():
+                return
+
+    def _decode_slices(
+        self, payloads: list[bytes], ids: list[str | None] | None, lines: Sequence[int]
+    ) -> Iterator[EventSlice]:
+        """:meth:`_decode` a slice at a time: a batch that validates is yielded as it is."""
+        count = len(payloads)
+        for start in range(0, count, _SLICE):
+            stop = start + _SLICE
+            part = payloads[start:stop] if count > _SLICE else payloads
+            part_ids = None if ids is None else ids[start:stop]
+            events: list[Event] | None = None
+            if self._solo:
+                self._solo -= 1
+            elif len(part) >= _BATCH_MIN:
+                try:
+                    events = parse_event_json_batch(part)
+                except ValueError:  # pydantic's ValidationError, for any payload in it
+                    self._solo = _SOLO_SLICES
+            if events is not None:
+                yield events, part_ids
+            else:
+                each = self._decode_each(
+                    part, repeat(None) if part_ids is None else part_ids, lines[start:stop]
+                )
+                yield from pairs_to_slices(each)
+                if self._stopped():
+                    return
+
     def _stopped(self) -> bool:
         return self._error is not None or self.done
 
@@ -289,13 +368,7 @@ class EventDecoder:
                 return
 
     def _from_lines(self, lines: list[bytes], first: int) -> Iterator[DecodedEvent]:
-        numbers: Sequence[int]
-        if b"" in lines:  # blank lines: drop them, keep the numbering
-            kept = [(line, n) for n, line in enumerate(lines, first) if line]
-            lines = [line for line, _ in kept]
-            numbers = [n for _, n in kept]
-        else:
-            numbers = range(first, first + len(lines))
+        lines, numbers = _numbered(lines, first)
         yield from self._decode(lines, None, None, numbers)
 
     def _decode(
@@ -386,71 +459,34 @@ class EventDecoder:
         return True
 
 
-def _plain_event(payload: bytes) -> Event | None:
-    """The event a payload holds when it is a plain one (not a ping, not an error), else
-    ``None``: the caller then takes the general route, which handles the rest."""
+def _numbered(lines: list[bytes], first: int) -> tuple[list[bytes], Sequence[int]]:
+    """NDJSON lines without the blank ones, and the line number of each."""
+    if b"" not in lines:
+        return lines, range(first, first + len(lines))
+    kept = [(line, n) for n, line in enumerate(lines, first) if line]
+    return [line for line, _ in kept], [n for _, n in kept]
+
+
+def pairs_to_slices(pairs: Iterable[DecodedEvent]) -> Iterator[EventSlice]:
+    """``(event, id)`` pairs as slices: runs of events without ids together (at most a
+    slice's worth), any other event alone. For the general route's events, which are
+    rare, and for decoders that only give pairs."""
+    run: list[Event] = []
     try:
-        event = parse_event_json(payload)
-    except MalformedEventError:
-        return None
-    if event.__class__ is UnknownEvent and event.type == PING:
-        return None
-    return event
-
-
-def _reason(exc: ProtocolError) -> str:
-    """The message of a ProtocolError without its excerpt (we attach a shorter one)."""
-    text = str(exc)
-    tail = f": {exc.excerpt!r}" if exc.excerpt is not None else ""
-    return text[: -len(tail)] if tail and text.endswith(tail) else text
-
-
-def _payload_event(
-    payload: bytes, stripped: bytes, exc: MalformedEventError
-) -> tuple[Event, str | None] | None:
-    """Re-examine a payload that :func:`parse_event_json` refused.
-
-    Returns ``None`` for what is not an event but not wrong either (blank, ping), the
-    event and envelope id for an envelope, and raises MalformedEventError (without a line
-    number; the caller adds it) otherwise.
-    """
-    if not stripped:
-        return None
-    try:
-        value = _json.loads(payload)
-    except ValueError as json_error:
-        detail = getattr(json_error, "msg", None) or str(json_error)
-        pos = getattr(json_error, "pos", None)
-        where = f" at char {pos}" if isinstance(pos, int) else ""
-        raise MalformedEventError(f"payload is not valid JSON ({detail}{where})") from None
-    chunk, envelope_id = unwrap_envelope(value)
-    if envelope_id is None:
-        raise MalformedEventError(_reason(exc)) from None
-    event = parse_event(chunk)
-    if event.__class__ is UnknownEvent and event.type == PING:
-        return None
-    return event, envelope_id
-
-
-def decode_event_payload(payload: str | bytes) -> DecodedEvent | None:
-    """Decode one self-contained payload (e.g. a WebSocket frame) with the same rules.
-
-    Returns ``None`` for a ping, a blank payload or ``[DONE]``; unwraps envelopes; raises
-    :class:`~chatconduit.MalformedEventError` (with a short excerpt) for anything else
-    that is not an event.
-    """
-    data = payload.encode("utf-8", "surrogatepass") if isinstance(payload, str) else payload
-    try:
-        event = parse_event_json(data)
-    except MalformedEventError as exc:
-        stripped = data.strip()
-        if stripped == DONE:
-            return None
-        try:
-            decoded = _payload_event(data, stripped, exc)
-        except MalformedEventError as error:
-            raise MalformedEventError(_reason(error), excerpt=excerpt(data)) from None
-        return decoded
-    if event.__class__ is UnknownEvent and event.type == PING:
-        return None
-    return (event, None)
+        for event, event_id in pairs:
+            if event_id is None:
+                run.append(event)
+                if len(run) == _SLICE:
+                    full, run = run, []
+                    yield full, None
+                continue
+            if run:
+                full, run = run, []
+                yield full, None
+            yield [event], [event_id]
+    except Exception:
+        if run:  # what came before a failure is delivered before it
+            yield run, None
+        raise
+    if run:
+        yield run, None

@@ -16,13 +16,15 @@ whether the last event ended the run) belongs to the run, not to one response.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterator
+from itertools import repeat
 from typing import Any, Literal
 
 import httpx
 
-from .._codec import EventDecoder, Framing
-from .._events import Event, RunErrorEvent, is_terminal
+from .._codec import Framing
+from .._codec._event_decoder import EventDecoder, EventSlice, pairs_to_slices
+from .._events import Event, RunErrorEvent, UnknownEvent, is_terminal
 from .._exceptions import (
     FrameTooLargeError,
     MalformedEventError,
@@ -33,7 +35,15 @@ from .._exceptions import (
 )
 from .._redact import Scrubber
 from ._abort import AbortScope
-from ._content import BODY_START_BYTES, ResponseHead, diagnose, unexpected_response
+from ._content import (
+    BODY_START_BYTES,
+    ResponseHead,
+    StreamDecoder,
+    Wire,
+    diagnose,
+    foreign_body,
+    unexpected_response,
+)
 from ._deadline import Deadline
 from ._encoding import decoded_body
 from ._options import FetchOptions
@@ -50,9 +60,19 @@ class ResponseReader:
     """Reads the responses of one run, one after the other, into their new events."""
 
     def __init__(
-        self, framing: Framing, tracker: ResumeTracker, scope: AbortScope, deadline: Deadline
+        self,
+        framing: Framing,
+        tracker: ResumeTracker,
+        scope: AbortScope,
+        deadline: Deadline,
+        *,
+        wire: Wire | None = None,
     ) -> None:
         self._framing: Framing = framing
+        self._expect = wire.protocol if wire is not None else "agui"
+        # Types of the unknown events read while no known one came: a stream of nothing
+        # else is another protocol's (a Vercel stream without its header), not a reply.
+        self._unknown: set[str] | None = set()
         self._tracker = tracker
         self._scope = scope
         self._deadline = deadline
@@ -68,22 +88,31 @@ class ResponseReader:
     async def events(
         self,
         response: httpx.Response,
-        decoder: EventDecoder,
+        decoder: StreamDecoder,
         *,
         options: FetchOptions,
         safe_url: str,
         scrubber: Scrubber,
-    ) -> AsyncGenerator[Event, None]:
-        """Yield the new events of one response; a drop is raised as a transport error."""
+    ) -> AsyncGenerator[list[Event], None]:
+        """Yield the new events of one response in batches: the decoder's slices (at most
+        48 events, all from one read: one hop through this generator per slice rather than
+        per event, and a big read never has all its events alive at once). A drop is
+        raised as a transport error."""
         self._options, self._safe_url, self._scrubber = options, safe_url, scrubber
         head = ResponseHead.of(response)
-        what = diagnose(head)
+        what = diagnose(head, expect=self._expect)
         if what is not None:  # the head alone proves it is no event stream
             start = b"" if head.status in (204, 205) else await self._first_bytes(response)
             raise unexpected_response(
-                head, what, url=self._safe_url, body_start=start, scrubber=self._scrubber
+                head,
+                what,
+                url=self._safe_url,
+                body_start=start,
+                scrubber=self._scrubber,
+                expect=self._expect,
             )
         chunks = decoded_body(response)
+        tracker = self._tracker
         loop = asyncio.get_running_loop()
         progress = EventProgress(self._framing) if options.event_timeout is not None else None
         event_started: float | None = None  # loop time of the first byte of an unfinished event
@@ -112,33 +141,65 @@ class ResponseReader:
                     self._body_start += piece[: BODY_START_BYTES - len(self._body_start)]
                 decoded_before = self._decoded
                 try:
-                    # iter_feed validates each event as it is reached, so a big read never has
-                    # all its events alive at once; an error it finds is raised by check()
-                    # below, after the events before it were delivered (a stalled connection may
-                    # bring no next read).
-                    decoded = decoder.finish() if piece is None else decoder.iter_feed(piece)
-                    for event, event_id in decoded:
-                        self._decoded += 1
-                        if not self._tracker.accept(event_id):
-                            continue  # delivered before a reconnect
-                        if event.__class__ is RunErrorEvent and self._scrubber:
-                            event = _scrub_run_error(event, self._scrubber)
-                        self.last_was_terminal = is_terminal(event)
-                        yield event
+                    # The decoder validates a slice at a time as it is reached, so a big read
+                    # never has all its events alive at once; an error it finds is raised by
+                    # check() below, after the events before it were delivered (a stalled
+                    # connection may bring no next read).
+                    slices: Iterator[EventSlice]
+                    if piece is None:
+                        slices = pairs_to_slices(decoder.finish())
+                    elif type(decoder) is EventDecoder:
+                        slices = decoder.iter_slices(piece)
+                    else:  # a bridge's decoder
+                        slices = pairs_to_slices(decoder.iter_feed(piece))
+                    for events, ids in slices:
+                        self._decoded += len(events)
+                        if (
+                            ids is None
+                            and tracker.last_id is None
+                            and self._unknown is None
+                            and not (self._scrubber and RunErrorEvent in set(map(type, events)))
+                        ):
+                            # The usual slice: new events without ids, nothing to mask; it
+                            # is handed on as the decoder made it (nothing runs per event).
+                            tracker.progressed = True
+                            yield self._deliver(events)
+                            continue
+                        batch: list[Event] = []
+                        for event, event_id in zip(
+                            events, repeat(None) if ids is None else ids, strict=False
+                        ):
+                            # Untagged events while no id is in force are always new (the
+                            # tracker's own first test): no call for them.
+                            if event_id is not None or tracker.last_id is not None:
+                                if not tracker.accept(event_id):
+                                    continue  # delivered before a reconnect
+                            else:
+                                tracker.progressed = True
+                            if event.__class__ is RunErrorEvent and self._scrubber:
+                                event = _scrub_run_error(event, self._scrubber)
+                            if self._unknown is not None:
+                                if event.__class__ is UnknownEvent:
+                                    self._unknown.add(str(event.type))
+                                else:
+                                    self._unknown = None
+                            batch.append(event)
+                        if batch:
+                            yield self._deliver(batch)
                     decoder.check()  # an error found in this read, after its earlier events
                 except ProtocolError as exc:
                     self._scrubber.protocol_error(exc)
-                    if self._decoded == 0 and not head.trusted:
+                    if self._decoded == 0 and (
+                        not head.trusted or foreign_body(bytes(self._body_start), self._expect)
+                    ):
                         # Not declared an event stream, and no event in it: say what it is.
                         raise self._not_events(head) from exc
                     raise
                 except RecursionError:
                     raise self._too_deep(piece, lines_before) from None
-                if piece is None:
-                    if self._decoded == 0 and not decoder.done:
+                if piece is None or decoder.done:
+                    if self._unknown or (piece is None and not self._decoded and not decoder.done):
                         raise self._not_events(head)
-                    return
-                if decoder.done:
                     return
                 lines_before += piece.count(b"\n")
                 if self._decoded > decoded_before:
@@ -162,6 +223,11 @@ class ResponseReader:
                         event_started = loop.time()
         finally:
             await chunks.aclose()  # the raw stream itself is closed with the response
+
+    def _deliver(self, batch: list[Event]) -> list[Event]:
+        """Note whether a batch ends the run, as it is handed on."""
+        self.last_was_terminal = is_terminal(batch[-1])
+        return batch
 
     # -- the watchdogs ----------------------------------------------------------------------
 
@@ -226,9 +292,20 @@ class ResponseReader:
 
     def _not_events(self, head: ResponseHead) -> UnexpectedResponseError:
         start = bytes(self._body_start)
-        what = diagnose(head, events=0, body_start=start) or "no event"
+        what = diagnose(
+            head,
+            events=0,
+            body_start=start,
+            expect=self._expect,
+            unknown_types=self._unknown or (),
+        )
         return unexpected_response(
-            head, what, url=self._safe_url, body_start=start, scrubber=self._scrubber
+            head,
+            what or "no event",
+            url=self._safe_url,
+            body_start=start,
+            scrubber=self._scrubber,
+            expect=self._expect,
         )
 
     def _too_deep(self, piece: bytes | None, lines_before: int) -> MalformedEventError:

@@ -46,6 +46,7 @@ from .._exceptions import (
 )
 from .._redact import Scrubber
 from ._abort import Aborted, AbortScope, AbortSignal
+from ._content import StreamDecoder, Wire
 from ._deadline import Deadline
 from ._options import FetchOptions, OptionsInput, UrlInput, resolve_options, resolve_url
 from ._request import Target, prepare
@@ -76,9 +77,12 @@ class StreamRun:
         target: Callable[[FetchOptions], Target],
         abort_signal: AbortSignal | None,
         client_for: Callable[[FetchOptions], httpx.AsyncClient],
+        wire: Wire | None = None,
     ) -> None:
         """``target`` makes what the run sends from the first resolved options (a POST
-        body merges ``options.body``); it is called once, see :meth:`_start`."""
+        body merges ``options.body``); it is called once, see :meth:`_start`. ``wire``:
+        another protocol's decoder (the bridges); ``None`` reads AG-UI events."""
+        self._wire = wire
         self._framing: Framing = framing
         self._url_input = url
         self._options_input = options
@@ -109,7 +113,9 @@ class StreamRun:
         self._deadline = Deadline(options.deadline)
         signal = self._abort_signal if self._abort_signal is not None else options.signal
         self._scope = AbortScope(signal)
-        self._reader = ResponseReader(self._framing, self._tracker, self._scope, self._deadline)
+        self._reader = ResponseReader(
+            self._framing, self._tracker, self._scope, self._deadline, wire=self._wire
+        )
         self._retry = coerce_retry_policy(options.retry)
         self._resume = coerce_resume_policy(options.resume)
         # Made once: every request of this run (retries, resumes) sends the same
@@ -143,7 +149,13 @@ class StreamRun:
             while True:
                 response = await self._open()
                 drop: Drop | None = None
-                decoder = EventDecoder(self._framing, max_frame_bytes=self._options.max_frame_bytes)
+                decoder: StreamDecoder
+                if self._wire is None:
+                    decoder = EventDecoder(
+                        self._framing, max_frame_bytes=self._options.max_frame_bytes
+                    )
+                else:
+                    decoder = self._wire.decoder(self._options.max_frame_bytes)
                 reader = self._reader.events(
                     response,
                     decoder,
@@ -152,8 +164,9 @@ class StreamRun:
                     scrubber=self._scrubber,
                 )
                 try:
-                    async for event in reader:
-                        yield event
+                    async for batch in reader:
+                        for event in batch:
+                            yield event
                 except (TransportError, StreamTruncatedError) as exc:
                     if exc is self._deadline.error:
                         raise  # the deadline ends the run: no resume

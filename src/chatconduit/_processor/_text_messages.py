@@ -18,6 +18,7 @@ from .._messages import Role, TextPart
 from .._text import append_in_place
 from ._context import Context, require
 from ._message_state import MessageState
+from ._strategies import ImmediateStrategy
 from ._tool_calls import complete_tool_calls
 
 __all__ = [
@@ -46,7 +47,8 @@ def accumulated_suffix(current: str, content: str) -> str:
 def announce_text(ctx: Context, ms: MessageState) -> None:
     """Tell the UI about the current segment text (reference §4.3 emitText; the part is
     already current and keeps its metadata: difference 14)."""
-    ms.emitted_len = len(ms.segment_text())
+    segment = ms.segment
+    ms.emitted_len = len(segment.content) if segment is not None else 0
     ctx.emit_messages()
     if ctx.on_text_update is not None:
         ctx.on_text_update(ms.id, ms.segment_text())
@@ -146,9 +148,32 @@ def on_text_message_start(ctx: Context, ev: TextMessageStartEvent) -> None:
 
 def on_text_message_content(ctx: Context, ev: TextMessageContentEvent) -> None:
     """TEXT_MESSAGE_CONTENT (reference §4.4; differences 2 and 8)."""
-    ms = ctx.ensure_assistant(ev.message_id)
+    # ensure_assistant's first step, inline: this runs for every delta.
+    message_id = ev.message_id
+    ms = ctx.states.get(message_id) if message_id is not None else None
+    if ms is None:
+        ms = ctx.ensure_assistant(message_id)
+    delta = ev.delta
+    current = ms.segment
+    if delta and current is not None and not ms.pending_tools:
+        parts = ms.message.parts
+        if parts and parts[-1] is current:
+            # The streaming case (a delta for the segment that is still the message's last
+            # part): what the general route below does for it, minus the checks that
+            # cannot apply, with announce_text inline. No local keeps the text across the
+            # append (it would copy).
+            append_in_place(current, "content", delta)
+            strategy = ctx.strategy
+            if type(strategy) is ImmediateStrategy or strategy.should_emit(delta, current.content):
+                size = len(current.content)
+                if size != ms.emitted_len:
+                    ms.emitted_len = size
+                    ctx.emit_messages()
+                    if ctx.on_text_update is not None:
+                        ctx.on_text_update(ms.id, current.content)
+            return
     complete_tool_calls(ctx, ms)
-    delta = ev.delta or ""
+    delta = delta or ""
     content = own_content(ms, ev.content) if not delta and ev.content else ""
     if segment_interrupted(ms):
         # A tool call (or result, or thinking) came after this segment: the text that

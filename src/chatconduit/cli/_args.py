@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from .. import __version__
@@ -40,6 +40,9 @@ DEFAULT_PORT = 8000
 # -m waits this long for the whole reply by default: a script must not hang on a
 # server that keeps the stream open (heartbeats, or one byte at a time) forever.
 DEFAULT_ONE_SHOT_TIMEOUT = 300.0
+# serve --api-key reads the key from here: a value on the command line is visible to
+# every user of the machine (ps, /proc/<pid>/cmdline).
+API_KEY_ENV = "CHATCONDUIT_API_KEY"
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,10 @@ class ChatCommand:
     headers: tuple[tuple[str, str], ...] = ()
     body: Mapping[str, Any] | None = None
     thread_id: str | None = None
+    # --protocol: None reads AG-UI and switches to Vercel when the response says it is one.
+    protocol: str | None = None
+    model: str | None = None  # --model, for --protocol openai
+    api_key_env: str = "OPENAI_API_KEY"  # the variable holding the key, never the key
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,15 @@ class ServeCommand:
     port: int = DEFAULT_PORT
     delay: float | None = None
     debug: bool = False
+    open_browser: bool = False  # --open: the playground in the default browser
+    proxy: bool = False  # --proxy: the playground's CORS proxy route
+    redis_url: str | None = None  # --redis-url: durable runs in Redis, shared by replicas
+    redis_optional: bool = False  # --redis-optional: Redis down at start -> not durable
+    agent: str | None = None  # --agent MODULE:ATTR; None: the demo agent
+    api_key: str | None = field(default=None, repr=False)  # --api-key: from API_KEY_ENV
+    openai_base_url: str | None = None  # --openai-base-url: serve OpenAICompatibleAgent
+    model: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"  # the upstream key's variable, read by serve
 
 
 Command = ChatCommand | DemoCommand | ServeCommand
@@ -200,7 +216,10 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     chat.add_argument(
-        "url", metavar="URL", help="the chat endpoint, e.g. http://host/api/chat or ws://host/ws"
+        "url",
+        metavar="URL",
+        help="the chat endpoint, e.g. http://127.0.0.1:8000/api/chat/sse (what `chatconduit "
+        "serve` offers), http://host/api/chat or ws://host/ws",
     )
     chat.add_argument(
         "-H",
@@ -216,6 +235,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="a JSON object sent as forwardedProps with every request",
     )
     chat.add_argument("--thread-id", metavar="ID", help="the thread id (default: a new one)")
+    chat.add_argument(
+        "--protocol",
+        choices=("agui", "vercel", "openai"),
+        help="what the endpoint speaks: AG-UI events, a Vercel AI SDK UI message stream, or "
+        "OpenAI-compatible chat completions (URL: the API root, e.g. http://host/v1). "
+        "Default: AG-UI, switching to Vercel when the response says it is one",
+    )
+    chat.add_argument("--model", metavar="NAME", help="the model, for --protocol openai")
+    chat.add_argument(
+        "--api-key-env",
+        metavar="VAR",
+        default="OPENAI_API_KEY",
+        help="the environment variable holding the API key for --protocol openai "
+        "(default: OPENAI_API_KEY; a key is never given on the command line)",
+    )
 
     demo = commands.add_parser(
         "demo",
@@ -237,8 +271,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser(
         "serve",
-        help="serve the demo agent over HTTP for other clients",
-        description="Serve the demo agent's SSE and NDJSON chat routes until Ctrl-C.",
+        help="serve the demo agent (or your own, --agent) over HTTP for other clients",
+        description=(
+            "Serve the demo agent's (or your --agent's) SSE and NDJSON chat routes until "
+            "Ctrl-C or SIGTERM; replies still running then end with a RUN_ERROR saying "
+            "the server is stopping."
+        ),
     )
     serve.add_argument("--host", default=DEFAULT_HOST, help=f"default: {DEFAULT_HOST}")
     serve.add_argument(
@@ -251,6 +289,52 @@ def build_parser() -> argparse.ArgumentParser:
         help="pause between streamed words (default: the demo's own pace)",
     )
     serve.add_argument("--debug", action="store_true", help="show tracebacks and server logs")
+    serve.add_argument(
+        "--redis-url",
+        metavar="redis://HOST:PORT/DB",
+        help="keep durable runs in this Redis, shared by every replica started with it "
+        "(resume, joinRun, hydrate and stop work across replicas)",
+    )
+    serve.add_argument(
+        "--redis-optional",
+        action="store_true",
+        help="if Redis cannot be reached at start, serve runs that are not durable "
+        "instead of exiting with an error",
+    )
+    serve.add_argument(
+        "--openai-base-url",
+        metavar="URL",
+        help="serve a real model instead of the demo: any OpenAI-compatible API root "
+        "(http://host/v1), with --model; the key is read from --api-key-env",
+    )
+    serve.add_argument("--model", metavar="NAME", help="the model, with --openai-base-url")
+    serve.add_argument(
+        "--api-key-env",
+        metavar="VAR",
+        default="OPENAI_API_KEY",
+        help="the environment variable holding the upstream API key (default: OPENAI_API_KEY)",
+    )
+    serve.add_argument(
+        "--agent",
+        metavar="MODULE:ATTR",
+        help="serve your own agent: an async generator function agent(params, request) "
+        "(or a class making one), importable from the current directory",
+    )
+    serve.add_argument(
+        "--api-key",
+        action="store_true",
+        help=f"require 'Authorization: Bearer <key>', the key read from ${API_KEY_ENV} "
+        "(never from the command line, where ps shows it)",
+    )
+    serve.add_argument(
+        "--open", action="store_true", help="open the playground page in the default browser"
+    )
+    serve.add_argument(
+        "--proxy",
+        action="store_true",
+        help="let the playground reach other backends through this server (CORS proxy; "
+        "it forwards to any URL the page names, so bind to a trusted interface only)",
+    )
     return parser
 
 
@@ -262,7 +346,21 @@ def parse_command(
     stdin's text, used for ``-m -``."""
     ns = build_parser().parse_args(list(argv))
     if ns.command == "serve":
-        return ServeCommand(host=ns.host, port=ns.port, delay=ns.delay, debug=ns.debug)
+        return ServeCommand(
+            host=ns.host,
+            port=ns.port,
+            delay=ns.delay,
+            debug=ns.debug,
+            open_browser=ns.open,
+            proxy=ns.proxy,
+            redis_url=ns.redis_url,
+            redis_optional=ns.redis_optional,
+            agent=ns.agent,
+            api_key=_api_key(environ) if ns.api_key else None,
+            openai_base_url=_openai_base_url(ns.openai_base_url, ns.model, ns.agent),
+            model=ns.model,
+            api_key_env=ns.api_key_env,
+        )
 
     message: str | None = ns.message
     if message == "-":
@@ -297,7 +395,38 @@ def parse_command(
         headers=tuple(headers),
         body=_parse_body(ns.body),
         thread_id=ns.thread_id,
+        protocol=ns.protocol,
+        model=_chat_model(ns.protocol, ns.model),
+        api_key_env=ns.api_key_env,
     )
+
+
+def _openai_base_url(url: str | None, model: str | None, agent: str | None) -> str | None:
+    if url is None:
+        if model is not None:
+            raise UsageError("--model needs --openai-base-url")
+        return None
+    if agent is not None:
+        raise UsageError("give --agent or --openai-base-url, not both")
+    if not model:
+        raise UsageError("--openai-base-url needs --model NAME")
+    return _check_url(url)
+
+
+def _chat_model(protocol: str | None, model: str | None) -> str | None:
+    if protocol == "openai" and not model:
+        raise UsageError("--protocol openai needs --model NAME")
+    return model
+
+
+def _api_key(environ: Mapping[str, str]) -> str:
+    key = environ.get(API_KEY_ENV, "").strip()
+    if not key:
+        raise UsageError(
+            f"--api-key reads the key from ${API_KEY_ENV}, which is empty or not set "
+            f"(export {API_KEY_ENV}=...)"
+        )
+    return key
 
 
 def _check_url(url: str) -> str:

@@ -27,12 +27,13 @@ import sys
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import httpx
 from rich.console import Console
 from rich.text import Text
 
+from .._bridges._auto import protocol_adapter
 from .._client import ChatClient
 from .._connection import (
     ConnectionStatusEvent,
@@ -44,26 +45,22 @@ from .._connection import (
     websocket,
 )
 from .._events import BaseEvent
-from .._messages import MessagePart, ThinkingPart, UIMessage
+from .._messages import ThinkingPart, UIMessage
 from ._approvals import Asker, Questions, approval_needed_line, decide
 from ._args import ChatCommand, DemoCommand, SessionOptions
+from ._banners import chat_banner, demo_banner
 from ._errors import ExitCode, describe_error, exit_code_for
+from ._history import load_conversation, save_conversation
+from ._pipes import PipeGuard, echo_off
 from ._render import ThinkingMode, render_message
-from ._repl import COMMANDS_HELP, run_repl
+from ._repl import run_repl
 from ._request import format_request, format_response_head
 from ._serve import NDJSON_PATH, SSE_PATH, background_server, demo_app
 from ._tools import builtin_tools
-from ._views import LiveView, Outcome, PlainView, RawView, ReplyView
+from ._views import LiveView, Outcome, PlainView, RawView, ReplyView, merge_reply
 
 __all__ = ["ChatSession", "run_chat", "run_demo"]
 
-DEMO_PROMPTS = (
-    "what is 12*7?",
-    "what time is it?",
-    "think about primes",
-    "use get_time",
-    "delete notes.txt",
-)
 CONNECT_TIMEOUT = 10.0
 QUIT_WINDOW = 0.5
 
@@ -92,11 +89,16 @@ class ChatSession:
         headers: Sequence[tuple[str, str]] = (),
         body: Mapping[str, Any] | None = None,
         thread_id: str | None = None,
+        protocol: str | None = None,
+        model: str | None = None,
+        api_key_env: str | None = None,
         stdout: TextIO | None = None,
         stderr: TextIO | None = None,
     ) -> None:
         self.options = options
-        self._out = stdout or sys.stdout
+        # A reader that closes the pipe (`| head`) stops the reply quietly (_pipes).
+        self._pipe = PipeGuard(stdout or sys.stdout, self._reader_left)
+        self._out = cast(TextIO, self._pipe)
         self._err = stderr or sys.stderr
         self.console = Console(file=self._out)
         self.err_console = Console(file=self._err, stderr=True, highlight=False)
@@ -131,14 +133,22 @@ class ChatSession:
         self._socket: WebSocketAdapter | None = None
         if url.lower().startswith(("ws://", "wss://")):  # TanStack 0.58's WebSocket protocol
             self._socket = websocket(url, WebSocketOptions(headers=dict(headers)))
-        adapter = self._socket or fetch(
+        fetch_options = FetchOptions(
+            headers=list(headers),
+            client=self._http,
+            on_status=self._on_status,
+            deadline=options.timeout,
+        )
+        # --protocol: AG-UI, a Vercel UI message stream or OpenAI chat completions; without
+        # it AG-UI, switching to Vercel when the endpoint says it speaks that.
+        adapter = self._socket or protocol_adapter(
+            protocol,
             url,
-            FetchOptions(
-                headers=list(headers),
-                client=self._http,
-                on_status=self._on_status,
-                deadline=options.timeout,
-            ),
+            fetch_options,
+            agui=fetch,
+            model=model,
+            api_key_env=api_key_env,
+            on_switch=lambda note: self.view.note(note),
         )
         self.client = ChatClient(
             adapter,
@@ -171,6 +181,11 @@ class ChatSession:
             handler = _NoteHandler(self)
         library.addHandler(handler)
         return handler
+
+    def _reader_left(self) -> None:
+        client = getattr(self, "client", None)
+        if client is not None:
+            self._loop.call_soon_threadsafe(client.stop)
 
     def close(self) -> None:
         """Close the client and every connection; nothing is left running."""
@@ -209,8 +224,15 @@ class ChatSession:
 
     # ------------------------------------------------------------------ one exchange
 
-    def exchange(self, text: str) -> Outcome:
+    def exchange(
+        self,
+        text: str,
+        *,
+        send: Callable[[], Awaitable[object]] | None = None,
+        base: int | None = None,
+    ) -> Outcome:
         """Send ``text`` and show the reply until it ends, fails, or is stopped.
+        (``send``: another request, e.g. ``reload``; its reply follows ``base``.)
 
         A reply that pauses on questions for the user (approvals, ``ask_user``) is
         continued with their answers (:meth:`_answer_questions`), in the same view."""
@@ -218,18 +240,20 @@ class ChatSession:
         self._quit_event = asyncio.Event()
         self.questions.clear()
         outcome = Outcome()
-        base = len(self.client.messages)  # the user's message goes here; the reply after it
+        if base is None:
+            base = len(self.client.messages)  # the user's message goes here; the reply after
 
         def reply() -> UIMessage | None:
-            return _merge_reply(self.client.messages, base + 1)
+            return merge_reply(self.client.messages, base + 1)
 
         self.view.begin(reply)
-        self._run(lambda: self.client.send_message(text), outcome)
+        self._run(send or (lambda: self.client.send_message(text)), outcome)
         while self.questions and not self._ended(outcome):
             if not self._answer_questions(outcome):
                 break
         outcome.stopped = self._stopping and not outcome.quit
         self.view.end(outcome)
+        outcome.quit = outcome.quit or self._pipe.broken  # the reader left: so do we (quietly)
         self._last_reply = reply()
         if outcome.error is not None:
             self.report(outcome.error)
@@ -281,13 +305,17 @@ class ChatSession:
         previous: Any = None
         with contextlib.suppress(ValueError):  # not the main thread: Ctrl-C is not ours
             previous = signal.signal(signal.SIGINT, self._on_sigint)
+        # What is typed during a live reply is not echoed into it (it stays queued for
+        # the next prompt).
+        hide_typing = isinstance(self.view, LiveView) and not self._one_shot
         try:
-            while True:
-                try:
-                    self._loop.run_until_complete(task)
-                    break
-                except KeyboardInterrupt:  # our handler was not installed
-                    self.interrupt()
+            with echo_off() if hide_typing else contextlib.nullcontext():
+                while True:
+                    try:
+                        self._loop.run_until_complete(task)
+                        break
+                    except KeyboardInterrupt:  # our handler was not installed
+                        self.interrupt()
             if self._stopping and not self._quit_requested:
                 self._loop.run_until_complete(self._second_interrupt_window())
             # Two Ctrl-C in a row mean "quit", even when the first one had already
@@ -363,6 +391,25 @@ class ChatSession:
 
     # ------------------------------------------------------------------ the REPL's hooks
 
+    def clear(self) -> None:
+        self.client.clear()
+        self._last_reply = None
+
+    def retry(self) -> Outcome | None:
+        """Ask the last question again (``reload``); None when there is none."""
+        users = [i for i, m in enumerate(self.client.messages) if m.role == "user"]
+        if not users:
+            return None
+        return self.exchange("", send=self.client.reload, base=users[-1])
+
+    def save(self, path: str) -> int:
+        return save_conversation(self.client.messages, path)
+
+    def load(self, path: str) -> int:
+        messages = load_conversation(path)
+        self.client.set_messages(messages)
+        return len(messages)
+
     def toggle_thinking(self) -> ThinkingMode:
         self.thinking = "expanded" if self.thinking == "auto" else "auto"
         if isinstance(self.view, LiveView):
@@ -383,6 +430,8 @@ class ChatSession:
     def one_shot(self, text: str) -> int:
         self.quit_window = 0.0  # a Ctrl-C ends the program anyway
         outcome = self.exchange(text)
+        if self._pipe.broken:
+            return ExitCode.OK  # the reader had enough (`| head`), as Unix tools do
         if outcome.quit or outcome.stopped:
             return ExitCode.INTERRUPTED
         if outcome.error is not None:
@@ -392,42 +441,13 @@ class ChatSession:
         return ExitCode.OK
 
     def interactive(self, banner: Sequence[Text]) -> int:
+        # With stdout piped, only replies go there: the banner and the loop's own
+        # lines (help, notices) go to stderr.
+        chrome = self.console if self.console.is_terminal else self.err_console
         for line in banner:
-            self.console.print(line)
-        return run_repl(self, self.console)
-
-
-def _merge_reply(messages: Sequence[UIMessage], start: int) -> UIMessage | None:
-    """The reply as one message: the parts of every assistant message after ``start``
-    (a reply that ran client tools spans several requests, hence messages)."""
-    parts: list[MessagePart] = []
-    for message in messages[start:]:
-        if message.role == "assistant":
-            parts.extend(message.parts)
-    if not parts:
-        return None
-    return UIMessage.model_construct(id="reply", role="assistant", parts=parts)
-
-
-def _chat_banner(url: str, transport: str) -> list[Text]:
-    return [
-        Text.assemble(("chatconduit", "bold"), f" · {url} ({transport.upper()})"),
-        Text(f"Ctrl-C stops a reply · {COMMANDS_HELP}", style="dim"),
-    ]
-
-
-def _demo_banner(url: str, transport: str) -> list[Text]:
-    examples = "  ·  ".join(DEMO_PROMPTS)
-    return [
-        Text.assemble(
-            ("chatconduit demo", "bold"),
-            " — a deterministic demo agent (no model, no network), served at ",
-            (url, "cyan"),
-            f" over {transport.upper()}.",
-        ),
-        Text.assemble(("Try: ", "bold"), examples),
-        Text(f"Ctrl-C stops a reply · {COMMANDS_HELP}", style="dim"),
-    ]
+            chrome.print(line)
+        code = run_repl(self, self.console, chrome=chrome)
+        return ExitCode.OK if self._pipe.broken else code
 
 
 def run_chat(command: ChatCommand) -> int:
@@ -437,12 +457,15 @@ def run_chat(command: ChatCommand) -> int:
         headers=command.headers,
         body=command.body,
         thread_id=command.thread_id,
+        protocol=command.protocol,
+        model=command.model,
+        api_key_env=command.api_key_env,
     ) as session:
         if command.session.message is not None:
             return session.one_shot(command.session.message)
         ws = command.url.lower().startswith(("ws://", "wss://"))
         transport = "ws" if ws else command.session.transport
-        return session.interactive(_chat_banner(command.url, transport))
+        return session.interactive(chat_banner(command.url, transport))
 
 
 def run_demo(command: DemoCommand) -> int:
@@ -455,7 +478,7 @@ def run_demo(command: DemoCommand) -> int:
         with ChatSession(url, options) as session:
             if options.message is not None:
                 return session.one_shot(options.message)
-            return session.interactive(_demo_banner(url, options.transport))
+            return session.interactive(demo_banner(url, options.transport))
 
 
 @contextlib.contextmanager

@@ -13,6 +13,7 @@ from typing import Any
 
 from .._exceptions import (
     ChatConduitError,
+    ConnectError,
     HTTPStatusError,
     ProtocolError,
     RedirectError,
@@ -70,6 +71,9 @@ def describe_error(error: BaseException) -> str:
             text += f" [{code}]"
         if error.url:
             text += f" ({error.url})"
+        hint = _protocol_hint(error) or _not_found_hint(error)
+        if hint:
+            text += f"; {hint}"
     elif isinstance(error, RunError):
         text = f"the agent failed: {error}"
         if error.code:
@@ -78,6 +82,8 @@ def describe_error(error: BaseException) -> str:
         text = f"the server sent an invalid stream: {error}"
     elif isinstance(error, ChatConduitError):
         text = str(error) or type(error).__name__
+        if isinstance(error, ConnectError) and _refused(error):
+            text += "; is the server running? (`chatconduit serve` starts the demo one)"
     else:
         text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
     return _one_line(text)
@@ -115,6 +121,8 @@ def _server_parts(body: str, limit: int = 300) -> tuple[str, str | None]:
 def _message_in(value: Any) -> tuple[str, str | None] | None:
     if isinstance(value, str):
         return value, None
+    if isinstance(value, list):
+        return _validation_errors(value)
     if not isinstance(value, dict):
         return None
     for key in ("error", "message", "detail", "error_description"):
@@ -124,6 +132,53 @@ def _message_in(value: Any) -> tuple[str, str | None] | None:
                 code = value.get("code") if key == "message" else None
                 return (found[0], code) if isinstance(code, str) and code else found
     return None
+
+
+def _validation_errors(items: list[Any]) -> tuple[str, str | None] | None:
+    """A FastAPI / pydantic 422 ``detail`` list (or pydantic-ai's bare list) as one short
+    line: where and what of the first problem, and how many more. Never its ``input``:
+    that is our own request body echoed back, conversation and secrets included."""
+    problems = [
+        item for item in items if isinstance(item, dict) and isinstance(item.get("msg"), str)
+    ]
+    if not problems:
+        return None
+    first = problems[0]
+    loc = first.get("loc")
+    where = ".".join(str(part) for part in loc) if isinstance(loc, list) and loc else ""
+    text = f"{where}: {first['msg']}" if where else str(first["msg"])
+    if len(problems) > 1:
+        text += f" (and {len(problems) - 1} more)"
+    return text, None
+
+
+def _protocol_hint(error: HTTPStatusError) -> str | None:
+    """Which ``--protocol`` would read this endpoint, when its refusal says so."""
+    if error.status_code in (400, 422) and "'trigger'" in error.body:
+        return "the endpoint expects a Vercel AI SDK chat request: try --protocol vercel"
+    return None
+
+
+def _not_found_hint(error: HTTPStatusError) -> str | None:
+    if error.status_code != 404:
+        return None
+    return "check the path (`chatconduit serve` offers POST /api/chat/sse and /api/chat/ndjson)"
+
+
+def _refused(error: BaseException) -> bool:
+    """Whether nothing listens there (refused), as opposed to a DNS failure or a timeout."""
+    seen: BaseException | None = error
+    for _ in range(8):  # the cause chain, bounded
+        if seen is None:
+            break
+        if (
+            isinstance(seen, ConnectionRefusedError)
+            or "All connection attempts failed" in str(seen)
+            or "Connection refused" in str(seen)
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _restates(text: str, reason: str) -> bool:

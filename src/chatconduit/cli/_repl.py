@@ -21,12 +21,16 @@ from rich.console import Console
 from rich.text import Text
 
 from ._errors import ExitCode
+from ._history import HistoryError
 from ._render import ThinkingMode
 from ._views import Outcome
 
 __all__ = ["COMMANDS_HELP", "Conversation", "run_repl"]
 
-COMMANDS_HELP = "/thinking show or hide the model's thinking · /help · /exit (or Ctrl-D)"
+COMMANDS_HELP = (
+    "/thinking show or hide the model's thinking · /retry ask again · /clear start over · "
+    "/save FILE · /load FILE · /help · /exit (or Ctrl-D)"
+)
 
 
 class Conversation(Protocol):
@@ -35,6 +39,10 @@ class Conversation(Protocol):
     def exchange(self, text: str) -> Outcome: ...
     def toggle_thinking(self) -> ThinkingMode: ...
     def show_last_reply(self) -> bool: ...
+    def clear(self) -> None: ...
+    def retry(self) -> Outcome | None: ...
+    def save(self, path: str) -> int: ...
+    def load(self, path: str) -> int: ...
 
 
 def _enable_line_editing() -> None:
@@ -57,10 +65,14 @@ def run_repl(
     conversation: Conversation,
     console: Console,
     read: Callable[[str], str] = input,
+    *,
+    chrome: Console | None = None,
 ) -> int:
-    """Run until the user quits; return the exit status."""
+    """Run until the user quits; return the exit status. ``chrome``: where the loop's
+    own lines go (help, notices), when not with the replies on ``console``."""
     _enable_line_editing()
     prompt = _prompt(console)
+    console = chrome or console
     while True:
         try:
             line = read(prompt)
@@ -84,6 +96,11 @@ def run_repl(
                 if mode == "expanded":
                     conversation.show_last_reply()
                 continue
+            if command in _HISTORY_COMMANDS:
+                outcome = _history_command(conversation, console, command, text)
+                if outcome is not None and outcome.quit:
+                    return ExitCode.INTERRUPTED
+                continue
             if command in ("/help", "/?"):
                 console.print(Text(COMMANDS_HELP, style="dim"))
                 continue
@@ -94,3 +111,35 @@ def run_repl(
         outcome = conversation.exchange(text)
         if outcome.quit:
             return ExitCode.INTERRUPTED
+
+
+_HISTORY_COMMANDS = frozenset({"/clear", "/retry", "/save", "/load"})
+
+
+def _history_command(
+    conversation: Conversation, console: Console, command: str, text: str
+) -> Outcome | None:
+    """``/clear``, ``/retry``, ``/save FILE``, ``/load FILE``: one line says what happened."""
+    argument = text[len(command) :].strip()
+    if command == "/clear":
+        conversation.clear()
+        console.print(Text("conversation cleared", style="dim"))
+        return None
+    if command == "/retry":
+        outcome = conversation.retry()
+        if outcome is None:
+            console.print(Text("nothing to retry yet", style="yellow"))
+        return outcome
+    if not argument:
+        console.print(Text(f"{command} needs a file name: {command} chat.json", style="yellow"))
+        return None
+    try:
+        if command == "/save":
+            count = conversation.save(argument)
+            console.print(Text(f"saved {count} messages to {argument}", style="dim"))
+        else:
+            count = conversation.load(argument)
+            console.print(Text(f"loaded {count} messages from {argument}", style="dim"))
+    except HistoryError as exc:
+        console.print(Text(f"error: {exc}", style="red"), soft_wrap=True)
+    return None

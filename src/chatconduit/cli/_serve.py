@@ -16,18 +16,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import socket
 import sys
 import threading
 import time
+import webbrowser
 from collections.abc import Iterator
 from typing import Any, TextIO
 
 import uvicorn
 
-from ._args import ServeCommand
-from ._errors import ExitCode
+from ._agents import ServerStopping, load_agent
+from ._args import API_KEY_ENV, ServeCommand
+from ._errors import ExitCode, UsageError
 
 __all__ = [
     "NDJSON_PATH",
@@ -61,12 +64,67 @@ class ListenError(Exception):
     """The server could not listen on the requested address."""
 
 
-def demo_app(delay: float | None) -> Any:
+def _openai_agent(command: ServeCommand, err: TextIO) -> Any:
+    """``--openai-base-url``: the key comes from the environment variable the command
+    names (a flag value would show in ``ps``); a local server may need none."""
+    from ..agents import OpenAICompatibleAgent
+
+    assert command.openai_base_url is not None and command.model is not None
+    key = os.environ.get(command.api_key_env) or None
+    if key is None:
+        err.write(f"chatconduit: note: ${command.api_key_env} is not set; no API key is sent\n")
+    return OpenAICompatibleAgent(base_url=command.openai_base_url, model=command.model, api_key=key)
+
+
+def demo_app(
+    delay: float | None,
+    *,
+    playground_proxy: bool = False,
+    agent: Any = None,
+    api_key: str | None = None,
+    log: Any = None,
+) -> Any:
     # Imported here: the demo needs Starlette (the ``cli``/``server`` extras), and
     # ``chatconduit chat`` must work without it.
     from ..demo import create_app
 
-    return create_app() if delay is None else create_app(delay=delay)
+    extra: dict[str, Any] = {"agent": agent, "api_key": api_key}
+    if log is not None:  # --redis-url: durable runs shared by replicas
+        extra["log"] = log
+    if delay is None:
+        return create_app(playground_proxy=playground_proxy, **extra)
+    return create_app(delay=delay, playground_proxy=playground_proxy, **extra)
+
+
+def redis_log(command: ServeCommand, err: TextIO) -> tuple[Any, bool]:
+    """``(log, ok)`` for ``--redis-url``: a ``RedisStreamLog`` when Redis answers a PING
+    now; ``(None, True)`` without ``--redis-url`` or, with ``--redis-optional``, when
+    it does not (said on ``err``); ``(None, False)``: exit, the error written."""
+    if not command.redis_url:
+        return None, True
+    from ..server._redis_client import check_redis
+    from ..server._redis_log import RedisStreamLog
+
+    problem = check_redis(command.redis_url)
+    if problem is None:
+        return RedisStreamLog(command.redis_url), True
+    if command.redis_optional:
+        err.write(f"chatconduit: warning: {problem}; runs will not be durable\n")
+        return None, True
+    err.write(f"chatconduit: error: {problem}\n")
+    return None, False
+
+
+class _StoppingServer(uvicorn.Server):
+    """uvicorn, telling running replies to end before it waits for them (``_agents``)."""
+
+    def __init__(self, config: uvicorn.Config, stopping: ServerStopping) -> None:
+        super().__init__(config)
+        self._stopping = stopping
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self._stopping.stop()
+        await super().shutdown(sockets)
 
 
 def listening_socket(host: str, port: int, *, backlog: int = BACKLOG) -> socket.socket:
@@ -154,6 +212,11 @@ def _raise_stop(signum: int, frame: object) -> None:
     raise _StopRequested
 
 
+def _auth_hint(command: ServeCommand) -> str:
+    # Single quotes: the chat command expands $NAME itself, the shell does not.
+    return f" -H 'Authorization: Bearer ${API_KEY_ENV}'" if command.api_key else ""
+
+
 def run_serve(command: ServeCommand, out: TextIO, err: TextIO) -> int:
     """``chatconduit serve``: serve the demo until Ctrl-C (or SIGTERM)."""
     try:
@@ -162,17 +225,56 @@ def run_serve(command: ServeCommand, out: TextIO, err: TextIO) -> int:
         err.write(f"chatconduit: error: {exc}\n")
         return ExitCode.FAILURE
     base = _base_url(sock, command.host)
+    log, ok = redis_log(command, err)
+    if not ok:
+        sock.close()
+        return ExitCode.FAILURE
+    from ..demo import DemoAgent  # late, as in demo_app
+
+    stopping = ServerStopping()
+    try:
+        if command.agent:
+            inner = load_agent(command.agent)
+        elif command.openai_base_url:
+            inner = _openai_agent(command, err)
+        else:
+            inner = DemoAgent() if command.delay is None else DemoAgent(delay=command.delay)
+    except UsageError as exc:
+        sock.close()
+        err.write(f"chatconduit: error: {exc}\n")
+        return ExitCode.USAGE
+    if command.agent and command.delay is not None:
+        err.write("chatconduit: note: --delay paces the demo agent only; ignored with --agent\n")
+    title = f"chatconduit server: {command.agent}" if command.agent else "chatconduit demo server"
+    if command.openai_base_url:
+        title = f"chatconduit server: {command.model} (OpenAI-compatible, {command.api_key_env})"
     out.write(
-        "chatconduit demo server\n"
+        f"{title}\n"
         f"  SSE     POST {base}{SSE_PATH}\n"
         f"  NDJSON  POST {base}{NDJSON_PATH}\n"
-        f"  info    GET  {base}/\n"
-        f"try: chatconduit chat {base}{SSE_PATH}\n"
+        f"  info    GET  {base}/  (JSON; a browser gets the playground page)\n"
+        + (
+            f"  proxy   {base}/playground/proxy  (the playground's CORS proxy)\n"
+            if command.proxy
+            else ""
+        )
+        + f"try: chatconduit chat {base}{SSE_PATH}{_auth_hint(command)}\n"
+        f"  or open {base}/ in a browser\n"
         "Press Ctrl-C to stop.\n"
     )
+    if log is not None:
+        out.write(f"durable runs in Redis at {log.url} (this replica: {log.replica})\n")
     out.flush()
-    config = server_config(demo_app(command.delay), debug=command.debug, access_log=True)
-    server = uvicorn.Server(config)
+    app = demo_app(
+        command.delay,
+        playground_proxy=command.proxy,
+        # Durable runs in Redis are drained on shutdown (they finish), not stopped.
+        agent=stopping.wrap(inner) if log is None else inner,
+        api_key=command.api_key,
+        log=log,
+    )
+    config = server_config(app, debug=command.debug, access_log=True)
+    server = _StoppingServer(config, stopping)
     # Show requests as they come, without uvicorn's start-up chatter.
     logging.getLogger("uvicorn.access").setLevel(logging.INFO)
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then raises the signal again
@@ -180,6 +282,9 @@ def run_serve(command: ServeCommand, out: TextIO, err: TextIO) -> int:
     # for SIGTERM the default would kill the process, so make it an exception too:
     # either way, being asked to stop is a clean exit.
     previous_term = signal.signal(signal.SIGTERM, _raise_stop)
+    if command.open_browser:
+        # The socket already listens: the browser's connection waits for uvicorn.
+        webbrowser.open(f"{base}/")
     try:
         server.run(sockets=[sock])
     except (KeyboardInterrupt, _StopRequested):

@@ -53,6 +53,9 @@ class StatusLine:
     attempt: int = 1
     retry_at: float | None = None
     detail: str = ""
+    # Whether this request ever got a response: before that, a retry is not a
+    # "reconnect" (nothing was connected), and saying so sends the reader astray.
+    connected: bool = False
 
     def start(self, now: float) -> None:
         """A new request: forget the previous one."""
@@ -62,6 +65,7 @@ class StatusLine:
         self.tokens = 0
         self.attempt = 1
         self.detail = ""
+        self.connected = False
 
     def on_connection(self, event: ConnectionStatusEvent, now: float) -> None:
         self.attempt = event.attempt
@@ -69,6 +73,7 @@ class StatusLine:
             if self.phase != "streaming":
                 self.phase = "connecting"
         elif event.status is ConnectionStatus.OPEN:
+            self.connected = True
             if self.phase != "streaming":
                 self.phase = "waiting"
         elif event.status is ConnectionStatus.RECONNECTING:
@@ -119,7 +124,8 @@ class StatusLine:
             return Text(f"{spin} waiting for the reply… {elapsed}", style="dim")
         if self.phase == "reconnecting":
             wait = max(0.0, (self.retry_at or now) - now)
-            text = Text(f"{spin} reconnecting in {wait:.1f}s", style="yellow")
+            what = "reconnecting" if self.connected else "retrying"
+            text = Text(f"{spin} {what} in {wait:.1f}s", style="yellow")
             if self.detail:
                 text.append(f" — {self.detail}", style="dim")
             return text

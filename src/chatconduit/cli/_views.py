@@ -18,7 +18,7 @@ halfway through an update.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TextIO
 
@@ -33,7 +33,15 @@ from ._plain import PlainPrinter
 from ._render import TailCrop, ThinkingMode, render_message
 from ._status import StatusLine
 
-__all__ = ["LiveView", "Outcome", "PlainView", "RawView", "ReplySource", "ReplyView"]
+__all__ = [
+    "LiveView",
+    "Outcome",
+    "PlainView",
+    "RawView",
+    "ReplySource",
+    "ReplyView",
+    "merge_reply",
+]
 
 REFRESH_PER_SECOND = 10
 
@@ -287,3 +295,15 @@ class LiveView:
 def _write(stream: TextIO, text: str) -> None:
     stream.write(text if text.endswith("\n") else text + "\n")
     stream.flush()
+
+
+def merge_reply(messages: Sequence[UIMessage], start: int) -> UIMessage | None:
+    """The reply as one message: the parts of every assistant message after ``start``
+    (a reply that ran client tools spans several requests, hence messages)."""
+    parts: list[MessagePart] = []
+    for message in messages[start:]:
+        if message.role == "assistant":
+            parts.extend(message.parts)
+    if not parts:
+        return None
+    return UIMessage.model_construct(id="reply", role="assistant", parts=parts)

@@ -3,10 +3,12 @@
     POST /api/chat/sse      SSE framing (what fetchServerSentEvents reads)
     POST /api/chat/ndjson   NDJSON framing (what fetchHttpStream reads)
     WS   /api/chat/ws       TanStack 0.58's WebSocket protocol (webSocket(), websocket())
-    GET  /                  what this server is and how to talk to it (JSON)
+    GET  /                  the playground page for browsers (``Accept: text/html``),
+                            else what this server is and how to talk to it (JSON)
+    GET  /playground/...    the playground's bundle (and ``proxy`` with ``proxy=True``)
     GET  /health            {"status": "ok"}
 
-With ``durable=True`` events carry ids and runs are kept in an in-memory replay
+With ``durable=True`` (or a ``log``) events carry ids and runs are kept in a replay
 buffer, so a resumable client can reconnect with ``Last-Event-ID``; ``GET
 /api/chat/sse?runId=...&offset=-1`` joins a run and ``GET ...?threadId=...``
 returns a thread's messages, active run and pending interrupts (``hydrate``).
@@ -26,23 +28,25 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route, WebSocketRoute
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
 
 from .. import __version__
+from ..playground import index_response, playground_app, render_index
 from ..server import (
     DEFAULT_BODY_TIMEOUT,
     DEFAULT_HEARTBEAT,
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_PENDING_BODIES,
     Agent,
-    DurableRuns,
     InMemoryStreamLog,
-    InMemoryThreadStore,
     PendingBodies,
+    StreamLog,
+    ThreadStore,
     chat_endpoint,
     websocket_endpoint,
 )
+from ..server._durable import DEFAULT_DRAIN_GRACE, durable_runs
 from ._agent import APPROVAL_TOOL, SERVER_TOOLS, DemoAgent
 
 __all__ = ["create_app"]
@@ -50,6 +54,7 @@ __all__ = ["create_app"]
 SSE_PATH = "/api/chat/sse"
 NDJSON_PATH = "/api/chat/ndjson"
 WS_PATH = "/api/chat/ws"
+PLAYGROUND_PATH = "/playground"
 
 
 def _bearer_check(api_key: str) -> Any:
@@ -69,10 +74,14 @@ def create_app(
     api_key: str | None = None,
     heartbeat: float = DEFAULT_HEARTBEAT,
     durable: bool = False,
+    log: StreamLog | None = None,
+    threads: ThreadStore | None = None,
+    drain_grace: float = DEFAULT_DRAIN_GRACE,
     cors_origins: Sequence[str] = (),
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     body_timeout: float | None = DEFAULT_BODY_TIMEOUT,
     max_pending_bodies: int | None = DEFAULT_MAX_PENDING_BODIES,
+    playground_proxy: bool = False,
 ) -> Starlette:
     """The demo server. ``agent`` defaults to :class:`DemoAgent` with ``delay``.
 
@@ -82,11 +91,25 @@ def create_app(
     browser apps from those origins. ``max_body_bytes``, ``body_timeout`` and
     ``max_pending_bodies`` bound requests as in
     :func:`~chatconduit.server.chat_endpoint` (``max_pending_bodies`` for both
-    chat routes together).
+    chat routes together). ``playground_proxy`` adds the playground's CORS proxy
+    route (it forwards to any URL the page names: trusted interfaces only).
+
+    ``log`` keeps the durable runs (implies ``durable``; default: an in-memory log), e.g. a
+    ``RedisStreamLog`` shared by replicas, whose thread store then defaults to one in the
+    same Redis (``threads``, default: in memory). The app checks the log at start-up
+    (Redis unreachable: start-up fails) and, on shutdown, lets running runs finish for
+    up to ``drain_grace`` seconds without taking new ones. Durable routes also answer
+    ``DELETE ?runId=`` (stop a run, wherever it is produced).
     """
     chat_agent: Agent = agent if agent is not None else DemoAgent(delay=delay)
     authorize = _bearer_check(api_key) if api_key else None
-    runs = DurableRuns(InMemoryStreamLog(), threads=InMemoryThreadStore()) if durable else None
+    durable = durable or log is not None
+    runs = None
+    if durable:
+        runs = durable_runs(log if log is not None else InMemoryStreamLog())
+        assert runs is not None
+        if threads is not None:
+            runs.threads = threads
     common: dict[str, Any] = {
         "authorize": authorize,
         "durable": runs,
@@ -99,14 +122,25 @@ def create_app(
     }
     sse = chat_endpoint(chat_agent, framing="sse", heartbeat=heartbeat, **common)
     ndjson = chat_endpoint(chat_agent, framing="ndjson", **common)
-    methods = ["POST", "GET"] if durable else ["POST"]
+    methods = ["POST", "GET", "DELETE"] if durable else ["POST"]
 
-    async def info(request: Request) -> JSONResponse:
+    async def info(request: Request) -> Response:
+        # Browsers ask for HTML first and get the playground; API clients keep the JSON.
+        if "text/html" in request.headers.get("accept", ""):
+            return index_response(
+                render_index(
+                    PLAYGROUND_PATH + "/",
+                    endpoint=SSE_PATH,
+                    framing="sse",
+                    proxy="proxy" if playground_proxy else None,
+                )
+            )
         return JSONResponse(
             {
                 "name": "chatconduit demo",
                 "version": __version__,
                 "endpoints": {"sse": SSE_PATH, "ndjson": NDJSON_PATH, "health": "/health"},
+                "playground": PLAYGROUND_PATH + "/",
                 "auth": "bearer" if api_key else None,
                 "durable": durable,
                 "tools": [tool.name for tool in (*SERVER_TOOLS, APPROVAL_TOOL)],
@@ -125,9 +159,12 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if runs is not None:
+            await runs.open()  # a shared log that cannot be reached fails the start-up
         yield
         if runs is not None:
-            await runs.aclose()
+            # Only a shared log outlives this process: an in-memory one's runs just stop.
+            await runs.drain(drain_grace if runs.control is not None else 0.0)
 
     middleware = []
     if cors_origins:
@@ -135,7 +172,7 @@ def create_app(
             Middleware(
                 CORSMiddleware,
                 allow_origins=list(cors_origins),
-                allow_methods=["GET", "POST"],
+                allow_methods=["GET", "POST", "DELETE"],
                 allow_headers=["*"],
             )
         )
@@ -147,6 +184,10 @@ def create_app(
             Route(NDJSON_PATH, ndjson, methods=methods),
             WebSocketRoute(
                 WS_PATH, websocket_endpoint(chat_agent, authorize=authorize, durable=runs)
+            ),
+            Mount(
+                PLAYGROUND_PATH,
+                playground_app(endpoint=SSE_PATH, proxy=playground_proxy),
             ),
         ],
         middleware=middleware,

@@ -2,7 +2,8 @@
 AG-UI and chatconduit clients. The byte streams, errors, heartbeats and replay logs
 work with any ASGI framework and import without Starlette; the ready-made
 Starlette/FastAPI pieces (``chat_endpoint``, the responses, the request readers)
-need the ``server`` extra and are loaded on first use.
+need the ``server`` extra and the Redis log (``RedisStreamLog``, ``RedisThreadStore``)
+the ``redis`` extra; both are loaded on first use.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from .._exceptions import (
     UserFacingError,
 )
 from .._run_input import RunAgentInput
+from ._builder import EventBuilder
 from ._durable import DurableRuns
 from ._errors import (
     ErrorPayloadMapper,
@@ -41,7 +43,13 @@ from ._http import (
     NDJSON_HEADERS,
     SSE_HEADERS,
 )
-from ._replay import InMemoryStreamLog, StreamLog
+from ._replay import (
+    InMemoryStreamLog,
+    RunControl,
+    StopState,
+    StreamLog,
+    StreamLogUnavailableError,
+)
 from ._streams import (
     DEFAULT_HEARTBEAT,
     DisconnectHook,
@@ -53,7 +61,11 @@ from ._streams import (
 from ._threads import InMemoryThreadStore, PendingInterrupts, ThreadRecord, ThreadStore
 
 if TYPE_CHECKING:
+    from ..playground import playground_app as playground_app
     from ._endpoint import Agent, Authorize, RunScope, chat_endpoint, error_response
+    from ._fastapi import ChatRequestBody, FastAPIAgent, chat_input, chat_router
+    from ._redis_log import RedisStreamLog
+    from ._redis_threads import RedisThreadStore
     from ._requests import PendingBodies, read_body, read_chat_request, request_error_response
     from ._responses import EventStreamResponse, to_http_response, to_server_sent_events_response
     from ._websocket import DEFAULT_WS_HEARTBEAT as DEFAULT_WS_HEARTBEAT
@@ -75,18 +87,55 @@ _STARLETTE_NAMES: dict[str, str] = {
     "to_server_sent_events_response": "_responses",
     "DEFAULT_WS_HEARTBEAT": "_websocket",
     "websocket_endpoint": "_websocket",
+    "ChatRequestBody": "_fastapi",  # the FastAPI-native helpers need FastAPI too
+    "FastAPIAgent": "_fastapi",
+    "chat_input": "_fastapi",
+    "chat_router": "_fastapi",
+    "playground_app": ".playground",  # chatconduit.playground, beside this package
 }
+
+# Names that need the redis package (the ``redis`` extra), and the module of each.
+_REDIS_NAMES: dict[str, str] = {
+    "RedisStreamLog": "_redis_log",
+    "RedisThreadStore": "_redis_threads",
+}
+
+
+def _redis_name(name: str) -> Any:
+    try:
+        module = importlib.import_module(f".{_REDIS_NAMES[name]}", __name__)
+    except ImportError as exc:
+        missing = exc.name or ""
+        if missing != "redis" and not missing.startswith("redis."):
+            raise
+        raise ImportError(
+            f"chatconduit.server.{name} needs redis, which is not installed: "
+            'pip install "chatconduit[redis]"',
+            name=missing,
+        ) from exc
+    value = getattr(module, name)
+    globals()[name] = value
+    return value
+
 
 if not TYPE_CHECKING:  # type checkers see the imports above, so a misspelt name is an error
 
     def __getattr__(name: str) -> Any:
+        if name in _REDIS_NAMES:
+            return _redis_name(name)
         module_name = _STARLETTE_NAMES.get(name)
         if module_name is None:
             raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
         try:
-            module = importlib.import_module(f"{__name__}.{module_name}")
+            module = importlib.import_module(f".{module_name}", __name__)
         except ImportError as exc:
             missing = exc.name or ""
+            if missing == "fastapi" or missing.startswith("fastapi."):
+                raise ImportError(
+                    f"chatconduit.server.{name} needs FastAPI, which is not installed: "
+                    'pip install fastapi "chatconduit[server]"',
+                    name=missing,
+                ) from exc
             if missing != "starlette" and not missing.startswith("starlette."):
                 raise
             raise ImportError(
@@ -99,7 +148,7 @@ if not TYPE_CHECKING:  # type checkers see the imports above, so a misspelt name
         return value
 
     def __dir__() -> list[str]:
-        return sorted(set(globals()) | set(_STARLETTE_NAMES))
+        return sorted(set(globals()) | set(_STARLETTE_NAMES) | set(_REDIS_NAMES))
 
 
 __all__ = [
@@ -113,27 +162,35 @@ __all__ = [
     "Agent",
     "AgentOutputError",
     "Authorize",
+    "ChatRequestBody",
     "DisconnectHook",
     "DurableRuns",
     "ErrorPayloadMapper",
+    "EventBuilder",
     "EventSource",
     "EventStreamResponse",
     "EventTooLargeError",
+    "FastAPIAgent",
     "Framing",
     "InMemoryStreamLog",
     "InMemoryThreadStore",
     "PayloadTooLargeError",
     "PendingBodies",
     "PendingInterrupts",
+    "RedisStreamLog",
+    "RedisThreadStore",
     "ReplayError",
     "ReplayGapError",
     "RequestTimeoutError",
     "RunAgentInput",
+    "RunControl",
     "RunErrorPayload",
     "RunExistsError",
     "RunScope",
+    "StopState",
     "StreamLog",
     "StreamLogFullError",
+    "StreamLogUnavailableError",
     "ThreadRecord",
     "ThreadStore",
     "TooManyPendingBodiesError",
@@ -142,8 +199,11 @@ __all__ = [
     "UnsupportedMediaTypeError",
     "UserFacingError",
     "chat_endpoint",
+    "chat_input",
+    "chat_router",
     "error_response",
     "http_stream",
+    "playground_app",
     "read_body",
     "read_chat_request",
     "redact_text",

@@ -10,8 +10,13 @@ if the run is still producing.
 Nobody listening must not mean running forever: when a run has had no reader
 for ``abandon_after`` seconds it is cancelled (its ``finally`` runs and the
 ``on_disconnect`` hook gets what it produced). Readers are counted in this
-process only; with a log shared between processes, pass ``abandon_after=None``
-and let runs finish.
+process only, so with a log shared between processes (one that is also a
+:class:`~chatconduit.server.RunControl`) runs are not abandoned by default.
+
+With a shared log, runs survive their replica's clients: one process produces each
+run (the log's lease), readers on any process follow it, :meth:`DurableRuns.stop`
+reaches the producer wherever it is, and :meth:`DurableRuns.drain` lets a replica
+that is shutting down finish its runs without taking new ones.
 
 Nobody may take every slot either: runs started with a ``scope`` (a caller's
 namespace, see ``run_scope`` of ``chat_endpoint``) are limited to
@@ -31,15 +36,21 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from .. import _json
-from .._exceptions import EventTooLargeError, ReplayError, TooManyRunsError
+from .._exceptions import (
+    EventTooLargeError,
+    ReplayError,
+    ReplayGapError,
+    StreamLogFullError,
+    TooManyRunsError,
+)
 from .._messages import UIMessage
 from ._errors import ErrorPayloadMapper, RunErrorPayload, log_agent_failure, run_error_event
 from ._errors import run_error_payload as default_error_payload
 from ._heartbeat import HEARTBEAT, aclose_quietly, with_heartbeats
-from ._replay import StreamLog
+from ._replay import RunControl, StopState, StreamLog, StreamLogUnavailableError
 from ._streams import (
     DisconnectHook,
     EventSource,
@@ -48,9 +59,16 @@ from ._streams import (
     guarded_events,
     heartbeat_frame,
 )
-from ._threads import ThreadStore, ThreadTracker
+from ._threads import InMemoryThreadStore, ThreadStore, ThreadTracker
 
-__all__ = ["DEFAULT_MAX_LIVE_RUNS_PER_SCOPE", "DurableRuns", "scoped_key"]
+__all__ = [
+    "DEFAULT_ABANDON_AFTER",
+    "DEFAULT_DRAIN_GRACE",
+    "DEFAULT_MAX_LIVE_RUNS_PER_SCOPE",
+    "DurableRuns",
+    "durable_runs",
+    "scoped_key",
+]
 
 logger = logging.getLogger("chatconduit.server")
 
@@ -67,6 +85,11 @@ _NOT_RECORDED: RunErrorPayload = {
     "message": "The run's events could not be recorded; it was stopped.",
     "code": "replay_error",
 }
+
+DEFAULT_ABANDON_AFTER = 30.0
+"""Seconds a run of a per-process log may go unread before it is cancelled."""
+DEFAULT_DRAIN_GRACE = 30.0
+"""Seconds :meth:`DurableRuns.drain` lets running runs finish before cancelling them."""
 
 DEFAULT_MAX_LIVE_RUNS_PER_SCOPE = 16
 """Live runs one scope (caller) may have at once: far more than a person chats in
@@ -101,25 +124,57 @@ class _LiveRun:
     scope: str | None = None
 
 
+def durable_runs(durable: DurableRuns | StreamLog | None) -> DurableRuns | None:
+    """``durable`` as ``chat_endpoint`` takes it: a :class:`DurableRuns`, or a log that
+    gets one with the defaults (and a thread store: the log's own, ``thread_store()``,
+    when it has one, such as ``RedisStreamLog``; else an :class:`InMemoryThreadStore`)."""
+    if durable is None or isinstance(durable, DurableRuns):
+        return durable
+    make_store = getattr(durable, "thread_store", None)
+    threads: ThreadStore = make_store() if callable(make_store) else InMemoryThreadStore()
+    return DurableRuns(durable, threads=threads)
+
+
+def _reader_error(exc: ReplayError) -> RunErrorPayload:
+    """The RUN_ERROR a reader ends with when the log fails under it."""
+    if isinstance(exc, StreamLogUnavailableError):
+        return {"message": "The run's log cannot be reached.", "code": "log_unavailable"}
+    if isinstance(exc, ReplayGapError):
+        return {
+            "message": "The stream fell too far behind to resume, or lost events it had not read.",
+            "code": "replay_gap",
+        }
+    return {"message": "The run can no longer be read.", "code": "replay_error"}
+
+
 class DurableRuns:
     """Runs agents in background tasks that record into ``log``; readers replay and follow.
 
     ``abandon_after`` seconds without a reader cancel a run (``None``: never,
-    ``0``: as soon as the last reader leaves, like a non-durable stream).
+    ``0``: as soon as the last reader leaves, like a non-durable stream; ``"auto"``:
+    30 s for a per-process log, never for a shared one, whose readers may be on
+    other processes).
     ``max_live_runs_per_scope`` bounds the live runs of one scope in this process
     (``None``: no per-scope bound; runs started without a scope are not counted).
     ``threads`` keeps each thread's state for ``hydrate`` (``None``: no thread state,
-    and ``GET ?threadId=`` is answered 501).
+    and ``GET ?threadId=`` is answered 501). ``control`` coordinates runs with other
+    processes (default: ``log`` itself when it is a
+    :class:`~chatconduit.server.RunControl`, else none: runs are this process's).
     """
 
     def __init__(
         self,
         log: StreamLog,
         *,
-        abandon_after: float | None = 30.0,
+        abandon_after: float | Literal["auto"] | None = "auto",
         max_live_runs_per_scope: int | None = DEFAULT_MAX_LIVE_RUNS_PER_SCOPE,
         threads: ThreadStore | None = None,
+        control: RunControl | None = None,
     ) -> None:
+        if control is None and isinstance(log, RunControl):
+            control = log
+        if abandon_after == "auto":
+            abandon_after = None if control is not None else DEFAULT_ABANDON_AFTER
         if abandon_after is not None and abandon_after < 0:
             raise ValueError(f"abandon_after must be >= 0 seconds or None, got {abandon_after!r}")
         if max_live_runs_per_scope is not None and max_live_runs_per_scope < 1:
@@ -129,13 +184,69 @@ class DurableRuns:
             )
         self.log = log
         self.threads = threads
-        self.abandon_after = abandon_after
+        self.control = control
+        self.abandon_after: float | None = abandon_after
         self.max_live_runs_per_scope = max_live_runs_per_scope
         self._live: dict[str, _LiveRun] = {}
         self._per_scope: dict[str, int] = {}  # live runs (and runs being created) per scope
+        self._opened: asyncio.Future[None] | None = None
+        self._draining = False
 
     def __repr__(self) -> str:
         return f"DurableRuns(log={self.log!r}, live={len(self._live)})"
+
+    @property
+    def draining(self) -> bool:
+        """Whether :meth:`drain` was called: no new runs are started."""
+        return self._draining
+
+    async def open(self) -> None:
+        """Connect the ``control`` (a shared log checks its store is reachable, raising
+        :class:`~chatconduit.server.StreamLogUnavailableError`, and starts listening for
+        stops). Called on first use; call it at start-up to fail early. Idempotent."""
+        if self.control is None:
+            return
+        failed = (
+            self._opened is not None
+            and self._opened.done()
+            and (self._opened.cancelled() or self._opened.exception() is not None)
+        )
+        if self._opened is None or failed:
+            self._opened = asyncio.ensure_future(self.control.open(self._on_stop))
+        await asyncio.shield(self._opened)
+
+    def _on_stop(self, key: str, reason: str) -> None:
+        live = self._live.get(key)
+        if live is not None and live.task is not None and not live.task.done():
+            logger.info("run %r: stopping (%s)", key[:80], reason)
+            live.task.cancel()
+
+    async def stop(self, key: str) -> StopState:
+        """Stop the run ``key`` wherever it is produced; its agent's ``finally`` runs and
+        its readers get a RUN_ERROR ``run_cancelled``. Distinct from a client going away,
+        which only detaches. Returns what was found (see :data:`StopState`)."""
+        live = self._live.get(key)
+        if live is not None and live.task is not None and not live.task.done():
+            live.task.cancel()
+            await asyncio.gather(live.task, return_exceptions=True)
+            return "stopped"
+        if self.control is not None:
+            await self.open()
+            return await self.control.request_stop(key)
+        return "finished" if await self.log.has_run(key) else "unknown"
+
+    async def drain(self, grace: float = DEFAULT_DRAIN_GRACE) -> None:
+        """Take no new runs (starting one raises
+        :class:`~chatconduit.server.StreamLogFullError`), give the running ones ``grace``
+        seconds to finish, then cancel what is left (:meth:`aclose`). For a replica
+        being shut down: with a shared log its runs' readers, on any replica, see
+        them to the end."""
+        self._draining = True
+        tasks = [live.task for live in self._live.values() if live.task is not None]
+        if tasks and grace > 0:
+            logger.info("draining: %d run(s), up to %.0f s", len(tasks), grace)
+            await asyncio.wait(tasks, timeout=grace)
+        await self.aclose()
 
     def is_live(self, key: str) -> bool:
         """Whether the run ``key`` is producing in this process right now."""
@@ -187,14 +298,20 @@ class DurableRuns:
         or what ``log.create`` raises (the run exists, the log is full); the agent is
         then not started.
         """
+        if self._draining:
+            raise StreamLogFullError("this server is shutting down and takes no new runs")
+        run_id = key if run_id is None else run_id
         # Counted before the await, so concurrent starts of one scope cannot all pass.
         self._reserve(scope)
         try:
-            await self.log.create(key)
+            if self.control is not None:
+                await self.open()
+                await self.control.claim(key, name=run_id, thread_id=thread_id)
+            else:
+                await self.log.create(key)
         except BaseException:
             self._release(scope)
             raise
-        run_id = key if run_id is None else run_id
         tracker: ThreadTracker | None = None
         transform: Callable[[dict[str, Any], int], bytes] = _payload
         if self.threads is not None and thread_id is not None and messages is not None:
@@ -244,10 +361,7 @@ class DurableRuns:
             stopped = run_error_event(_STOPPED, run_id=run_id, thread_id=thread_id)
             if tracker is not None:
                 tracker.event(stopped)
-            try:
-                await self.log.append(key, _json.dumps_bytes(stopped))
-            except Exception as exc:
-                log_agent_failure(exc, where=f"recording the end of run {run_id!r}")
+            await self._append_end(key, stopped, run_id)
             raise
         except ReplayError as exc:
             # The log refused an event (too large, or the run vanished): stop the agent
@@ -258,10 +372,7 @@ class DurableRuns:
             error = run_error_event(reason, run_id=run_id, thread_id=thread_id)
             if tracker is not None:
                 tracker.event(error)
-            try:
-                await self.log.append(key, _json.dumps_bytes(error))
-            except Exception as failure:
-                log_agent_failure(failure, where=f"recording the end of run {run_id!r}")
+            await self._append_end(key, error, run_id)
         except Exception as exc:  # the log failed (the agent's own errors are events)
             log_agent_failure(exc, where=f"recording run {run_id!r}")
         finally:
@@ -279,6 +390,16 @@ class DurableRuns:
                 await self.log.close(key)
             except Exception as exc:
                 log_agent_failure(exc, where=f"closing run {run_id!r}")
+
+    async def _append_end(self, key: str, event: dict[str, Any], run_id: str) -> None:
+        """Record a run's terminal RUN_ERROR; a log that refuses it (the run was
+        declared lost, the store is down) is only logged."""
+        try:
+            await self.log.append(key, _json.dumps_bytes(event))
+        except ReplayError as exc:
+            logger.warning("run %r: its end was not recorded: %s", run_id, exc)
+        except Exception as exc:
+            log_agent_failure(exc, where=f"recording the end of run {run_id!r}")
 
     def _arm(self, key: str, live: _LiveRun) -> None:
         """Schedule the cancellation of an unwatched run."""
@@ -338,12 +459,9 @@ class DurableRuns:
                 else:
                     offset, payload = item
                     yield frame_payload(framing, payload, offset)
-        except ReplayError as exc:  # this reader fell behind the bounded buffer
+        except ReplayError as exc:  # fell behind the bounded buffer, or the log failed
             logger.warning("replay of run %r ended: %s", run_id, exc)
-            error = run_error_event(
-                {"message": "The stream fell too far behind to resume.", "code": "replay_gap"},
-                run_id=run_id,
-            )
+            error = run_error_event(_reader_error(exc), run_id=run_id)
             yield frame_payload(framing, _json.dumps_bytes(error))
         finally:
             await aclose_quietly(ticking)
@@ -360,3 +478,9 @@ class DurableRuns:
         if tasks:
             with contextlib.suppress(Exception):
                 await asyncio.wait(tasks)
+        if self.control is not None and self._opened is not None:
+            self._opened = None
+            try:
+                await self.control.aclose()
+            except Exception as exc:
+                log_agent_failure(exc, where="closing the durable runs' control")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 from pydantic import BaseModel
 from starlette.requests import ClientDisconnect, Request
@@ -35,7 +35,7 @@ from .._exceptions import (
 )
 from .._run_input import RunAgentInput
 from ._dialect import Dialect, check_dialect, choose_dialect
-from ._durable import DurableRuns
+from ._durable import DurableRuns, durable_runs
 from ._errors import ErrorPayloadMapper
 from ._errors import run_error_payload as default_error_payload
 from ._heartbeat import aclose_quietly
@@ -47,9 +47,10 @@ from ._http import (
     SSE_HEADERS,
     merge_headers,
 )
+from ._replay import StreamLog, StreamLogUnavailableError
 from ._requests import PendingBodies, close_after, read_chat_request, request_error_response
 from ._responses import EventStreamResponse
-from ._run_routes import durable_get
+from ._run_routes import durable_get, durable_stop, log_unavailable
 from ._streams import (
     DEFAULT_HEARTBEAT,
     DisconnectHook,
@@ -150,15 +151,19 @@ def chat_endpoint(
     on_disconnect: DisconnectHook | None = None,
     error_payload: ErrorPayloadMapper = default_error_payload,
     authorize: Authorize | None = None,
-    durable: DurableRuns | None = None,
+    durable: DurableRuns | StreamLog | None = None,
     run_scope: RunScope | None = None,
     dialect: Dialect = "auto",
+    protocol: Literal["agui", "vercel"] = "agui",
 ) -> Callable[[Request], Awaitable[Response]]:
     """A Starlette/FastAPI endpoint streaming ``agent``'s events.
 
     ``heartbeat`` defaults to 15 s for SSE and off for NDJSON. ``event_ids``
     adds ids without durability (resume then has nothing to replay, so resume
-    requests are refused with 409); ``durable`` implies ids.
+    requests are refused with 409); ``durable`` implies ids. ``durable`` is a
+    :class:`DurableRuns`, or a log (a :class:`StreamLog`, e.g. a ``RedisStreamLog``
+    shared by replicas) that gets ``DurableRuns``' defaults. A durable route registered
+    for ``DELETE`` stops a run (``?runId=`` or ``X-Run-Id``) wherever it is produced.
 
     Run ids are chosen by clients, so with ``durable`` anyone who knows (or
     guesses) a run id could join that run. ``run_scope(request)`` returns the
@@ -177,7 +182,32 @@ def chat_endpoint(
     0.10 body gets the byte-exact 0.18 stream, TanStack 0.33 and AG-UI 1.0 clients the
     current one; see ``_dialect.choose_dialect``); ``"tanstack-0.18"`` or ``"current"``
     force one.
+
+    ``protocol="vercel"`` serves a Vercel AI SDK ``useChat`` front end instead: the AI
+    SDK's request body in, a UI message stream out (``chatconduit._bridges._vercel_server``;
+    same body limits and ``authorize``, no durability, no heartbeat).
     """
+    if protocol == "vercel":
+        if durable is not None:
+            raise ValueError("protocol='vercel' has no durable runs (the AI SDK cannot resume)")
+        from .._bridges._vercel_server import vercel_chat_endpoint
+
+        return vercel_chat_endpoint(
+            lambda params, request: agent_events(agent, params, request),
+            refuse=error_response,
+            headers=headers,
+            max_body_bytes=max_body_bytes,
+            body_timeout=body_timeout,
+            pending_bodies=(
+                PendingBodies(max_pending_bodies)
+                if isinstance(max_pending_bodies, int)
+                else max_pending_bodies
+            ),
+            error_payload=error_payload,
+            authorize=authorize,
+        )
+    if protocol != "agui":
+        raise ValueError(f"protocol must be 'agui' or 'vercel', got {protocol!r}")
     if framing not in ("sse", "ndjson"):
         raise ValueError(f"framing must be 'sse' or 'ndjson', got {framing!r}")
     if heartbeat is None:
@@ -195,6 +225,7 @@ def chat_endpoint(
     )
     response_headers = merge_headers(SSE_HEADERS if framing == "sse" else NDJSON_HEADERS, headers)
     pulse = heartbeat
+    runs = durable_runs(durable)
 
     async def endpoint(request: Request) -> Response:
         if authorize is not None:
@@ -210,24 +241,26 @@ def chat_endpoint(
                     "unauthorized",
                     {"WWW-Authenticate": "Bearer"},
                 )
-        if request.method == "GET" and durable is not None:
+        if request.method == "GET" and runs is not None:
             return await durable_get(
                 request,
-                durable,
+                runs,
                 framing=framing,
                 heartbeat=pulse,
                 headers=headers,
                 run_scope=run_scope,
             )
+        if request.method == "DELETE" and runs is not None:
+            return await durable_stop(request, runs, run_scope=run_scope)
         resuming, offset = _resume_point(request)
-        if request.method != "POST" and not (durable is not None and resuming):
+        if request.method != "POST" and not (runs is not None and resuming):
             return _refusal(
                 request,
                 405,
                 "Use POST (GET only joins a durable run: ?runId=&offset=)",
                 "method_not_allowed",
             )
-        if resuming and durable is None:
+        if resuming and runs is None:
             return _refusal(
                 request,
                 409,
@@ -250,7 +283,7 @@ def chat_endpoint(
             except ClientDisconnect:
                 return Response(status_code=400)
             run_id = run_id or params.run_id
-        if durable is None:
+        if runs is None:
             assert params is not None
             body = event_bytes(
                 agent_events(agent, params, request),
@@ -272,9 +305,13 @@ def chat_endpoint(
             named = run_scope(request)
             scope = await named if inspect.isawaitable(named) else named
             key = f"{scope}\x1f{run_id}"  # a separator clients cannot put in a header value
-        if params is not None and not resuming and not await durable.log.has_run(key):
+        try:
+            fresh = params is not None and not resuming and not await runs.log.has_run(key)
+        except StreamLogUnavailableError:
+            return log_unavailable()
+        if fresh and params is not None:
             try:
-                await durable.start(
+                await runs.start(
                     key,
                     # The log keeps the bytes of the dialect of the request that started it.
                     dialect_events(
@@ -298,6 +335,8 @@ def chat_endpoint(
                     "too_many_runs",
                     {"Retry-After": "5"},
                 )
+            except StreamLogUnavailableError:
+                return log_unavailable()
             except StreamLogFullError:
                 return error_response(
                     503, "Too many runs in progress", "busy", {"Retry-After": "5"}
@@ -307,7 +346,7 @@ def chat_endpoint(
         # A repeated POST of a recorded run replays it from the start instead of
         # running the agent twice.
         try:
-            stream = await durable.stream(
+            stream = await runs.stream(
                 key, after=offset, framing=framing, heartbeat=pulse, run_id=run_id
             )
         except UnknownRunError:
@@ -318,6 +357,8 @@ def chat_endpoint(
                 "(too old, or not an event id of that run)"
             )
             return error_response(410, message, "replay_gap")
+        except StreamLogUnavailableError:
+            return log_unavailable()
         except ReplayError:
             return error_response(409, f"Run {_short(run_id)} cannot be replayed", "replay_error")
         return EventStreamResponse(stream, headers=response_headers)

@@ -121,6 +121,13 @@ def run_error_event(
 
 
 def log_agent_failure(exc: BaseException, *, where: str) -> None:
-    """Log ``exc`` with its traceback, credentials masked, for the operator (never the client)."""
+    """Log ``exc`` with its traceback, credentials masked, for the operator (never the client).
+
+    A :class:`UserFacingError` is the agent telling the user something on purpose, not
+    a bug: one line at INFO, no traceback."""
+    if isinstance(exc, UserFacingError):
+        code = f" ({exc.code})" if exc.code else ""
+        logger.info("%s: told the client: %s%s", where, redact_text(exc.message), code)
+        return
     detail = "".join(traceback.format_exception(exc))
     logger.error("%s failed: %s", where, redact_text(detail.rstrip()))

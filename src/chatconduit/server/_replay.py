@@ -13,6 +13,12 @@ writer, framed as is for every reader, and what a networked store keeps anyway.
 Offsets as clients send them: the id of the last event they saw (``Last-Event-ID``
 or ``?offset=<id>``), or ``-1`` for "from the beginning" (``joinRun``), which the
 endpoint turns into ``after=None``.
+
+A log shared by several processes (replicas behind a load balancer) also implements
+:class:`RunControl`: exactly one process produces each run (``claim`` takes its lease),
+any process can ask for a run to stop (``request_stop`` reaches the producer), and the
+producer is told when it must stop (``on_stop``). :class:`InMemoryStreamLog` is a
+per-process log and needs none of that; ``RedisStreamLog`` (``_redis_log``) is both.
 """
 
 from __future__ import annotations
@@ -20,8 +26,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator
-from typing import Protocol, runtime_checkable
+from collections.abc import AsyncIterator, Callable
+from typing import Literal, Protocol, TypeAlias, runtime_checkable
 
 from .._exceptions import (
     EventTooLargeError,
@@ -39,11 +45,21 @@ __all__ = [
     "InMemoryStreamLog",
     "ReplayError",
     "ReplayGapError",
+    "RunControl",
     "RunExistsError",
+    "StopHandler",
+    "StopState",
     "StreamLog",
     "StreamLogFullError",
+    "StreamLogUnavailableError",
     "UnknownRunError",
 ]
+
+
+class StreamLogUnavailableError(ReplayError):
+    """The log's store cannot be reached (a networked log whose server is down or
+    unreachable): nothing was recorded or read. Answered with 503 ``log_unavailable``
+    before a stream starts, and with a RUN_ERROR of that code once it has."""
 
 
 @runtime_checkable
@@ -80,6 +96,48 @@ class StreamLog(Protocol):
         event after ``after`` (all when ``None``) that then follows live appends until
         the run is closed. The iterator raises :class:`ReplayGapError` if it falls
         so far behind that events it has not read yet were dropped."""
+        ...
+
+
+StopHandler: TypeAlias = Callable[[str, str], None]
+"""``on_stop(run_id, reason)``: a run this process produces must stop, because a stop was
+asked for (``reason`` ``"stop"``, from any process) or because this process no longer
+holds the run's lease (``"lost"``: another process has declared it lost)."""
+
+StopState: TypeAlias = Literal["stopped", "stopping", "finished", "unknown"]
+"""What a stop request found: the run was producing here and has stopped (``"stopped"``),
+its producer elsewhere was asked to stop it (``"stopping"``), it had already ended
+(``"finished"``), or no such run is kept (``"unknown"``)."""
+
+
+@runtime_checkable
+class RunControl(Protocol):
+    """How the processes sharing one :class:`StreamLog` coordinate durable runs.
+
+    Implemented by shared logs next to :class:`StreamLog` (``DurableRuns`` uses the log
+    as its control when it is one). All methods are coroutines.
+    """
+
+    async def open(self, on_stop: StopHandler) -> None:
+        """Connect, raising :class:`StreamLogUnavailableError` when the store cannot be
+        reached, and from now on call ``on_stop`` for runs this process claimed. Calling
+        it again only adds ``on_stop`` (one per ``DurableRuns`` sharing the log)."""
+        ...
+
+    async def claim(self, run_id: str, *, name: str, thread_id: str | None) -> None:
+        """Create ``run_id`` in the log with this process as its only producer (its
+        lease is renewed until the run is closed). ``name``/``thread_id`` name the run in
+        the RUN_ERROR readers get if this process is lost. Raises
+        :class:`RunExistsError` when any process has that run."""
+        ...
+
+    async def request_stop(self, run_id: str) -> StopState:
+        """Ask whichever process produces ``run_id`` to stop it: ``"stopping"``, or
+        ``"finished"`` / ``"unknown"`` when nothing produces it."""
+        ...
+
+    async def aclose(self) -> None:
+        """Stop renewing leases and listening for stops; release the connection."""
         ...
 
 

@@ -10,6 +10,12 @@ TanStack's 0.33 client asks the chat URL itself, with a GET:
   thread's ``{messages, activeRun, interrupts}`` from the run's
   :class:`~chatconduit.server.ThreadStore`.
 
+And one that is not a read: ``DELETE ?runId=<id>`` (or ``X-Run-Id``) stops the run
+wherever it is produced (:meth:`~chatconduit.server.DurableRuns.stop`): 200 ``stopped``
+(it ran here and has ended) or ``finished``, 202 ``stopping`` (its producer, another
+replica, was asked), 404 for an unknown run. A log that cannot be reached is 503
+``log_unavailable`` everywhere.
+
 Answers where 0.58 has one: a GET naming a run but no offset is its ``400 text/plain``
 "No resume offset provided ..."; an unknown run is a clear ``404 unknown_run`` rather
 than 0.58's ``200`` whose only event is a RUN_ERROR (0.58 waits 100 ms for a producer
@@ -31,10 +37,17 @@ from .. import _json
 from .._exceptions import ReplayError, ReplayGapError, UnknownRunError
 from ._durable import DurableRuns, scoped_key
 from ._http import NDJSON_HEADERS, SSE_HEADERS, merge_headers
+from ._replay import StreamLogUnavailableError
 from ._responses import EventStreamResponse
 from ._streams import DEFAULT_HEARTBEAT, Framing
 
-__all__ = ["NO_OFFSET_MESSAGE", "durable_get", "negotiated_framing"]
+__all__ = [
+    "NO_OFFSET_MESSAGE",
+    "durable_get",
+    "durable_stop",
+    "log_unavailable",
+    "negotiated_framing",
+]
 
 ScopeOf: TypeAlias = Callable[[Request], str | Awaitable[str]]
 
@@ -63,9 +76,46 @@ def _short(value: str | None) -> str:
     return repr(value if value is None or len(value) <= 80 else value[:80] + "…")
 
 
-def _error(status_code: int, message: str, code: str) -> JSONResponse:
+def _error(
+    status_code: int, message: str, code: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
     # The shape of chat_endpoint's error_response (not imported: _endpoint imports us).
-    return JSONResponse({"error": {"message": message, "code": code}}, status_code=status_code)
+    return JSONResponse(
+        {"error": {"message": message, "code": code}}, status_code=status_code, headers=headers
+    )
+
+
+def log_unavailable() -> JSONResponse:
+    """503 ``log_unavailable``: the durable runs' store (Redis) cannot be reached."""
+    return _error(
+        503, "The durable runs' log cannot be reached", "log_unavailable", {"Retry-After": "5"}
+    )
+
+
+async def _scope_of(request: Request, run_scope: ScopeOf | None) -> str | None:
+    if run_scope is None:
+        return None
+    named = run_scope(request)
+    return await named if inspect.isawaitable(named) else named
+
+
+async def durable_stop(
+    request: Request, durable: DurableRuns, *, run_scope: ScopeOf | None = None
+) -> Response:
+    """Answer a DELETE to a durable chat route (after ``authorize``): stop a run."""
+    run_id = request.query_params.get("runId") or request.headers.get("x-run-id")
+    if not run_id:
+        return _error(400, "Stopping needs a runId query parameter", "missing_run_id")
+    scope = await _scope_of(request, run_scope)
+    try:
+        state = await durable.stop(scoped_key(scope, run_id))
+    except StreamLogUnavailableError:
+        return log_unavailable()
+    if state == "unknown":
+        return _error(404, f"No replay buffer for run {_short(run_id)}", "unknown_run")
+    return JSONResponse(
+        {"runId": run_id, "state": state}, status_code=202 if state == "stopping" else 200
+    )
 
 
 async def durable_get(
@@ -83,17 +133,17 @@ async def durable_get(
     with ``Accept``) gets that framing's default heartbeat (15 s SSE, none NDJSON).
     ``headers`` are set on stream answers, as on the route's POSTs.
     """
-    scope: str | None = None
-    if run_scope is not None:
-        named = run_scope(request)
-        scope = await named if inspect.isawaitable(named) else named
+    scope = await _scope_of(request, run_scope)
     query = request.query_params
     last_event_id = request.headers.get("last-event-id")
     offset = query.get("offset")
     if not last_event_id and not offset:
         thread_id = query.get("threadId")
         if thread_id:
-            return await _hydrate(durable, scope, thread_id)
+            try:
+                return await _hydrate(durable, scope, thread_id)
+            except StreamLogUnavailableError:
+                return log_unavailable()
         if query.get("runId") or request.headers.get("x-run-id"):
             return PlainTextResponse(NO_OFFSET_MESSAGE, status_code=400)
         return _error(
@@ -125,6 +175,8 @@ async def durable_get(
             "(too old, or not an event id of that run)"
         )
         return _error(410, message, "replay_gap")
+    except StreamLogUnavailableError:
+        return log_unavailable()
     except ReplayError:
         return _error(409, f"Run {_short(run_id)} cannot be replayed", "replay_error")
     base = SSE_HEADERS if chosen == "sse" else NDJSON_HEADERS

@@ -200,12 +200,17 @@ class _Session:
             await asyncio.gather(turn, return_exceptions=True)
         if cancel_run and self.durable is not None and run_id is not None:
             # An abort stops the recorded run too (a dropped socket only detaches).
-            live = self.durable._live.get(run_id)
-            if live is not None and live.task is not None and not live.task.done():
-                live.task.cancel()
-                await asyncio.gather(live.task, return_exceptions=True)
+            await self.stop_run(run_id)
         self.turn = None
         self.turn_run_id = None
+
+    async def stop_run(self, run_id: str) -> None:
+        """Stop a durable run wherever it is produced (with a shared log: any replica)."""
+        assert self.durable is not None
+        try:
+            await self.durable.stop(run_id)
+        except ReplayError as exc:  # the log cannot be reached: nothing more to do here
+            log_agent_failure(exc, where=f"stopping run {run_id!r}")
 
     # -- frames ---------------------------------------------------------------------------
 
@@ -232,6 +237,8 @@ class _Session:
                 run_id = frame.get("runId")
                 if self.running() and (run_id is None or run_id == self.turn_run_id):
                     await self.stop_turn()
+                elif self.durable is not None and isinstance(run_id, str) and run_id:
+                    await self.stop_run(run_id)  # a run of another socket, maybe elsewhere
                 return
             if kind in ("ping", "pong"):
                 return
@@ -338,7 +345,8 @@ def websocket_endpoint(
     recorded and sent as ``{id, chunk}`` frames; a socket opened at
     ``?runId=&offset=<id>`` (``-1``: from the start) replays the run after that id,
     follows it to its end and closes (1000). A dropped socket leaves its run running
-    (``DurableRuns.abandon_after``); an abort frame stops it. The agent is called as
+    (``DurableRuns.abandon_after``); an abort frame stops it, and an abort frame naming
+    another durable run stops that one, wherever it is produced. The agent is called as
     ``agent(params, websocket)`` (a ``WebSocket`` reads like a ``Request``:
     headers, query parameters, ``state``).
     """
