@@ -65,6 +65,8 @@ def test_info_and_health(demo: RunningServer) -> None:
     assert info["endpoints"] == {
         "sse": "/api/chat/sse",
         "ndjson": "/api/chat/ndjson",
+        "ws": "/api/chat/ws",
+        "vercel": "/api/chat/vercel",
         "health": "/health",
     }
     assert info["auth"] == "bearer" and info["durable"] is False
@@ -186,3 +188,20 @@ def test_an_oversized_request_head_is_refused() -> None:
         finally:
             raw.close()
     assert answer.startswith(b"HTTP/1.1 400")
+
+
+async def test_the_vercel_route_serves_the_demo_agent(demo: RunningServer) -> None:
+    """``/api/chat/vercel``: the demo agent as a Vercel AI SDK UI message stream, behind
+    the same bearer check, read by our ``vercel_ui_stream`` adapter."""
+    from chatconduit import ChatClient, HTTPStatusError, vercel_ui_stream
+
+    url = f"{demo.url}/api/chat/vercel"
+    async with ChatClient(vercel_ui_stream(url, {"headers": AUTH})) as client:
+        reply = await client.ask("what is 2+3*4")
+        assert client.error is None and reply.text.endswith("= **14**")
+        assert [call.name for call in reply.tool_calls] == ["calculator"]
+    refused = ChatClient(vercel_ui_stream(url), raise_on_error=True)
+    with pytest.raises(HTTPStatusError) as info:
+        await refused.ask("hello")
+    assert info.value.status_code == 401
+    await refused.aclose()

@@ -221,6 +221,14 @@ def app() -> Starlette:
                 "/ws-durable",
                 websocket_endpoint(scripted_agent, durable=DurableRuns(InMemoryStreamLog())),
             ),
+            WebSocketRoute(
+                "/ws-scoped",
+                websocket_endpoint(
+                    scripted_agent,
+                    durable=DurableRuns(InMemoryStreamLog()),
+                    run_scope=lambda ws: ws.headers.get("x-user", "anonymous"),
+                ),
+            ),
         ]
     )
 
@@ -829,3 +837,46 @@ async def test_join_run_over_a_socket_live_then_replayed(server: RunningServer) 
         assert client.error is None and text_of(reply) == "".join(deltas)
     finally:
         await client.aclose()
+
+
+async def test_durable_socket_runs_are_scoped_to_their_caller(server: RunningServer) -> None:
+    """``run_scope``: another caller who knows the run id can neither read nor stop it,
+    and the same run id names a run of their own."""
+    alice = {"X-User": "alice"}
+    url = server.ws_url("/ws-scoped?runId=r-shared")
+    async with ws_connect(url, additional_headers=alice) as ws:
+        await ws.send(body("go slow, alice's", "r-shared"))
+        first = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert first["chunk"]["type"] == "RUN_STARTED"
+        # Bob cannot replay alice's run, and his abort frame does not stop it.
+        replay = server.ws_url("/ws-scoped?runId=r-shared&offset=-1")
+        async with ws_connect(replay, additional_headers={"X-User": "bob"}) as bob:
+            with pytest.raises(ConnectionClosed) as info:
+                await asyncio.wait_for(bob.recv(), 5)
+            assert info.value.rcvd is not None
+            assert (info.value.rcvd.code, info.value.rcvd.reason) == (1008, "unknown run")
+        async with ws_connect(
+            server.ws_url("/ws-scoped"), additional_headers={"X-User": "bob"}
+        ) as bob:
+            await bob.send(json.dumps({"type": "abort", "runId": "r-shared"}))
+            # Bob's own run of the same id is his, and answers him.
+            await bob.send(body("Hello", "r-shared"))
+            frames = []
+            while not frames or frames[-1]["chunk"]["type"] != "RUN_FINISHED":
+                frames.append(json.loads(await asyncio.wait_for(bob.recv(), 5)))
+        # Alice's run went on to its end, untouched.
+        chunks = [first["chunk"]]
+        while chunks[-1]["type"] not in ("RUN_FINISHED", "RUN_ERROR"):
+            chunks.append(json.loads(await asyncio.wait_for(ws.recv(), 5))["chunk"])
+    deltas = [c["delta"] for c in chunks if c["type"] == "TEXT_MESSAGE_CONTENT"]
+    assert deltas == [f"{n} " for n in range(100)]
+    assert await asyncio.to_thread(RECORD.finally_ran("go slow, alice's").wait, 5)
+    assert not RECORD.cancelled("go slow, alice's").is_set()
+    # Alice can replay her own run.
+    replay = server.ws_url("/ws-scoped?runId=r-shared&offset=-1")
+    async with ws_connect(replay, additional_headers=alice) as ws:
+        again = []
+        with pytest.raises(ConnectionClosed):
+            while True:
+                again.append(json.loads(await asyncio.wait_for(ws.recv(), 5))["chunk"])
+    assert again == chunks

@@ -252,6 +252,8 @@ def run_serve(command: ServeCommand, out: TextIO, err: TextIO) -> int:
         f"{title}\n"
         f"  SSE     POST {base}{SSE_PATH}\n"
         f"  NDJSON  POST {base}{NDJSON_PATH}\n"
+        f"  WS           {base.replace('http', 'ws', 1)}/api/chat/ws\n"
+        f"  Vercel  POST {base}/api/chat/vercel  (AI SDK UI message stream)\n"
         f"  info    GET  {base}/  (JSON; a browser gets the playground page)\n"
         + (
             f"  proxy   {base}/playground/proxy  (the playground's CORS proxy)\n"

@@ -54,6 +54,7 @@ __all__ = ["create_app"]
 SSE_PATH = "/api/chat/sse"
 NDJSON_PATH = "/api/chat/ndjson"
 WS_PATH = "/api/chat/ws"
+VERCEL_PATH = "/api/chat/vercel"
 PLAYGROUND_PATH = "/playground"
 
 
@@ -122,6 +123,8 @@ def create_app(
     }
     sse = chat_endpoint(chat_agent, framing="sse", heartbeat=heartbeat, **common)
     ndjson = chat_endpoint(chat_agent, framing="ndjson", **common)
+    # The same agent for a Vercel AI SDK `useChat` front end (no durable runs there).
+    vercel = chat_endpoint(chat_agent, protocol="vercel", **{**common, "durable": None})
     methods = ["POST", "GET", "DELETE"] if durable else ["POST"]
 
     async def info(request: Request) -> Response:
@@ -139,7 +142,13 @@ def create_app(
             {
                 "name": "chatconduit demo",
                 "version": __version__,
-                "endpoints": {"sse": SSE_PATH, "ndjson": NDJSON_PATH, "health": "/health"},
+                "endpoints": {
+                    "sse": SSE_PATH,
+                    "ndjson": NDJSON_PATH,
+                    "ws": WS_PATH,
+                    "vercel": VERCEL_PATH,
+                    "health": "/health",
+                },
                 "playground": PLAYGROUND_PATH + "/",
                 "auth": "bearer" if api_key else None,
                 "durable": durable,
@@ -182,6 +191,7 @@ def create_app(
             Route("/health", health, methods=["GET"]),
             Route(SSE_PATH, sse, methods=methods),
             Route(NDJSON_PATH, ndjson, methods=methods),
+            Route(VERCEL_PATH, vercel, methods=["POST"]),
             WebSocketRoute(
                 WS_PATH, websocket_endpoint(chat_agent, authorize=authorize, durable=runs)
             ),

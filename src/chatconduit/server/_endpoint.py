@@ -35,7 +35,7 @@ from .._exceptions import (
 )
 from .._run_input import RunAgentInput
 from ._dialect import Dialect, check_dialect, choose_dialect
-from ._durable import DurableRuns, durable_runs
+from ._durable import DurableRuns, durable_runs, scoped_key
 from ._errors import ErrorPayloadMapper
 from ._errors import run_error_payload as default_error_payload
 from ._heartbeat import aclose_quietly
@@ -299,12 +299,11 @@ def chat_endpoint(
             return EventStreamResponse(body, headers=response_headers)
         if not run_id:
             return error_response(400, "Resuming needs a runId query parameter", "missing_run_id")
-        key = run_id
         scope: str | None = None
         if run_scope is not None:
             named = run_scope(request)
             scope = await named if inspect.isawaitable(named) else named
-            key = f"{scope}\x1f{run_id}"  # a separator clients cannot put in a header value
+        key = scoped_key(scope, run_id)
         try:
             fresh = params is not None and not resuming and not await runs.log.has_run(key)
         except StreamLogUnavailableError:

@@ -53,7 +53,7 @@ from .._exceptions import (
 )
 from .._run_input import RunAgentInput, parse_run_agent_input
 from ._dialect import Dialect, check_dialect, choose_dialect
-from ._durable import DurableRuns
+from ._durable import DurableRuns, scoped_key
 from ._endpoint import Agent, Authorize, agent_events, error_response
 from ._errors import ErrorPayloadMapper, RunErrorPayload, log_agent_failure, run_error_event
 from ._errors import run_error_payload as default_error_payload
@@ -92,9 +92,13 @@ class _Session:
         max_frame_bytes: int,
         dialect: Dialect,
         durable: DurableRuns | None = None,
+        scope: str | None = None,
     ) -> None:
         self.dialect = dialect
         self.durable = durable
+        # The namespace of this caller's durable runs (``run_scope``): their names in the
+        # log, so a run id guessed by another caller names nothing of theirs.
+        self.scope = scope
         self.websocket = websocket
         self.agent = agent
         self.error_payload = error_payload
@@ -159,32 +163,35 @@ class _Session:
         """Record the run in the log (unless it is there already) and follow it."""
         durable = self.durable
         assert durable is not None
-        key = params.run_id
+        key = scoped_key(self.scope, params.run_id)
         if not await durable.log.has_run(key):
             try:
                 await durable.start(
                     key,
                     events,
-                    run_id=key,
+                    run_id=params.run_id,
                     thread_id=params.thread_id,
                     error_payload=self.error_payload,
+                    scope=self.scope,
                     messages=params.messages,
                 )
             except RunExistsError:
                 pass  # a concurrent start won: follow it
             except StreamLogFullError:
                 payload: RunErrorPayload = {"message": "Too many runs in progress", "code": "busy"}
-                error = run_error_event(payload, run_id=key, thread_id=params.thread_id)
+                error = run_error_event(payload, run_id=params.run_id, thread_id=params.thread_id)
                 await self.send(_json.dumps(error))
                 return
         else:
             await aclose_quietly(events)
-        await self.send_log(key, None)
+        await self.send_log(params.run_id, None)
 
-    async def send_log(self, key: str, after: str | None) -> None:
-        """The run's events after ``after`` as ``{id, chunk}`` frames, until the run ends."""
+    async def send_log(self, run_id: str, after: str | None) -> None:
+        """The events of this caller's run ``run_id`` after ``after`` as ``{id, chunk}``
+        frames, until the run ends."""
         assert self.durable is not None
-        stream = await self.durable.stream(key, after=after, framing="ndjson", run_id=key)
+        key = scoped_key(self.scope, run_id)
+        stream = await self.durable.stream(key, after=after, framing="ndjson", run_id=run_id)
         try:
             async for line in stream:
                 await self.send(line.decode("utf-8", "surrogatepass").rstrip("\n"))
@@ -208,7 +215,7 @@ class _Session:
         """Stop a durable run wherever it is produced (with a shared log: any replica)."""
         assert self.durable is not None
         try:
-            await self.durable.stop(run_id)
+            await self.durable.stop(scoped_key(self.scope, run_id))
         except ReplayError as exc:  # the log cannot be reached: nothing more to do here
             log_agent_failure(exc, where=f"stopping run {run_id!r}")
 
@@ -335,6 +342,7 @@ def websocket_endpoint(
     subprotocol: str | None = None,
     dialect: Dialect = "current",
     durable: DurableRuns | None = None,
+    run_scope: Callable[[WebSocket], str | Awaitable[str]] | None = None,
 ) -> Callable[[WebSocket], Awaitable[None]]:
     """A Starlette WebSocket endpoint serving ``agent`` turn after turn (see the module).
 
@@ -349,6 +357,11 @@ def websocket_endpoint(
     another durable run stops that one, wherever it is produced. The agent is called as
     ``agent(params, websocket)`` (a ``WebSocket`` reads like a ``Request``:
     headers, query parameters, ``state``).
+
+    ``run_scope(websocket)``, as for ``chat_endpoint``: the namespace (say, the user)
+    this socket's durable runs live in. Runs started, replayed (``?offset=``) or
+    stopped (abort frames) through the socket are looked up in it only, so a caller who
+    learns or guesses another's run id can neither read nor stop that run.
     """
     if not isinstance(heartbeat, int | float) or heartbeat < 0:
         raise ValueError(f"heartbeat must be a number of seconds >= 0, got {heartbeat!r}")
@@ -375,7 +388,13 @@ def websocket_endpoint(
             return
         offered = websocket.scope.get("subprotocols") or []
         await websocket.accept(subprotocol=subprotocol if subprotocol in offered else None)
-        session = _Session(websocket, agent, error_payload, max_frame_bytes, dialect, durable)
+        scope: str | None = None
+        if run_scope is not None:
+            named = run_scope(websocket)
+            scope = await named if inspect.isawaitable(named) else named
+        session = _Session(
+            websocket, agent, error_payload, max_frame_bytes, dialect, durable, scope
+        )
         offset = websocket.query_params.get("offset")
         if offset is not None:
             await _replay(session, websocket.query_params.get("runId"), offset)
