@@ -186,3 +186,17 @@ def test_agui_stream_read_as_vercel_is_named(server: RunningServer) -> None:
     assert done.returncode == 6, done.stderr
     assert "an AG-UI event stream; read it with fetch_server_sent_events()" in done.stderr
     assert "expected a Vercel AI SDK UI message stream" in done.stderr
+
+
+async def test_bridge_adapters_have_no_durable_runs_to_join_or_hydrate() -> None:
+    from chatconduit import AdapterContractError, openai_chat_completions, vercel_ui_stream
+
+    for adapter in (
+        vercel_ui_stream("http://127.0.0.1:9/api/chat"),
+        openai_chat_completions("http://127.0.0.1:9/v1", {"model": "m", "api_key": "k"}),
+    ):
+        async with ChatClient(adapter) as client:
+            with pytest.raises(AdapterContractError, match="has no join_run"):
+                await client.join_run("run-1")
+            with pytest.raises(AdapterContractError, match="has no hydrate"):
+                await client.hydrate("thread-1")
