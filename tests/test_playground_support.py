@@ -91,7 +91,7 @@ def send(page: Any, text: str) -> None:
 
 
 def apply_settings(page: Any, **fields: Any) -> None:
-    """Fill the settings panel (url, headers, framing, protocol, proxy) and apply it."""
+    """Fill the settings panel (url, headers, framing, protocol, model, proxy) and apply it."""
     page.locator("details.settings-box summary").click()
     form = page.locator("#settings")
     if "url" in fields:
@@ -101,6 +101,8 @@ def apply_settings(page: Any, **fields: Any) -> None:
     for name in ("framing", "protocol"):
         if name in fields:
             form.locator(f"select[name={name}]").select_option(fields[name])
+    if "model" in fields:
+        form.locator("input[name=model]").fill(fields["model"])
     if fields.get("proxy"):
         form.locator("input[name=proxy]").check()
     form.get_by_role("button", name="Apply").click()

@@ -8,6 +8,7 @@ import { maskHeaders } from './wire.js'
 
 const MAX_ROWS = 400
 const RENDER_EVERY = 100 // ms: an inspector needs no more than ten updates a second
+const PROTOCOL_NAMES = { vercel: 'a Vercel AI SDK UI message stream', openai: 'OpenAI-compatible chat completions' }
 
 const el = (tag, props = {}, ...children) => {
   const node = Object.assign(document.createElement(tag), props)
@@ -61,6 +62,7 @@ export class Inspector {
       const list = this.list
       this.atEnd = list.scrollHeight - list.scrollTop - list.clientHeight < 40
     }, { passive: true })
+    this.root.querySelector('#bridged').addEventListener('toggle', () => this.schedule())
     this.runPicker.addEventListener('change', () => {
       const value = this.runPicker.value
       this.selected = value === 'latest' ? null : Number(value)
@@ -143,8 +145,9 @@ export class Inspector {
     this.status.dataset.status = run.status
     const beats = t.heartbeats ? ` · ${t.heartbeats} heartbeat${t.heartbeats === 1 ? '' : 's'}` : ''
     const resumes = t.resumes ? ` · resumed ×${t.resumes}` : ''
+    const bridged = run.bridged ? ` · bridged: ${run.bridged}` : ''
     this.status.title = `HTTP ${run.httpStatus ?? '–'}${beats}${resumes}`
-    this.root.querySelector('#conn-extra').textContent = `HTTP ${run.httpStatus ?? '–'}${beats}${resumes}`
+    this.root.querySelector('#conn-extra').textContent = `HTTP ${run.httpStatus ?? '–'}${beats}${resumes}${bridged}`
     const rows = [
       ['response headers', ms(t.headers)],
       ['first token', ms(t.ttft)],
@@ -170,7 +173,23 @@ export class Inspector {
       const body = run.requests[0]?.body
       this.requestBody.textContent = body ? pretty(body) : '(no body)'
     }
+    this.renderBridged(run)
     this.renderEvents(run)
+  }
+
+  /** Which protocol the proxy bridged, and on demand that backend's own bytes. */
+  renderBridged(run) {
+    const box = this.root.querySelector('#bridged')
+    box.hidden = !run.bridged
+    if (!run.bridged) return
+    const name = PROTOCOL_NAMES[run.bridged] ?? run.bridged
+    const summary = `Bridged from ${name} · ${run.foreignChars} characters of its own answer`
+    const head = box.querySelector('summary')
+    if (head.textContent !== summary) head.textContent = summary
+    if (!box.open) return
+    const pre = box.querySelector('pre')
+    const text = run.foreign.join('') + (run.foreignChars > run.foreign.reduce((n, t) => n + t.length, 0) ? '\n… (cut)' : '')
+    if (pre.textContent.length !== text.length) pre.textContent = text || '(nothing yet: an error answer is in the banner)'
   }
 
   renderEvents(run) {

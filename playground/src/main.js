@@ -7,7 +7,7 @@ import { ChatView } from './chat.js'
 import { coalescing } from './coalesce.js'
 import { Inspector } from './inspector.js'
 import { FrameMeter } from './frames.js'
-import { readSettings, renderSettings } from './settings.js'
+import { BRIDGED, readSettings, renderSettings } from './settings.js'
 import { recordingFetch } from './wire.js'
 
 const config = JSON.parse(document.getElementById('playground-config').textContent)
@@ -69,6 +69,13 @@ function showError(error) {
   fill()
 }
 
+function proxyHeaders() {
+  const extra = {}
+  if (settings.protocol in BRIDGED) extra['x-chatconduit-protocol'] = settings.protocol
+  if (settings.protocol === 'openai') extra['x-chatconduit-model'] = settings.model
+  return extra
+}
+
 function connection() {
   const target =
     settings.useProxy && config.proxy
@@ -76,7 +83,14 @@ function connection() {
           shown: (url) => url,
           route: (url, init) => [
             new URL(config.proxy, document.baseURI).href,
-            { ...init, headers: { ...Object.fromEntries(new Headers(init.headers ?? {})), 'x-chatconduit-target': new URL(url, document.baseURI).href } },
+            {
+              ...init,
+              headers: {
+                ...Object.fromEntries(new Headers(init.headers ?? {})),
+                ...proxyHeaders(),
+                'x-chatconduit-target': new URL(url, document.baseURI).href,
+              },
+            },
           ],
         }
       : null
@@ -189,4 +203,6 @@ window.playground = {
   }),
   status: () => client.getStatus(),
   settings: () => ({ ...settings, headers: Object.keys(settings.headers) }),
+  // The bridged backend's own bytes of a run, as the proxy copied them.
+  foreign: (run) => ((run ? inspector.log.runs[run - 1] : inspector.log.current)?.foreign ?? []).join(''),
 }

@@ -2,6 +2,7 @@
 // the resumes that continue it after a drop), every item as it arrived, and the
 // timeline numbers derived from them.
 
+const MAX_FOREIGN_CHARS = 2_000_000 // a bridged backend's bytes kept per run
 const TOKEN_TYPES = new Set(['TEXT_MESSAGE_CONTENT', 'TEXT_MESSAGE_CHUNK'])
 
 export class RunLog {
@@ -38,6 +39,9 @@ export class RunLog {
         status: 'connecting',
         httpStatus: null,
         errorBody: null,
+        bridged: null, // the protocol the proxy read the backend with (vercel, openai)
+        foreign: [], // that backend's own bytes, as the proxy copied them
+        foreignChars: 0,
       }
       this.runs.push(run)
     } else {
@@ -55,12 +59,18 @@ export class RunLog {
     const run = request.run
     run.responseAt ??= performance.now()
     run.httpStatus = response.status
+    run.bridged = response.headers.get('x-chatconduit-bridged')
     run.status = response.ok ? (run.resumes ? 'resumed' : 'streaming') : 'http-error'
     this.onChange(run)
   }
 
   item(request, item) {
     const run = request.run
+    if (item.kind === 'foreign') {
+      run.foreignChars += item.text.length
+      if (run.foreignChars <= MAX_FOREIGN_CHARS) run.foreign.push(item.text)
+      return this.onChange(run)
+    }
     const at = performance.now()
     const entry = { seq: ++this.sequence, at: at - run.startedAt, ...item }
     run.items.push(entry)

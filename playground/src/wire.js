@@ -22,6 +22,8 @@ function headersOf(init) {
   return out
 }
 
+const BRIDGED = ': bridged '
+
 /** Splits SSE bytes into frames (WHATWG rules, enough for display). */
 function sseSplitter(emit) {
   let data = []
@@ -36,6 +38,18 @@ function sseSplitter(emit) {
       return
     }
     raw.push(line)
+    if (line.startsWith(BRIDGED)) {
+      // The proxy's copy of a bridged backend's own bytes (a comment the client skips).
+      let text
+      try {
+        text = String(JSON.parse(line.slice(BRIDGED.length)))
+      } catch {
+        text = line.slice(BRIDGED.length)
+      }
+      emit({ kind: 'foreign', text })
+      raw = []
+      return
+    }
     if (line.startsWith(':')) {
       emit({ kind: 'heartbeat', raw: line })
       raw = []
@@ -61,7 +75,7 @@ function ndjsonSplitter(emit) {
 export async function readEvents(stream, framing, onItem) {
   const decoder = new TextDecoder()
   const split = (framing === 'ndjson' ? ndjsonSplitter : sseSplitter)((item) => {
-    if (item.kind === 'heartbeat') return onItem(item)
+    if (item.kind === 'heartbeat' || item.kind === 'foreign') return onItem(item)
     if (item.text === '[DONE]') return onItem({ kind: 'done', raw: item.raw })
     let payload
     try {

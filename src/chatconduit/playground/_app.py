@@ -75,8 +75,10 @@ def playground_app(
     ``endpoint`` is the chat route the page talks to by default (a path on the same
     origin, or a URL) and ``framing`` how it answers. ``proxy=True`` adds ``POST``/``GET
     proxy``, which forwards a request to the URL in the ``X-Chatconduit-Target`` header,
-    so the page reaches backends that send no CORS headers. It forwards to any URL the
-    page names, so enable it only on a server bound to a trusted interface.
+    so the page reaches backends that send no CORS headers, and bridges Vercel AI SDK and
+    OpenAI-compatible backends (``X-Chatconduit-Protocol``) into AG-UI for the page. It
+    forwards to any URL the page names, so enable it only on a server bound to a trusted
+    interface.
     """
     if framing not in ("sse", "ndjson"):
         raise ValueError(f"framing must be 'sse' or 'ndjson', got {framing!r}")

@@ -6,7 +6,9 @@ in the ``X-Chatconduit-Target`` header, not the path or query, so access logs ne
 show it (it may carry a key). Nothing here logs headers or bodies. The response is
 streamed back as it arrives; when the backend drops mid-answer the browser's
 response is cut too (not ended cleanly), so a resumable client sees the drop and
-reconnects with ``Last-Event-ID`` as it would without the proxy.
+reconnects with ``Last-Event-ID`` as it would without the proxy. A request naming a
+protocol in ``X-Chatconduit-Protocol`` (``vercel``, ``openai``) is bridged instead
+(``_bridge``): the target is read with our bridge adapters and answered as AG-UI.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+
+from ._bridge import MODEL_HEADER, PROTOCOL_HEADER, bridge_response
 
 __all__ = ["MAX_PROXY_BODY_BYTES", "TARGET_HEADER", "PlaygroundProxy"]
 
@@ -46,6 +50,8 @@ _DROPPED_REQUEST = frozenset(
         "origin",
         "referer",
         TARGET_HEADER,
+        PROTOCOL_HEADER,
+        MODEL_HEADER,
     }
 )
 _KEPT_RESPONSE = frozenset({"content-type", "cache-control", "retry-after", "www-authenticate"})
@@ -62,11 +68,15 @@ async def _plain(send: Send, status: int, text: str) -> None:
     await send({"type": "http.response.body", "body": text.encode()})
 
 
-def _target(scope: Scope) -> str:
+def _header(scope: Scope, wanted: str) -> str:
     for name, value in scope.get("headers", []):
-        if name.decode("latin-1").lower() == TARGET_HEADER:
+        if name.decode("latin-1").lower() == wanted:
             return str(value.decode("latin-1"))
     return ""
+
+
+def _target(scope: Scope) -> str:
+    return _header(scope, TARGET_HEADER)
 
 
 def _is_http_url(target: str) -> bool:
@@ -111,6 +121,18 @@ class PlaygroundProxy:
             for name, value in scope.get("headers", [])
             if name.decode("latin-1").lower() not in _DROPPED_REQUEST
         ]
+        bridge = _header(scope, PROTOCOL_HEADER)
+        if bridge:
+            response = await bridge_response(
+                bridge,
+                target,
+                headers,
+                bytes(body),
+                model=_header(scope, MODEL_HEADER),
+                read_timeout=self.timeout,
+            )
+            await response(scope, receive, send)
+            return
         forward = asyncio.ensure_future(
             self._forward(scope["method"], target, headers, bytes(body), send)
         )
