@@ -48,7 +48,6 @@ from .._exceptions import (
     HTTPStatusError,
     MalformedEventError,
     ProtocolError,
-    ReconnectLimitError,
     StreamTimeoutError,
     WebSocketClosedError,
 )
@@ -58,7 +57,14 @@ from ._protocols import RunContext
 from ._request import encode_run_body
 from ._resume import ResumePolicy
 from ._retry import RetryPolicy, coerce_retry_policy, is_retryable_status
-from ._websocket_wire import close_code, close_reason, ends_turn, status_error, with_query
+from ._websocket_wire import (
+    RunResume,
+    close_code,
+    close_reason,
+    ends_turn,
+    status_error,
+    with_query,
+)
 
 __all__ = [
     "WebSocketAdapter",
@@ -305,9 +311,7 @@ class WebSocketAdapter(WebSocketBase):
             try:
                 sock = await self._socket_for(run_id, body, scope)
                 sent = True
-                seen: set[str] = set()
-                last_id: str | None = None
-                reconnects = 0
+                resume = RunResume(run_id, self._resume)
                 while True:
                     try:
                         frame = await scope.run(self._recv(sock))
@@ -315,17 +319,13 @@ class WebSocketAdapter(WebSocketBase):
                         too_large = self._too_large(exc)
                         if too_large is not None:
                             raise too_large from None
-                        if last_id is None or self._resume.max_reconnects == 0:
+                        if not resume.resumable:
                             raise self._closed_error(exc, sock) from None
-                        reconnects += 1
-                        if reconnects > self._resume.max_reconnects:
-                            raise ReconnectLimitError(
-                                f"gave up resuming run {run_id!r} after "
-                                f"{self._resume.max_reconnects} reconnects without progress"
-                            ) from None
+                        delay = resume.next_delay()
                         await self._drop()
-                        await scope.run(asyncio.sleep(self._resume.delay_for(reconnects)))
-                        target = with_query(self.url, runId=run_id, offset=last_id)
+                        await scope.run(asyncio.sleep(delay))
+                        assert resume.last_id is not None
+                        target = with_query(self.url, runId=run_id, offset=resume.last_id)
                         sock = await self._open(target, reusable=False, scope=scope)
                         self._socket = sock
                         continue
@@ -333,12 +333,8 @@ class WebSocketAdapter(WebSocketBase):
                     if decoded is None:
                         continue
                     event, event_id = decoded
-                    if event_id is not None:
-                        if event_id in seen:
-                            continue  # the replayed boundary after a resume
-                        seen.add(event_id)
-                        last_id = event_id
-                        reconnects = 0
+                    if not resume.is_new(event_id):
+                        continue  # the replayed boundary after a resume
                     yield event
                     if ends_turn(event):
                         finished = True
@@ -379,14 +375,12 @@ class WebSocketAdapter(WebSocketBase):
     ) -> AsyncIterator[Event]:
         from websockets.exceptions import ConnectionClosed
 
-        last_id = offset
-        seen: set[str] = set() if offset is None else {offset}
-        reconnects = 0
+        resume = RunResume(run_id, self._resume, after=offset)
         sock: _Socket | None = None
         try:
             while True:
                 if sock is None:
-                    target = with_query(self.url, runId=run_id, offset=last_id or "-1")
+                    target = with_query(self.url, runId=run_id, offset=resume.last_id or "-1")
                     sock = await self._open(target, reusable=False, scope=scope)
                 try:
                     frame = await scope.run(self._recv(sock))
@@ -396,29 +390,19 @@ class WebSocketAdapter(WebSocketBase):
                         raise too_large from None
                     if isinstance(exc, ConnectionClosed) and close_code(exc) == 1000:
                         return  # the end of the run's log
-                    if last_id is None or self._resume.max_reconnects == 0:
+                    if not resume.resumable:
                         raise self._closed_error(exc, sock, "the run's log ended") from None
-                    reconnects += 1
-                    if reconnects > self._resume.max_reconnects:
-                        raise ReconnectLimitError(
-                            f"gave up joining run {run_id!r} after "
-                            f"{self._resume.max_reconnects} reconnects without progress"
-                        ) from None
+                    delay = resume.next_delay("joining")
                     await sock.close()
                     sock = None
-                    await scope.run(asyncio.sleep(self._resume.delay_for(reconnects)))
+                    await scope.run(asyncio.sleep(delay))
                     continue
                 decoded = self._decode(frame, sock)
                 if decoded is None:
                     continue  # a heartbeat ping
                 event, event_id = decoded
-                if event_id is not None:
-                    if event_id in seen:
-                        continue  # the replayed boundary after a resume
-                    seen.add(event_id)
-                    last_id = event_id
-                    reconnects = 0
-                yield event
+                if resume.is_new(event_id):
+                    yield event
         except Aborted:
             return
         finally:

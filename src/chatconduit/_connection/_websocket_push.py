@@ -24,7 +24,7 @@ from ._abort import Aborted, AbortScope, AbortSignal
 from ._protocols import RunContext
 from ._request import encode_run_body
 from ._websocket import _ABORT_SEND_TIMEOUT, WebSocketBase, WebSocketOptions, _Socket
-from ._websocket_wire import ends_turn, with_query
+from ._websocket_wire import RunResume, ends_turn, with_query
 
 __all__ = ["WebSocketPushAdapter", "websocket_push"]
 
@@ -32,17 +32,16 @@ _Item = Event | BaseException
 
 
 class _Turn:
-    """The run the last ``send`` started: what resuming it needs."""
+    """The run the last ``send`` started: whether it ended or was aborted, and what
+    resuming it needs."""
 
-    __slots__ = ("aborted", "ended", "last_id", "reconnects", "run_id", "seen")
+    __slots__ = ("aborted", "ended", "resume", "run_id")
 
-    def __init__(self, run_id: str) -> None:
+    def __init__(self, run_id: str, resume: RunResume) -> None:
         self.run_id = run_id
-        self.last_id: str | None = None
-        self.seen: set[str] = set()
+        self.resume = resume
         self.ended = False
         self.aborted = False
-        self.reconnects = 0
 
 
 class WebSocketPushAdapter(WebSocketBase):
@@ -104,7 +103,7 @@ class WebSocketPushAdapter(WebSocketBase):
                     sock = await self._open(target, reusable=True, scope=scope)
                     self._socket = sock
                     self._start_reader(sock)
-                turn = _Turn(run_id)
+                turn = _Turn(run_id, RunResume(run_id, self._resume))
                 self._turn = turn
                 if abort_signal is not None:
                     loop = asyncio.get_running_loop()
@@ -173,7 +172,7 @@ class WebSocketPushAdapter(WebSocketBase):
                     if self._socket is sock:
                         self._socket = None  # closed between turns: the next send reopens
                     return
-                if too_large is None and turn is not None and turn.last_id is not None:
+                if too_large is None and turn is not None and turn.resume.last_id is not None:
                     try:
                         sock = await self._reopen(turn)
                     except ChatConduitError as error:
@@ -191,12 +190,8 @@ class WebSocketPushAdapter(WebSocketBase):
                 continue
             event, event_id = decoded
             turn = self._turn
-            if turn is not None and event_id is not None:
-                if event_id in turn.seen:
-                    continue  # the replayed boundary after a resume
-                turn.seen.add(event_id)
-                turn.last_id = event_id
-                turn.reconnects = 0
+            if turn is not None and not turn.resume.is_new(event_id):
+                continue  # the replayed boundary after a resume
             self._push(event)
             if turn is not None and ends_turn(event):
                 turn.ended = True
@@ -205,19 +200,14 @@ class WebSocketPushAdapter(WebSocketBase):
                     return
 
     async def _reopen(self, turn: _Turn) -> _Socket:
-        policy = self._resume
-        turn.reconnects += 1
-        if policy.max_reconnects == 0:
+        resume = turn.resume
+        if not resume.resumable:
             raise ReconnectLimitError("resuming is disabled (resume=False)")
-        if turn.reconnects > policy.max_reconnects:
-            raise ReconnectLimitError(
-                f"gave up resuming run {turn.run_id!r} after {policy.max_reconnects} "
-                "reconnects without progress"
-            )
+        delay = resume.next_delay()
         await self._drop()
-        await asyncio.sleep(policy.delay_for(turn.reconnects))
-        assert turn.last_id is not None
-        target = with_query(self.url, runId=turn.run_id, offset=turn.last_id)
+        await asyncio.sleep(delay)
+        assert resume.last_id is not None
+        target = with_query(self.url, runId=turn.run_id, offset=resume.last_id)
         sock = await self._open(target, reusable=False, scope=AbortScope(None))
         self._socket = sock
         return sock

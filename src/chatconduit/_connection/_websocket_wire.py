@@ -10,10 +10,62 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .._events import Event, RunErrorEvent, RunFinishedEvent
-from .._exceptions import HTTPStatusError
+from .._exceptions import HTTPStatusError, ReconnectLimitError
 from .._redact import Scrubber, redact_url
+from ._resume import ResumePolicy
 
-__all__ = ["close_code", "close_reason", "ends_turn", "status_error", "with_query"]
+__all__ = [
+    "RunResume",
+    "close_code",
+    "close_reason",
+    "ends_turn",
+    "status_error",
+    "with_query",
+]
+
+
+class RunResume:
+    """Where a run read over a socket stands, for reopening it after a drop at
+    ``?runId=&offset=<last id>``: the envelope ids seen (the server replays the boundary,
+    which is skipped), the last one, and the reconnects since the last progress, which
+    ``policy`` bounds. One per run, shared by the pull and push adapters and the join."""
+
+    __slots__ = ("last_id", "policy", "reconnects", "run_id", "seen")
+
+    def __init__(self, run_id: str, policy: ResumePolicy, after: str | None = None) -> None:
+        self.run_id = run_id
+        self.policy = policy
+        self.last_id = after
+        self.seen: set[str] = set() if after is None else {after}
+        self.reconnects = 0
+
+    @property
+    def resumable(self) -> bool:
+        """Whether a drop now can be resumed: an id says where, and resuming is on."""
+        return self.last_id is not None and self.policy.max_reconnects > 0
+
+    def is_new(self, event_id: str | None) -> bool:
+        """Whether the event with this envelope id (``None``: none) is to be delivered;
+        a new id is recorded as the place to resume after."""
+        if event_id is None:
+            return True
+        if event_id in self.seen:
+            return False
+        self.seen.add(event_id)
+        self.last_id = event_id
+        self.reconnects = 0
+        return True
+
+    def next_delay(self, doing: str = "resuming") -> float:
+        """Count one more reconnect and return its delay; past the policy's bound,
+        :class:`ReconnectLimitError`."""
+        self.reconnects += 1
+        if self.reconnects > self.policy.max_reconnects:
+            raise ReconnectLimitError(
+                f"gave up {doing} run {self.run_id!r} after "
+                f"{self.policy.max_reconnects} reconnects without progress"
+            )
+        return self.policy.delay_for(self.reconnects)
 
 
 def ends_turn(event: Event) -> bool:
