@@ -14,14 +14,19 @@ checks), not copies of them.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from interop_current.harness import events_of, require_node_modules, run_ts033_client
-from interop_current.test_server_durable_current import TIMEOUT, assert_clean, rejoin, texts
+from interop_current.test_server_durable_current import (
+    TIMEOUT,
+    assert_clean,
+    rejoin,
+    start_and_leave,
+    texts,
+)
 from redis_support import Replica, redis_server, serve_replica
 
 pytestmark = pytest.mark.interop
@@ -36,34 +41,6 @@ def replicas() -> Iterator[tuple[Replica, Replica]]:
         serve_replica(redis.url, delay=0.05) as b,
     ):
         yield a, b
-
-
-def start_and_leave(url: str, run_id: str, thread_id: str, text: str) -> None:
-    """Another tab: POST the run, read its first event, go away (the run goes on)."""
-    body = {
-        "threadId": thread_id,
-        "runId": run_id,
-        "state": {},
-        "messages": [{"id": f"u-{run_id}", "role": "user", "content": text}],
-        "tools": [],
-        "context": [],
-        "forwardedProps": {},
-    }
-    started = threading.Event()
-
-    def tab() -> None:
-        with (
-            httpx.Client(timeout=TIMEOUT) as client,
-            client.stream("POST", url, json=body, headers={"X-Run-Id": run_id}) as response,
-        ):
-            assert response.status_code == 200
-            next(response.iter_bytes())
-            started.set()
-
-    thread = threading.Thread(target=tab)
-    thread.start()
-    assert started.wait(TIMEOUT)
-    thread.join(TIMEOUT)
 
 
 @pytest.mark.parametrize("transport", ["sse", "ndjson"])

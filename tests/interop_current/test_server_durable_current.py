@@ -68,6 +68,34 @@ def rejoin(url: str, transport: str, run_id: str, thread_id: str) -> dict[str, A
     return report
 
 
+def start_and_leave(url: str, run_id: str, thread_id: str, text: str) -> None:
+    """Another tab: POST the run, read its first event, go away (the run goes on)."""
+    body = {
+        "threadId": thread_id,
+        "runId": run_id,
+        "state": {},
+        "messages": [{"id": f"u-{run_id}", "role": "user", "content": text}],
+        "tools": [],
+        "context": [],
+        "forwardedProps": {},
+    }
+    started = threading.Event()
+
+    def tab() -> None:
+        with (
+            httpx.Client(timeout=TIMEOUT) as client,
+            client.stream("POST", url, json=body, headers={"X-Run-Id": run_id}) as response,
+        ):
+            assert response.status_code == 200
+            next(response.iter_bytes())
+            started.set()
+
+    thread = threading.Thread(target=tab)
+    thread.start()
+    assert started.wait(TIMEOUT)
+    thread.join(TIMEOUT)
+
+
 def texts(messages: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return [
         (m["role"], "".join(p["content"] for p in m["parts"] if p["type"] == "text"))
@@ -135,31 +163,7 @@ def test_hydrate_during_a_run_rejoins_it(slow_demo: RunningServer, transport: st
     url = route(slow_demo, transport)
     thread_id = f"thread-live-{transport}"
     run_id = f"run-live-{transport}"
-    body = {
-        "threadId": thread_id,
-        "runId": run_id,
-        "state": {},
-        "messages": [{"id": "u-live", "role": "user", "content": "Hello from afar"}],
-        "tools": [],
-        "context": [],
-        "forwardedProps": {},
-    }
-    started = threading.Event()
-
-    def leave_after_the_first_event() -> None:
-        # Another tab that starts the run and goes away: the run goes on without it.
-        with (
-            httpx.Client(timeout=TIMEOUT) as client,
-            client.stream("POST", url, json=body, headers={"X-Run-Id": run_id}) as response,
-        ):
-            assert response.status_code == 200
-            next(response.iter_bytes())
-            started.set()
-
-    tab = threading.Thread(target=leave_after_the_first_event)
-    tab.start()
-    assert started.wait(TIMEOUT)
-    tab.join(TIMEOUT)
+    start_and_leave(url, run_id, thread_id, "Hello from afar")
 
     report = run_ts033_client(url, transport, [], thread_id=thread_id, persistence="server")
     assert_clean(report)
