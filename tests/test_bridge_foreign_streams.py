@@ -200,3 +200,15 @@ async def test_bridge_adapters_have_no_durable_runs_to_join_or_hydrate() -> None
                 await client.join_run("run-1")
             with pytest.raises(AdapterContractError, match="has no hydrate"):
                 await client.hydrate("thread-1")
+
+
+def test_cli_without_protocol_switches_at_our_own_vercel_route() -> None:
+    """``chat_endpoint(protocol="vercel")`` refuses an AG-UI body with a 400 naming
+    ``$.trigger``; the CLI reads that as a Vercel endpoint and asks again in its shape."""
+    from chatconduit.demo import create_app
+
+    with serve(create_app(delay=0)) as demo:
+        done = cli(f"{demo.url}/api/chat/vercel", "-m", "what is 2+3*4")
+    assert done.returncode == 0, done.stderr
+    assert "= **14**" in done.stdout
+    assert "switched to --protocol vercel" in done.stdout + done.stderr

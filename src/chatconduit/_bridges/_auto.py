@@ -4,9 +4,10 @@ says the endpoint speaks the Vercel AI SDK UI message stream.
 What says so: the ``x-vercel-ai-ui-message-stream`` header (or Vercel chunks in the
 body), reported by the response reader as an ``UnexpectedResponseError`` naming
 ``vercel_ui_stream``; or a 400/422 refusing our body for lacking the AI SDK's
-``trigger`` (pydantic-ai's ``VercelAIAdapter``). Either comes before a single event was
-delivered, so the same request is sent again, once, in the AI SDK's shape; from then on
-every request is. ``chatconduit chat`` uses it when no ``--protocol`` is given.
+``trigger`` (pydantic-ai's ``VercelAIAdapter``, our own ``protocol="vercel"`` route).
+Either comes before a single event was delivered, so the same request is sent again,
+once, in the AI SDK's shape; from then on every request is. ``chatconduit chat`` uses
+it when no ``--protocol`` is given.
 """
 
 from __future__ import annotations
@@ -31,7 +32,11 @@ def says_vercel(error: BaseException) -> bool:
     if isinstance(error, UnexpectedResponseError):
         return READERS["vercel"] in str(error)
     if isinstance(error, HTTPStatusError):
-        return error.status_code in (400, 422) and "'trigger'" in error.body
+        # pydantic-ai names the missing discriminator 'trigger'; our own Vercel route
+        # reports the problem at the JSON path $.trigger.
+        return error.status_code in (400, 422) and (
+            "'trigger'" in error.body or '"$.trigger"' in error.body
+        )
     return False
 
 
