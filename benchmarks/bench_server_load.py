@@ -78,7 +78,8 @@ def serve(port: int, events: int, interval: float) -> None:
         yield {"type": "RUN_STARTED", **ids, "emittedNs": time.time_ns()}
         yield {"type": "TEXT_MESSAGE_START", "messageId": "m1", "role": "assistant"}
         for i in range(events):
-            await asyncio.sleep(interval)
+            if interval > 0:  # 0: back to back, as bench_server_js.mjs's agent does
+                await asyncio.sleep(interval)
             yield {
                 "type": "TEXT_MESSAGE_CONTENT",
                 "messageId": "m1",

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any, Final
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import Any, Final, TypeAlias, cast
 
-from .._events import BaseEvent, EventType, RunFinishedEvent
+from .._events import BaseEvent, EventType, RunFinishedEvent, TextMessageContentEvent
 from .._events._run import Interrupt
 from .._messages import ToolCallPart, ToolResultPart, UIMessage
 from .._processor import (
@@ -49,6 +49,7 @@ _RUN_EVENTS: Final = frozenset({EventType.RUN_STARTED, EventType.RUN_FINISHED, E
 _RUN_FINISHED: Final = EventType.RUN_FINISHED
 _STRUCTURAL_WEIGHT: Final = 32  # "characters" an event without text counts for (UpdateHub)
 _SUBMITTED: Final = ChatStatus.SUBMITTED
+_Deltas: TypeAlias = Sequence[TextMessageContentEvent]
 
 # The answer recorded for a tool call that stop() left unanswered (see answer_open_calls).
 STOPPED_TOOL_ERROR: Final = (
@@ -175,6 +176,66 @@ class Conversation:
                     action()
         if kind in _RUN_EVENTS:
             self._observable.run_event(kind, event.__dict__.get("run_id"))
+
+    def on_events(self, batch: Sequence[BaseEvent], request: Request) -> None:
+        """A slice of ``request``'s reply, in order (the pull driver over our own
+        adapters): what :meth:`on_event` does for each event, except that consecutive
+        text deltas for one message are applied together and announced once (see
+        :meth:`_on_text_run`). Stops once the request went stale (a callback stopped
+        it), as the event-by-event loop does."""
+        count = len(batch)
+        index = 0
+        while index < count:
+            event = batch[index]
+            if event.__class__ is TextMessageContentEvent:
+                message_id = event.__dict__["message_id"]
+                end = index + 1
+                while (
+                    end < count
+                    and batch[end].__class__ is TextMessageContentEvent
+                    and batch[end].__dict__["message_id"] == message_id
+                ):
+                    end += 1
+                if end - index > 1:
+                    self._on_text_run(cast(_Deltas, batch[index:end]))
+                    index = end
+                    if request.is_stale():
+                        return
+                    continue
+            self.on_event(event)
+            index += 1
+            if request.is_stale():
+                return
+
+    def _on_text_run(self, run: Sequence[TextMessageContentEvent]) -> None:
+        """:meth:`on_event` for a run of deltas to one message (none opens anything or is
+        a run event). ``on_chunk`` still gets every event, in order, each before it is
+        applied; the run is then applied at once, with one announcement. If ``on_chunk``
+        stops the request at an event, only the events before it are applied, as
+        :meth:`on_event` would."""
+        callback = self._cb.on_chunk
+        if callback is not None:
+            cancels = self._cancels
+            emit = self._calls.emit
+            for index, event in enumerate(run):
+                emit(callback, event)
+                if self._cancels != cancels:
+                    run = run[:index]
+                    if not run:
+                        return
+                    break
+        hub = self._hub
+        if hub.has_subscribers:
+            hub.growth += sum(map(_text_weight, run))
+        self._in_event = True
+        try:
+            self.processor.process_text_run(run)
+        finally:
+            self._in_event = False
+            if self._deferred:
+                deferred, self._deferred = self._deferred, []
+                for action in deferred:
+                    action()
 
     # ------------------------------------------------------------------ processor callbacks
 

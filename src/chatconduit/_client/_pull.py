@@ -10,12 +10,14 @@ subscription that stays ``connected`` forever; there is nothing to subscribe to.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from .._connection._abort import Aborted, AbortScope
+from .._connection._http import HTTPStreamAdapter
 from .._connection._iterables import close_iterator, to_async_iterator
 from .._connection._protocols import ConnectConnectionAdapter
-from .._events import BaseEvent, coerce_event
+from .._events import BaseEvent, Event, coerce_event
 from .._exceptions import HTTPStatusError, ProtocolError, TransportError
 from .._messages import UIMessage
 from ._conversation import Conversation
@@ -28,6 +30,17 @@ def is_transport_failure(error: BaseException) -> bool:
     """Whether an error means the connection itself failed (vs. the agent reporting one)."""
     return isinstance(error, TransportError | HTTPStatusError | ProtocolError) or not isinstance(
         error, Exception
+    )
+
+
+def _reads_slices(adapter: object) -> bool:
+    """Whether ``adapter`` is one of our HTTP adapters whose ``connect()`` is its own (not
+    overridden by a subclass): then the driver reads the same run in slices. Any other
+    adapter is read through its ``connect()``, event by event, as before."""
+    return (
+        isinstance(adapter, HTTPStreamAdapter)
+        and type(adapter).connect is HTTPStreamAdapter.connect
+        and type(adapter).connect_slices is HTTPStreamAdapter.connect_slices
     )
 
 
@@ -80,9 +93,15 @@ class PullDriver:
     async def _consume(
         self, request: Request, messages: list[UIMessage], data: dict[str, Any]
     ) -> None:
-        result = self.adapter.connect(
-            messages, data, request.controller.signal, request.run_context
-        )
+        adapter = self.adapter
+        signal, run_context = request.controller.signal, request.run_context
+        if _reads_slices(adapter):
+            assert isinstance(adapter, HTTPStreamAdapter)
+            await self._consume_slices(
+                request, adapter.connect_slices(messages, data, signal, run_context)
+            )
+            return
+        result = adapter.connect(messages, data, signal, run_context)
         iterator = await to_async_iterator(result, "connect()")
         on_event = self._conversation.on_event
         calls = self._observable.calls
@@ -102,6 +121,29 @@ class PullDriver:
             # Closing the iterator closes the HTTP response: the server sees the
             # disconnect at once rather than when it next writes.
             await close_iterator(iterator)
+
+    async def _consume_slices(
+        self, request: Request, slices: AsyncGenerator[list[Event], None]
+    ) -> None:
+        """The loop above over our own adapter's slices (typed events, never empty): one
+        hand-over per network read. A slice is applied at once (``Conversation.on_events``:
+        ``on_chunk`` still sees every event, in order; a run of deltas is announced once)
+        and the async callbacks it queued are awaited after it."""
+        on_events = self._conversation.on_events
+        calls = self._observable.calls
+        try:
+            first = True
+            async for batch in slices:
+                if request.is_stale():
+                    return
+                if first:
+                    first = False
+                    self._observable.set_connection(ChatConnectionStatus.CONNECTED)
+                on_events(batch, request)
+                if calls.queue:
+                    await calls.flush()
+        finally:
+            await slices.aclose()  # closes the HTTP response, as close_iterator does
 
     def cancelled(self, request: Request) -> None:
         """Nothing to do: aborting the request closed its response."""

@@ -139,8 +139,29 @@ class HTTPStreamAdapter:
         """POST the run and yield its events. Nothing is sent until the first iteration.
 
         Every request of the run (retries, resumes) says ``X-Run-Id: <the run id>``."""
+        return self._new_run(messages, data, abort_signal, run_context).events()
+
+    def connect_slices(
+        self,
+        messages: Sequence[Any],
+        data: Mapping[str, Any] | None = None,
+        abort_signal: AbortSignal | None = None,
+        run_context: RunContext | None = None,
+    ) -> AsyncGenerator[list[Event], None]:
+        """``connect()``'s events in the reader's slices (non-empty lists, in order): what
+        ``ChatClient`` reads from our own adapters, one hand-over per network read
+        rather than per event. Internal: not part of the adapter protocol."""
+        return self._new_run(messages, data, abort_signal, run_context).slices()
+
+    def _new_run(
+        self,
+        messages: Sequence[Any],
+        data: Mapping[str, Any] | None,
+        abort_signal: AbortSignal | None,
+        run_context: RunContext | None,
+    ) -> StreamRun:
         framing = self._framing
-        run = StreamRun(
+        return StreamRun(
             framing=framing,
             url=self._url,
             options=self._options,
@@ -148,7 +169,6 @@ class HTTPStreamAdapter:
             abort_signal=abort_signal,
             client_for=self._client_for,
         )
-        return run.events()
 
     def join_run(
         self,

@@ -144,6 +144,20 @@ class StreamRun:
     # -- the run --------------------------------------------------------------------------
 
     async def events(self) -> AsyncGenerator[Event, None]:
+        """The run's events, one by one (what ``connect()`` and ``join_run()`` yield)."""
+        slices = self.slices()
+        try:
+            async for batch in slices:
+                for event in batch:
+                    yield event
+        finally:
+            # Closing this iterator closes the run at once (the response, the status).
+            await slices.aclose()
+
+    async def slices(self) -> AsyncGenerator[list[Event], None]:
+        """The run's events in the reader's slices (lists of one network read's events,
+        in order, never empty): one hand-over per slice instead of per event. Our own
+        consumers (``ChatClient``'s pull driver) read this; a slice is theirs to keep."""
         await self._start()
         try:
             while True:
@@ -165,8 +179,7 @@ class StreamRun:
                 )
                 try:
                     async for batch in reader:
-                        for event in batch:
-                            yield event
+                        yield batch
                 except (TransportError, StreamTruncatedError) as exc:
                     if exc is self._deadline.error:
                         raise  # the deadline ends the run: no resume

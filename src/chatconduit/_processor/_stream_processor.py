@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeAlias
 
-from .._events import BaseEvent, Usage, coerce_event
+from .._events import BaseEvent, TextMessageContentEvent, Usage, coerce_event
 from .._exceptions import RunError
 from .._messages import UIMessage
 from . import _conversation
@@ -33,6 +33,7 @@ from ._message_state import StreamToolCall
 from ._records import MessagesView, RunInfo
 from ._runs import finalize
 from ._strategies import ChunkStrategy, ImmediateStrategy
+from ._text_messages import on_text_run
 from ._tool_calls import tool_call_arguments
 
 __all__ = ["EventInput", "StreamProcessor"]
@@ -261,3 +262,13 @@ class StreamProcessor:
         handler = _handler_for(kind)
         if handler is not None:
             handler(ctx, ev)
+
+    def process_text_run(self, events: Sequence[TextMessageContentEvent]) -> None:
+        """Apply consecutive TEXT_MESSAGE_CONTENT events for one message (typed, at least
+        one): the messages end up as after :meth:`process` of each in turn, but a run of
+        streaming deltas is announced once (``on_messages_change``, ``on_text_update``)
+        rather than per delta. What ``ChatClient`` does with a slice of its reader."""
+        ctx = self._ctx
+        if ctx.chunk is not None:
+            close_chunk(ctx)
+        on_text_run(ctx, events)

@@ -13,6 +13,9 @@ TEXT_MESSAGE_END and on finalize.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import cast
+
 from .._events import TextMessageContentEvent, TextMessageEndEvent, TextMessageStartEvent
 from .._messages import Role, TextPart
 from .._text import append_in_place
@@ -27,6 +30,7 @@ __all__ = [
     "on_text_message_content",
     "on_text_message_end",
     "on_text_message_start",
+    "on_text_run",
 ]
 
 
@@ -196,6 +200,39 @@ def on_text_message_content(ctx: Context, ev: TextMessageContentEvent) -> None:
     emit = ctx.strategy.should_emit(delta or ev.content or "", ms.segment_text())
     if emit and ms.segment is not None and len(ms.segment.content) != ms.emitted_len:
         announce_text(ctx, ms)
+
+
+def on_text_run(ctx: Context, events: Sequence[TextMessageContentEvent]) -> None:
+    """A run of TEXT_MESSAGE_CONTENT events for one message, as the reader delivered it:
+    the same part and text as applying them one by one, announced once.
+
+    Only the streaming case (the immediate strategy, non-empty deltas for the segment
+    that is still the message's last part) is joined; until it applies (the run's first
+    delta may open the segment) and whenever it does not, each event takes the one-by-one
+    route, so every other strategy sees each delta as before."""
+    immediate = type(ctx.strategy) is ImmediateStrategy
+    for index, ev in enumerate(events):
+        message_id = ev.message_id
+        ms = ctx.states.get(message_id) if message_id is not None else None
+        current = ms.segment if ms is not None else None
+        if immediate and ms is not None and current is not None and not ms.pending_tools:
+            parts = ms.message.parts
+            if parts and parts[-1] is current:
+                rest = events[index:] if index else events
+                deltas = [e.delta for e in rest]
+                if all(deltas):
+                    append_in_place(current, "content", "".join(cast("list[str]", deltas)))
+                    size = len(current.content)
+                    if size != ms.emitted_len:
+                        ms.emitted_len = size
+                        ctx.emit_messages()
+                        if ctx.on_text_update is not None:
+                            ctx.on_text_update(ms.id, current.content)
+                    return
+                for one in rest:
+                    on_text_message_content(ctx, one)
+                return
+        on_text_message_content(ctx, ev)
 
 
 def on_text_message_end(ctx: Context, ev: TextMessageEndEvent) -> None:

@@ -22,7 +22,15 @@ import enum
 from collections.abc import AsyncIterable, AsyncIterator
 from typing import Any, Final, TypeVar
 
-__all__ = ["HEARTBEAT", "Heartbeat", "aclose_quietly", "raised_by_source", "with_heartbeats"]
+__all__ = [
+    "HEARTBEAT",
+    "MAX_BATCH_ITEMS",
+    "Heartbeat",
+    "aclose_quietly",
+    "heartbeat_batches",
+    "raised_by_source",
+    "with_heartbeats",
+]
 
 T = TypeVar("T")
 
@@ -36,6 +44,10 @@ class Heartbeat(enum.Enum):
 HEARTBEAT: Final = Heartbeat.TICK
 
 _END: Final = object()
+
+# How far a batch pump lets the source run ahead of its consumer: the most items one
+# batch holds (what the response writes as one body chunk is bounded by bytes too).
+MAX_BATCH_ITEMS: Final = 8
 
 
 class _Failure:
@@ -131,4 +143,108 @@ async def with_heartbeats(
             task.cancel()
             # asyncio.wait never raises the task's own CancelledError; it raises only
             # if *we* are cancelled meanwhile, and then the pump finishes on its own.
+            await asyncio.wait({task})
+
+
+async def heartbeat_batches(
+    source: AsyncIterable[T], interval: float | None, *, max_items: int = MAX_BATCH_ITEMS
+) -> AsyncIterator[list[T] | Heartbeat]:
+    """The items of ``source`` in batches: each batch is what the source produced while
+    the consumer was busy with the previous one (at most ``max_items``; the source waits
+    while a full batch is unclaimed), plus :data:`HEARTBEAT` after each ``interval`` of
+    silence (``None``: never).
+
+    The same pump as :func:`with_heartbeats` (one task runs the source to completion,
+    closing this cancels it and waits for its ``finally``), but the hand-over is a list
+    taken whole: a consumer that writes each batch as one body chunk pays one wake-up
+    and one write per batch, not per item. Nothing waits for a batch to fill: a lone
+    item is handed over as soon as the consumer is free.
+    """
+    if interval is not None and interval <= 0:
+        raise ValueError(f"heartbeat interval must be > 0 seconds, got {interval!r}")
+    if max_items < 1:
+        raise ValueError(f"max_items must be at least 1, got {max_items!r}")
+    loop = asyncio.get_running_loop()
+    pending: list[Any] = []  # items, then _END or a _Failure last
+    ready = asyncio.Event()  # pending has something, or a heartbeat is due
+    room = asyncio.Event()  # the source may add to pending
+    room.set()
+    beat = False
+    last_item = loop.time()
+    timer: asyncio.TimerHandle | None = None
+
+    async def pump() -> None:
+        iterator = aiter(source)
+        first = True
+        try:
+            async for item in iterator:
+                pending.append(item)
+                ready.set()
+                if first:
+                    # The first item goes out alone, at once: let the consumer take it
+                    # before a busy source fills a batch behind it.
+                    first = False
+                    await asyncio.sleep(0)
+                elif len(pending) >= max_items:
+                    room.clear()
+                    await room.wait()
+        except Exception as exc:  # handed to the consumer, which re-raises it
+            pending.append(_Failure(exc))
+            ready.set()
+            return
+        except asyncio.CancelledError as exc:
+            if not raised_by_source(exc):
+                raise
+            pending.append(_Failure(exc))  # else the consumer would wait forever
+            ready.set()
+            return
+        finally:
+            await aclose_quietly(iterator)
+        pending.append(_END)
+        ready.set()
+
+    def tick() -> None:
+        # As in with_heartbeats: one timer per interval; nothing pending means the
+        # consumer is waiting for the source, so a heartbeat is due.
+        nonlocal timer, beat
+        assert interval is not None
+        idle = loop.time() - last_item
+        if idle >= interval and not pending:
+            beat = True
+            ready.set()
+            idle = 0.0
+        timer = loop.call_later(interval - idle if idle < interval else interval, tick)
+
+    task = asyncio.create_task(pump(), name="chatconduit-batch-pump")
+    if interval is not None:
+        timer = loop.call_later(interval, tick)
+    try:
+        while True:
+            if not pending:
+                if beat:
+                    beat = False
+                    yield HEARTBEAT
+                    continue
+                ready.clear()
+                await ready.wait()
+                continue
+            batch = pending[:]
+            pending.clear()
+            room.set()
+            beat = False
+            last_item = loop.time()
+            tail = batch[-1]
+            if tail is _END or isinstance(tail, _Failure):
+                batch.pop()
+                if batch:
+                    yield batch
+                if isinstance(tail, _Failure):
+                    raise tail.exc
+                return
+            yield batch
+    finally:
+        if timer is not None:
+            timer.cancel()
+        if not task.done():
+            task.cancel()
             await asyncio.wait({task})

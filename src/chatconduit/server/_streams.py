@@ -26,7 +26,7 @@ import logging
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, TypeAlias, TypeVar, cast
 
 from pydantic import BaseModel
 
@@ -36,6 +36,7 @@ from .._events import BaseEvent, event_to_dict
 from .._exceptions import AgentOutputError, MalformedEventError
 from .._redact import redact_text
 from .._run_input import RunAgentInput
+from ._chunks import joined_chunks
 from ._dialect import (
     Dialect,
     DialectConverter,
@@ -51,7 +52,13 @@ from ._errors import (
     run_error_event,
 )
 from ._errors import run_error_payload as default_error_payload
-from ._heartbeat import HEARTBEAT, aclose_quietly, raised_by_source, with_heartbeats
+from ._heartbeat import (
+    HEARTBEAT,
+    MAX_BATCH_ITEMS,
+    aclose_quietly,
+    heartbeat_batches,
+    raised_by_source,
+)
 
 __all__ = [
     "AgentOutputError",
@@ -63,6 +70,7 @@ __all__ = [
     "encode_frame",
     "event_bytes",
     "frame_payload",
+    "guarded_batches",
     "guarded_events",
     "heartbeat_frame",
     "http_stream",
@@ -256,41 +264,99 @@ async def guarded_events(
     run_id: str | None = None,
     thread_id: str | None = None,
 ) -> AsyncIterator[T]:
-    """The engine behind every stream here; see the module docstring.
+    """The engine behind every stream here, one item at a time (see the module docstring).
 
-    Each event is normalised to a wire dict and passed to ``transform(event,
-    index)`` (an encoder); whatever fails on the way - the agent, a malformed
-    event, the encoder - ends the stream with one RUN_ERROR (transformed the same
-    way). ``pulse`` is yielded after each ``heartbeat`` seconds of silence.
-    ``run_id``/``thread_id`` name the run in that RUN_ERROR until the agent
-    announces its own with RUN_STARTED.
+    Each event is normalised to a wire dict and passed to ``transform(event, index)``
+    (an encoder); whatever fails on the way - the agent, a malformed event, the
+    encoder - ends the stream with one RUN_ERROR (transformed the same way). ``pulse``
+    is yielded after each ``heartbeat`` seconds of silence. ``run_id``/``thread_id``
+    name the run in that RUN_ERROR until the agent announces its own with RUN_STARTED.
     """
+    batches = guarded_batches(
+        events,
+        transform=transform,
+        heartbeat=heartbeat,
+        pulse=pulse,
+        on_disconnect=on_disconnect,
+        error_payload=error_payload,
+        run_id=run_id,
+        thread_id=thread_id,
+        batched=False,
+    )
+    try:
+        async for batch in batches:
+            for out in batch:
+                yield out
+    finally:
+        await aclose_quietly(batches)  # the agent's finally and on_disconnect run now
+
+
+async def guarded_batches(
+    events: EventSource,
+    *,
+    transform: Callable[[dict[str, Any], int], T],
+    heartbeat: float = 0.0,
+    pulse: T | None = None,
+    on_disconnect: DisconnectHook | None = None,
+    error_payload: ErrorPayloadMapper = default_error_payload,
+    run_id: str | None = None,
+    thread_id: str | None = None,
+    batched: bool = True,
+) -> AsyncIterator[list[T]]:
+    """:func:`guarded_events` in batches (never empty, in order): with ``batched`` the
+    agent runs in a pump task (``heartbeat_batches``) and each batch is what it produced
+    while the previous batch was being written, so a busy agent costs one hand-over (and
+    one body write) per batch, and a lone event is handed on at once. Without it (and
+    without heartbeats) the agent runs in the caller's task and every batch is one item.
+    A heartbeat is a batch of its own (``[pulse]``)."""
     # A DialectStream hands over events already normalised and converted; anything else
     # is normalised here, one event at a time.
     converter = events.converter if isinstance(events, DialectStream) else None
     source = aiter(events)
-    ticking = with_heartbeats(source, heartbeat) if heartbeat > 0 and pulse is not None else source
+
+    async def encoded() -> AsyncIterator[tuple[dict[str, Any], T]]:
+        # Normalised and encoded where the agent runs (in the pump when batched): an event
+        # that fails stops the agent right there, never a batch later.
+        index = 0
+        try:
+            async for item in source:
+                if converter is not None:
+                    assert isinstance(item, dict)  # what a DialectStream yields
+                    event = item
+                else:
+                    event = _normalize(item, index)
+                yield event, transform(event, index)
+                index += 1
+        finally:
+            await aclose_quietly(source)
+
+    ticks = heartbeat > 0 and pulse is not None
+    ticking: AsyncIterator[Any]
+    if batched or ticks:
+        size = MAX_BATCH_ITEMS if batched else 1  # 1: heartbeats, one item at a time
+        ticking = heartbeat_batches(encoded(), heartbeat if ticks else None, max_items=size)
+        many = True
+    else:
+        ticking, many = encoded(), False
     produced: list[dict[str, Any]] | None = [] if on_disconnect is not None else None
     ids = _RunIds(run_id, thread_id)
     count = 0
     complete = False
     try:
         try:
-            async for item in ticking:
-                if item is HEARTBEAT:
+            async for got in ticking:
+                if got is HEARTBEAT:
                     if pulse is not None:  # always true: heartbeats are only on with a pulse
-                        yield pulse
+                        yield [pulse]
                     continue
-                if converter is not None:
-                    assert isinstance(item, dict)  # what a DialectStream yields
-                    event = item
-                else:
-                    event = _normalize(item, count)
-                out = transform(event, count)
-                count += 1
-                ids.note(event)
-                if produced is not None:
-                    produced.append(event)
+                out: list[T] = []
+                pairs = cast("list[tuple[dict[str, Any], T]]", got if many else [got])
+                for event, frame in pairs:
+                    out.append(frame)
+                    ids.note(event)
+                    if produced is not None:
+                        produced.append(event)
+                count += len(out)
                 yield out
         except (Exception, asyncio.CancelledError) as exc:
             if isinstance(exc, asyncio.CancelledError) and not raised_by_source(exc):
@@ -299,9 +365,11 @@ async def guarded_events(
             log_agent_failure(exc, where="agent stream")
             payload = _client_payload(error_payload, exc)
             error = run_error_event(payload, run_id=ids.run_id, thread_id=ids.thread_id)
+            finals: list[T] = []
             for final in converter.error(error) if converter is not None else [error]:
-                yield transform(final, count)
+                finals.append(transform(final, count))
                 count += 1
+            yield finals
         complete = True
     finally:
         await aclose_quietly(ticking)
@@ -322,21 +390,24 @@ def event_bytes(
     dialect: WireDialect = "tanstack-0.18",
 ) -> AsyncIterator[bytes]:
     """``events`` in ``dialect``, framed as SSE or NDJSON; ids ``"0"``, ``"1"``, ... when
-    ``event_ids``."""
+    ``event_ids``. The frames the agent produced together come as one chunk
+    (:func:`guarded_batches`, :func:`joined_chunks`)."""
     check_heartbeat(heartbeat)
 
     def encode(event: dict[str, Any], index: int) -> bytes:
         return encode_frame(framing, event, str(index) if event_ids else None)
 
-    return guarded_events(
-        dialect_events(events, dialect, run_id=run_id, thread_id=thread_id),
-        transform=encode,
-        heartbeat=heartbeat,
-        pulse=heartbeat_frame(framing),
-        on_disconnect=on_disconnect,
-        error_payload=error_payload,
-        run_id=run_id,
-        thread_id=thread_id,
+    return joined_chunks(
+        guarded_batches(
+            dialect_events(events, dialect, run_id=run_id, thread_id=thread_id),
+            transform=encode,
+            heartbeat=heartbeat,
+            pulse=heartbeat_frame(framing),
+            on_disconnect=on_disconnect,
+            error_payload=error_payload,
+            run_id=run_id,
+            thread_id=thread_id,
+        )
     )
 
 
