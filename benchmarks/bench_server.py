@@ -23,6 +23,11 @@ server's (VmHWM).
 
     .venv/bin/python benchmarks/bench_server.py                    # 1,000 clients
     .venv/bin/python benchmarks/bench_server.py --streams 100 --repeat 1   # smoke
+    .venv/bin/python benchmarks/bench_server.py --stamp-every 10   # 9 in 10 deltas plain
+
+``--stamp-every K`` puts ``emittedNs`` on every Kth delta only (both servers; latencies are
+then sampled from those): an extra key makes every delta take our model path, while the
+deltas real agents send are plain (``{type, messageId, delta}``), which take the fast one.
 """
 
 from __future__ import annotations
@@ -43,19 +48,24 @@ import bench_server_load as load_gen  # noqa: E402
 from bench_sockets import node_binary, raise_fd_limit  # noqa: E402
 
 
-def start(name: str, port: int, events: int, interval_ms: float) -> subprocess.Popen[bytes]:
+def start(
+    name: str, port: int, events: int, interval_ms: float, stamp_every: int
+) -> subprocess.Popen[bytes]:
     if name == "tanstack":
         cmd = [node_binary(), str(HERE / "bench_server_js.mjs"), str(port), str(events)]
-        cmd.append(str(interval_ms))
+        cmd += [str(interval_ms), str(stamp_every)]
     else:
         cmd = [sys.executable, str(HERE / "bench_server_load.py"), "--serve", "--port", str(port)]
         cmd += ["--events", str(events), "--interval-ms", str(interval_ms)]
+        cmd += ["--stamp-every", str(stamp_every)]
     return subprocess.Popen(cmd, stdin=subprocess.PIPE, preexec_fn=raise_fd_limit)
 
 
-def one_round(name: str, streams: int, events: int, interval_ms: float) -> dict[str, Any]:
+def one_round(
+    name: str, streams: int, events: int, interval_ms: float, stamp_every: int = 1
+) -> dict[str, Any]:
     port = load_gen.free_port()
-    server = start(name, port, events, interval_ms)
+    server = start(name, port, events, interval_ms, stamp_every)
     args = argparse.Namespace(streams=streams, events=events, deadline=180.0)
     try:
         return asyncio.run(load_gen.load(args, port, server.pid))
@@ -99,6 +109,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--flat-events", type=int, default=300, help="deltas per stream")
     parser.add_argument("--only", choices=["paced", "flat"])
+    parser.add_argument(
+        "--stamp-every",
+        type=int,
+        default=1,
+        help="emittedNs (an extra key) on every Kth delta only, the rest plain (both servers)",
+    )
     args = parser.parse_args()
     raise_fd_limit()
     print(f"# bench_server: python {sys.version.split()[0]}, {os.cpu_count()} cpus")
@@ -109,7 +125,7 @@ def main() -> None:
         runs: dict[str, list[dict[str, Any]]] = {"ours": [], "tanstack": []}
         for _ in range(args.repeat):
             for name in runs:  # interleaved: a noisy moment hits both
-                runs[name].append(one_round(name, args.streams, events, interval))
+                runs[name].append(one_round(name, args.streams, events, interval, args.stamp_every))
         medians = {}
         for name, results in runs.items():
             rates = [r["events_per_s"] for r in results]
@@ -119,6 +135,8 @@ def main() -> None:
             if errors:
                 print(f"# {name}: errors {errors[:3]}")
         what = f"{events} deltas {interval:g} ms apart" if interval else f"{events} deltas flat out"
+        if args.stamp_every != 1:
+            what += f", emittedNs on every {args.stamp_every}th"
         table(
             f"{args.streams:,} concurrent SSE clients, {what} (median of {args.repeat})",
             medians,

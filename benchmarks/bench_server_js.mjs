@@ -20,9 +20,11 @@ const entry = path.join(
 );
 const { chatParamsFromRequest, toServerSentEventsResponse } = await import(pathToFileURL(entry).href);
 
-const [portText, eventsText, intervalText] = process.argv.slice(2);
+const [portText, eventsText, intervalText, stampText = "1"] = process.argv.slice(2);
 const EVENTS = Number(eventsText);
 const INTERVAL = Number(intervalText);
+// emittedNs on every STAMP_EVERY-th delta only (bench_server_load.py's --stamp-every).
+const STAMP_EVERY = Number(stampText);
 const WORDS = ["Once ", "upon ", "a ", "time, ", "a ", "café ", "served ", "naïve ", "tokens. "];
 
 // Wall-clock nanoseconds, comparable with Python's time.time_ns() in the load generator.
@@ -35,12 +37,9 @@ async function* agent(params) {
   yield { type: "TEXT_MESSAGE_START", messageId: "m1", role: "assistant" };
   for (let i = 0; i < EVENTS; i++) {
     if (INTERVAL > 0) await sleep(INTERVAL);
-    yield {
-      type: "TEXT_MESSAGE_CONTENT",
-      messageId: "m1",
-      delta: WORDS[i % WORDS.length],
-      emittedNs: nowNs(),
-    };
+    const delta = { type: "TEXT_MESSAGE_CONTENT", messageId: "m1", delta: WORDS[i % WORDS.length] };
+    if (i % STAMP_EVERY === 0) delta.emittedNs = nowNs();
+    yield delta;
   }
   yield { type: "TEXT_MESSAGE_END", messageId: "m1" };
   yield { type: "RUN_FINISHED", ...ids, finishReason: "stop" };

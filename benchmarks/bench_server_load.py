@@ -62,7 +62,7 @@ BODY = {
 # --- server side (subprocess) -------------------------------------------------------------
 
 
-def serve(port: int, events: int, interval: float) -> None:
+def serve(port: int, events: int, interval: float, stamp_every: int = 1) -> None:
     import uvicorn
     from starlette.applications import Starlette
     from starlette.requests import Request
@@ -80,12 +80,14 @@ def serve(port: int, events: int, interval: float) -> None:
         for i in range(events):
             if interval > 0:  # 0: back to back, as bench_server_js.mjs's agent does
                 await asyncio.sleep(interval)
-            yield {
+            delta = {
                 "type": "TEXT_MESSAGE_CONTENT",
                 "messageId": "m1",
                 "delta": words[i % len(words)],
-                "emittedNs": time.time_ns(),
             }
+            if i % stamp_every == 0:  # 1: every delta (latencies sampled from all of them)
+                delta["emittedNs"] = time.time_ns()
+            yield delta
         yield {"type": "TEXT_MESSAGE_END", "messageId": "m1"}
         yield {"type": "RUN_FINISHED", **ids, "finishReason": "stop"}
 
@@ -266,14 +268,21 @@ def main() -> None:
     parser.add_argument("--deadline", type=float, default=120.0, help="give up after (s)")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--stamp-every",
+        type=int,
+        default=1,
+        help="put emittedNs (an extra key) on every Kth delta only; the others are plain",
+    )
     args = parser.parse_args()
     if args.serve:
-        serve(args.port, args.events, args.interval_ms / 1000)
+        serve(args.port, args.events, args.interval_ms / 1000, args.stamp_every)
         return
 
     port = free_port()
     command = [sys.executable, __file__, "--serve", "--port", str(port)]
     command += ["--events", str(args.events), "--interval-ms", str(args.interval_ms)]
+    command += ["--stamp-every", str(args.stamp_every)]
     server = subprocess.Popen(command)
     try:
         report = asyncio.run(load(args, port, server.pid))

@@ -237,7 +237,7 @@ def encode_ndjson(
     """One NDJSON line: ``<compact JSON>\\n``, exactly as TanStack 0.10 writes it; with ``id``,
     the resumable envelope ``{"id":<id>,"chunk":<JSON>}\\n``."""
     payload = encode_payload(event_or_dict)
-    if b"\n" in payload or b"\r" in payload:
+    if payload.find(b"\n") >= 0 or payload.find(b"\r") >= 0:  # find: see encode_sse
         # Only possible as whitespace between JSON tokens (inside strings they are
         # escaped), so a space keeps the value and the framing.
         payload = payload.replace(b"\r", b" ").replace(b"\n", b" ")

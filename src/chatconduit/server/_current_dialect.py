@@ -54,6 +54,10 @@ class CurrentDialect(CurrentDialectState):
     # --- the converter interface ----------------------------------------------------------
 
     def convert(self, event: dict[str, Any]) -> list[dict[str, Any]]:
+        if self._phase == "running":
+            steady = self._steady_delta(event)
+            if steady is not None:
+                return steady
         if self._phase == "errored":
             return []  # @ag-ui/client: nothing may follow RUN_ERROR
         kind = event.get("type")
@@ -82,6 +86,29 @@ class CurrentDialect(CurrentDialectState):
         else:  # not an AG-UI 1.0 event: @ag-ui/client would drop it with a warning
             out.append({"type": "RAW", "event": event, "source": "chatconduit"})
         return out
+
+    # Per delta type, the id key and the attribute holding the ids that are open.
+    _DELTA_OWNERS: ClassVar[dict[str, tuple[str, str]]] = {
+        "TEXT_MESSAGE_CONTENT": ("messageId", "_text"),
+        "TOOL_CALL_ARGS": ("toolCallId", "_tools"),
+        "REASONING_MESSAGE_CONTENT": ("messageId", "_reasoning_messages"),
+    }
+
+    def _steady_delta(self, event: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """The events sent most, in a run going smoothly: a content delta of a message or
+        call that is open, with no result owed and no synthetic reasoning open. All that
+        :meth:`convert` would do for it then is ``[to_spec(event)]``, so say that at once;
+        ``None`` for anything else (the full path)."""
+        if self._pending_result is not None or self._synthetic is not None:
+            return None
+        kind = event.get("type")
+        owner = self._DELTA_OWNERS.get(kind) if type(kind) is str else None
+        if owner is None:
+            return None
+        ident = event.get(owner[0])
+        if type(ident) is str and ident in getattr(self, owner[1]):
+            return [to_spec(event)]
+        return None
 
     def finish(self) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []

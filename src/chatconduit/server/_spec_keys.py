@@ -63,6 +63,10 @@ SPEC_KEYS: dict[str, frozenset[str]] = {
 }
 
 _DELTA_EVENTS = frozenset({"TEXT_MESSAGE_CONTENT", "TOOL_CALL_ARGS"})
+# What to_spec drops instead of keeping in metadata.tanstack, by the kind of event.
+_SKIP = frozenset({"result", "error"})
+_SKIP_TOOL_START = _SKIP | {"toolName"}
+_SKIP_DELTA = _SKIP | {"model", "content", "args"}
 
 
 def _usage_list(usage: Mapping[str, Any], model: Any) -> list[dict[str, Any]]:
@@ -93,16 +97,24 @@ def to_spec(event: Mapping[str, Any]) -> dict[str, Any]:
     spec = SPEC_KEYS.get(kind) if isinstance(kind, str) else None
     if spec is None:
         spec = _SHARED
-    out = {key: value for key, value in event.items() if key in spec}
-    tanstack: dict[str, Any] = {}
-    skip = {"result", "error"}
+    skip = _SKIP
     if kind == "TOOL_CALL_START":
-        skip.add("toolName")
+        skip = _SKIP_TOOL_START
+    elif kind in _DELTA_EVENTS:
+        skip = _SKIP_DELTA
+    # One pass (this runs for every event of a current-dialect stream): AG-UI keys on
+    # top, the rest (but the skipped) for metadata.tanstack, each in the event's order.
+    out: dict[str, Any] = {}
+    tanstack: dict[str, Any] = {}
+    for key, value in event.items():
+        if key in spec:
+            out[key] = value
+        elif key not in skip:
+            tanstack[key] = value
+    if kind == "TOOL_CALL_START":
         name = event.get("toolName")
         if "toolCallName" not in out and isinstance(name, str):
             out["toolCallName"] = name
-    elif kind in _DELTA_EVENTS:
-        skip.update(("model", "content", "args"))
     elif kind == "RUN_ERROR":
         nested = event.get("error")
         if isinstance(nested, Mapping):
@@ -112,9 +124,6 @@ def to_spec(event: Mapping[str, Any]) -> dict[str, Any]:
                 out["code"] = str(nested["code"])
         if not isinstance(out.get("message"), str):
             out["message"] = "Unknown error occurred"  # required by the AG-UI schema
-    for key, value in event.items():
-        if key not in spec and key not in skip:
-            tanstack[key] = value
     usage = out.get("usage")
     if kind in ("RUN_FINISHED", "RUN_ERROR") and isinstance(usage, Mapping):
         out["usage"] = _usage_list(usage, event.get("model"))

@@ -4,8 +4,10 @@
 of ``bytes``. Hand them to any streaming response; Starlette users can take the
 ready-made responses in ``_responses``. What they add over a plain loop:
 
-* every item is checked and normalised (:func:`~chatconduit._events.event_to_dict`),
-  so an agent yielding garbage is reported as a RUN_ERROR, not a broken stream;
+* every item is checked and normalised (:func:`~chatconduit._events.event_to_dict`; the
+  plain content deltas agents send most by a hand check that gives the same dict,
+  ``_events/_agent_fast``), so an agent yielding garbage is reported as a RUN_ERROR, not a
+  broken stream;
 * an exception from the agent becomes one RUN_ERROR (see ``_errors`` for what the
   client is told) and the stream ends, as the reference's helpers do;
 * heartbeats during silence (``_heartbeat``);
@@ -33,6 +35,7 @@ from pydantic import BaseModel
 from .. import _json
 from .._codec import NDJSON_HEARTBEAT, SSE_HEARTBEAT, Framing, encode_ndjson, encode_sse
 from .._events import BaseEvent, event_to_dict
+from .._events._agent_fast import fast_event_dict
 from .._exceptions import AgentOutputError, MalformedEventError
 from .._redact import redact_text
 from .._run_input import RunAgentInput
@@ -132,6 +135,11 @@ def heartbeat_frame(framing: Framing) -> bytes:
 
 
 def _normalize(item: object, index: int) -> dict[str, Any]:
+    # The content deltas agents yield most, as plain dicts of strings: checked by hand,
+    # no model built (same dict as event_to_dict's; anything unusual returns None).
+    fast = fast_event_dict(item)
+    if fast is not None:
+        return fast
     if not isinstance(item, BaseEvent) and isinstance(item, BaseModel):
         # A foreign event model (``ag_ui.core``, pydantic-ai): its camelCase aliases are
         # the wire keys, ``None`` means "not set", and an enum ``type`` becomes its string.
