@@ -17,7 +17,6 @@ its reasoning-id hash), the interrupt answers, the tool declarations
 
 from __future__ import annotations
 
-import secrets
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,19 +25,16 @@ from typing import Any, Literal, TypeAlias
 from pydantic import BaseModel
 
 from .. import _json
-from .._ids import now_ms, to_base36
+from .._ids import now_ms, random_base36, to_base36
 from .._messages import MEDIA_PART_TYPES, ModelMessage, UIMessage, to_json_value
 
 WireInputMessage: TypeAlias = UIMessage | ModelMessage | Mapping[str, Any]
 """What the serialisers accept: our models, or plain camelCase dicts."""
 
-_RAND_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
-
 
 def generate_run_id(prefix: str) -> str:
     """``thread-1795480475343-zbln8``: the reference's ``<prefix>-<Date.now()>-<≤6 base36>``."""
-    rand = "".join(secrets.choice(_RAND_ALPHABET) for _ in range(6))
-    return f"{prefix}-{now_ms()}-{rand}"
+    return f"{prefix}-{now_ms()}-{random_base36(6)}"
 
 
 _UTF16 = "utf-16-le" if sys.byteorder == "little" else "utf-16-be"
