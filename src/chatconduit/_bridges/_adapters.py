@@ -26,7 +26,7 @@ from .._connection._stream_run import StreamRun
 from .._events import Event
 from .._ids import generate_id
 from .._redact import redact_url
-from .._run_input import generate_run_id
+from .._run_input import generate_run_id, merge_forwarded_props
 from ._decoding import ChunkDecoder
 from ._openai_body import encode_openai_body
 from ._openai_events import OpenAIChunkMapper
@@ -46,13 +46,9 @@ _OPENAI_KEYS = frozenset({"model", "api_key", "api_key_env", "params", "system_p
 def _extra_body(
     options: FetchOptions, data: Mapping[str, Any] | None, run_context: RunContext | None
 ) -> dict[str, Any]:
-    """What the AG-UI adapter puts in ``forwardedProps``, with its precedence:
-    adapter ``body`` < run context ``forwarded_props`` < per-call ``data``."""
-    extra: dict[str, Any] = dict(options.body or {})
-    if run_context is not None and run_context.forwarded_props:
-        extra.update(run_context.forwarded_props)
-    extra.update(data or {})
-    return extra
+    """What the AG-UI adapter would put in ``forwardedProps``, with its precedence."""
+    forwarded = run_context.forwarded_props if run_context is not None else None
+    return merge_forwarded_props(options.body, forwarded, data)
 
 
 class _BridgeAdapter(HTTPStreamAdapter):

@@ -11,7 +11,6 @@ An agent failure becomes an ``error`` chunk with the client-safe message of
 
 from __future__ import annotations
 
-import inspect
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -24,6 +23,7 @@ from .. import _json
 from .._events import coerce_event, event_to_dict
 from .._exceptions import RequestValidationError
 from .._run_input import RunAgentInput, parse_run_agent_input
+from ..server._callers import is_authorized
 from ..server._errors import ErrorPayloadMapper
 from ..server._errors import run_error_payload as default_error_payload
 from ..server._requests import (
@@ -117,15 +117,11 @@ def vercel_chat_endpoint(
     response_headers = {**VERCEL_HEADERS, **(headers or {})}
 
     async def endpoint(request: Request) -> Response:
-        if authorize is not None:
-            allowed = authorize(request)
-            if inspect.isawaitable(allowed):
-                allowed = await allowed
-            if not allowed:
-                return refuse(
-                    401, "Missing or invalid bearer token", "unauthorized",
-                    {"WWW-Authenticate": "Bearer"},
-                )  # fmt: skip
+        if authorize is not None and not await is_authorized(authorize, request):
+            return refuse(
+                401, "Missing or invalid bearer token", "unauthorized",
+                {"WWW-Authenticate": "Bearer"},
+            )  # fmt: skip
         if request.method != "POST":
             return refuse(405, "Use POST", "method_not_allowed", None)
         try:

@@ -10,6 +10,7 @@ from ._request_body import (
     build_run_agent_input,
     encode_run_agent_input,
     generate_run_id,
+    merge_forwarded_props,
     reasoning_hash,
     ui_messages_to_wire,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "encode_run_agent_input",
     "generate_run_id",
     "merge_agent_tools",
+    "merge_forwarded_props",
     "parse_run_agent_input",
     "reasoning_hash",
     "ui_message_to_model_messages",

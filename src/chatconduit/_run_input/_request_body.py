@@ -348,6 +348,21 @@ class ToolSpec:
         return out
 
 
+def merge_forwarded_props(
+    adapter_body: Mapping[str, Any] | None,
+    forwarded_props: Mapping[str, Any] | None,
+    data: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """What a request forwards to the server (``forwardedProps``, or a bridge's extra body
+    keys): the adapter's ``body`` < the run context's ``forwarded_props`` < the call's
+    ``data``; a later source wins a key, which keeps its first position."""
+    merged: dict[str, Any] = {}
+    for source in (adapter_body, forwarded_props, data):
+        if source:
+            merged.update(source)
+    return merged
+
+
 def build_run_agent_input(
     messages: Iterable[WireInputMessage],
     *,
@@ -375,11 +390,9 @@ def build_run_agent_input(
         resume = messages.resume if resume is None else resume
         tanstack_calls = messages.tanstack_calls if tanstack_calls is None else tanstack_calls
     wire_messages = ui_messages_to_wire(messages, tanstack_calls=tanstack_calls or ())
-    merged: dict[str, Any] = {}
-    for source in (adapter_body, forwarded_props, data):
-        if source:
-            merged.update(source)
-    props: dict[str, Any] = to_json_value(merged)
+    props: dict[str, Any] = to_json_value(
+        merge_forwarded_props(adapter_body, forwarded_props, data)
+    )
 
     body: dict[str, Any] = {
         "threadId": thread_id if thread_id is not None else generate_run_id("thread"),

@@ -34,6 +34,7 @@ from .._exceptions import (
     UnknownRunError,
 )
 from .._run_input import RunAgentInput
+from ._callers import is_authorized, scope_of
 from ._dialect import Dialect, check_dialect, choose_dialect
 from ._durable import DurableRuns, durable_runs, scoped_key
 from ._errors import ErrorPayloadMapper
@@ -228,19 +229,15 @@ def chat_endpoint(
     runs = durable_runs(durable)
 
     async def endpoint(request: Request) -> Response:
-        if authorize is not None:
-            allowed = authorize(request)
-            if inspect.isawaitable(allowed):
-                allowed = await allowed
-            if not allowed:
-                # The status line already says "Unauthorized"; the body says why.
-                return _refusal(
-                    request,
-                    401,
-                    "Missing or invalid bearer token",
-                    "unauthorized",
-                    {"WWW-Authenticate": "Bearer"},
-                )
+        if authorize is not None and not await is_authorized(authorize, request):
+            # The status line already says "Unauthorized"; the body says why.
+            return _refusal(
+                request,
+                401,
+                "Missing or invalid bearer token",
+                "unauthorized",
+                {"WWW-Authenticate": "Bearer"},
+            )
         if request.method == "GET" and runs is not None:
             return await durable_get(
                 request,
@@ -299,10 +296,7 @@ def chat_endpoint(
             return EventStreamResponse(body, headers=response_headers)
         if not run_id:
             return error_response(400, "Resuming needs a runId query parameter", "missing_run_id")
-        scope: str | None = None
-        if run_scope is not None:
-            named = run_scope(request)
-            scope = await named if inspect.isawaitable(named) else named
+        scope = await scope_of(run_scope, request)
         key = scoped_key(scope, run_id)
         try:
             fresh = params is not None and not resuming and not await runs.log.has_run(key)

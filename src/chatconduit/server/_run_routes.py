@@ -26,7 +26,6 @@ stays ready, without an error.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeAlias
 
@@ -35,6 +34,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from .. import _json
 from .._exceptions import ReplayError, ReplayGapError, UnknownRunError
+from ._callers import scope_of
 from ._durable import DurableRuns, scoped_key
 from ._http import NDJSON_HEADERS, SSE_HEADERS, merge_headers
 from ._replay import StreamLogUnavailableError
@@ -92,13 +92,6 @@ def log_unavailable() -> JSONResponse:
     )
 
 
-async def _scope_of(request: Request, run_scope: ScopeOf | None) -> str | None:
-    if run_scope is None:
-        return None
-    named = run_scope(request)
-    return await named if inspect.isawaitable(named) else named
-
-
 async def durable_stop(
     request: Request, durable: DurableRuns, *, run_scope: ScopeOf | None = None
 ) -> Response:
@@ -106,7 +99,7 @@ async def durable_stop(
     run_id = request.query_params.get("runId") or request.headers.get("x-run-id")
     if not run_id:
         return _error(400, "Stopping needs a runId query parameter", "missing_run_id")
-    scope = await _scope_of(request, run_scope)
+    scope = await scope_of(run_scope, request)
     try:
         state = await durable.stop(scoped_key(scope, run_id))
     except StreamLogUnavailableError:
@@ -133,7 +126,7 @@ async def durable_get(
     with ``Accept``) gets that framing's default heartbeat (15 s SSE, none NDJSON).
     ``headers`` are set on stream answers, as on the route's POSTs.
     """
-    scope = await _scope_of(request, run_scope)
+    scope = await scope_of(run_scope, request)
     query = request.query_params
     last_event_id = request.headers.get("last-event-id")
     offset = query.get("offset")

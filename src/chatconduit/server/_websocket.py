@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, cast
@@ -52,6 +51,7 @@ from .._exceptions import (
     UnknownRunError,
 )
 from .._run_input import RunAgentInput, parse_run_agent_input
+from ._callers import is_authorized, scope_of
 from ._dialect import Dialect, check_dialect, choose_dialect
 from ._durable import DurableRuns, scoped_key
 from ._endpoint import Agent, Authorize, agent_events, error_response
@@ -324,13 +324,6 @@ async def _replay(session: _Session, run_id: str | None, offset: str) -> None:
     await session.close(CLOSE_NORMAL)
 
 
-async def _allowed(authorize: Authorize, websocket: WebSocket) -> bool:
-    allowed = authorize(cast(Request, websocket))
-    if inspect.isawaitable(allowed):
-        allowed = await allowed
-    return bool(allowed)
-
-
 def websocket_endpoint(
     agent: Agent,
     *,
@@ -372,7 +365,7 @@ def websocket_endpoint(
         raise ValueError(f"max_frame_bytes must be >= 1, got {max_frame_bytes}")
 
     async def endpoint(websocket: WebSocket) -> None:
-        if authorize is not None and not await _allowed(authorize, websocket):
+        if authorize is not None and not await is_authorized(authorize, cast(Request, websocket)):
             extensions = websocket.scope.get("extensions") or {}
             if "websocket.http.response" in extensions:
                 await websocket.send_denial_response(
@@ -388,10 +381,7 @@ def websocket_endpoint(
             return
         offered = websocket.scope.get("subprotocols") or []
         await websocket.accept(subprotocol=subprotocol if subprotocol in offered else None)
-        scope: str | None = None
-        if run_scope is not None:
-            named = run_scope(websocket)
-            scope = await named if inspect.isawaitable(named) else named
+        scope = await scope_of(run_scope, websocket)
         session = _Session(
             websocket, agent, error_payload, max_frame_bytes, dialect, durable, scope
         )
