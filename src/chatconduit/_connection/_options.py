@@ -183,10 +183,14 @@ async def resolve_url(url: UrlInput) -> str:
     return value
 
 
+NO_OPTIONS = FetchOptions()
+"""The defaults, made once (frozen): an adapter without options shares it."""
+
+
 async def resolve_options(options: OptionsInput) -> FetchOptions:
     value = await _call(options) if not isinstance(options, FetchOptions | Mapping) else options
     if value is None:
-        return FetchOptions()
+        return NO_OPTIONS
     if isinstance(value, FetchOptions):
         return value
     if isinstance(value, Mapping):

@@ -24,6 +24,7 @@ from .._redact import Scrubber, redact_url
 from .._run_input import encode_run_agent_input, generate_run_id
 from ._encoding import ACCEPT_ENCODING
 from ._options import FetchOptions, cookie_items, merge_headers
+from ._pool import is_default_client
 from ._protocols import RunContext
 from ._resume import usable_event_id
 
@@ -109,26 +110,44 @@ def prepare(
         headers["Last-Event-ID"] = last_event_id
     cookies = cookie_items(options.cookies)
     parsed = parse_url(url)  # once, for the request, its shown url and its secrets
-    request = client.build_request(
-        target.method,
-        parsed,
-        content=target.content,
-        headers=headers,
-        cookies=dict(cookies) or None,
-        # Overrides the client's own: reads are the idle watchdog's business.
-        timeout=httpx.Timeout(
-            connect=options.connect_timeout,
-            read=None,
-            write=None,
-            pool=options.connect_timeout,
-        ),
+    # Overrides the client's own: reads are the idle watchdog's business.
+    timeout = httpx.Timeout(
+        connect=options.connect_timeout, read=None, write=None, pool=options.connect_timeout
     )
+    if not cookies and is_default_client(client):
+        # What build_request() makes for our own client (no base url, params or jar):
+        # its headers under ours, the timeout as an extension; without its merging passes.
+        request = httpx.Request(
+            target.method,
+            parsed,
+            content=target.content,
+            headers=_under(client.headers, headers),
+            extensions={"timeout": timeout.as_dict()},
+        )
+    else:
+        request = client.build_request(
+            target.method,
+            parsed,
+            content=target.content,
+            headers=headers,
+            cookies=dict(cookies) or None,
+            timeout=timeout,
+        )
     return Prepared(
         client=client,
         request=request,
         safe_url=redact_url(parsed),
         scrubber=Scrubber.for_request(parsed, headers, cookies),
     )
+
+
+def _under(base: httpx.Headers, ours: httpx.Headers) -> list[tuple[bytes, bytes]]:
+    """``base`` with ``ours`` on top, as httpx merges a client's headers into a request's:
+    base's names that ours does not have (in base's order), then all of ours, each name
+    as it was written."""
+    mine = ours.raw
+    names = {name.lower() for name, _ in mine}
+    return [(name, value) for name, value in base.raw if name.lower() not in names] + mine
 
 
 # -- the three calls ---------------------------------------------------------------------

@@ -46,7 +46,7 @@ from ._content import (
 )
 from ._deadline import Deadline
 from ._encoding import decoded_body
-from ._options import FetchOptions
+from ._options import NO_OPTIONS, FetchOptions
 from ._resume import ResumeTracker
 from ._send import read
 from ._watch import EventProgress, deep_nesting_line
@@ -78,7 +78,7 @@ class ResponseReader:
         self._deadline = deadline
         # The request whose response is being read, set by events(): the options may
         # be re-resolved and the URL may change from one request to the next.
-        self._options = FetchOptions()
+        self._options = NO_OPTIONS
         self._safe_url = "<unresolved>"
         self._scrubber = Scrubber()
         self._decoded = 0  # events decoded on this run (delivered or skipped as replays)

@@ -110,11 +110,16 @@ class ResumePolicy:
         return float(min(self.max_delay, base * 2.0 ** max(0, consecutive - 1)))
 
 
+# Frozen: one of each for every stream, as for RetryPolicy.
+_DEFAULT = ResumePolicy()
+_DISABLED = ResumePolicy.disabled()
+
+
 def coerce_resume_policy(value: ResumePolicy | bool | None) -> ResumePolicy:
     if value is None or value is True:
-        return ResumePolicy()
+        return _DEFAULT
     if value is False:
-        return ResumePolicy.disabled()
+        return _DISABLED
     if isinstance(value, ResumePolicy):
         return value
     raise TypeError(f"resume must be a ResumePolicy or a bool, got {type(value).__name__}")

@@ -114,12 +114,18 @@ class RetryPolicy:
         return self.backoff(retry_number)
 
 
+# Frozen, so one of each serves every stream (validating a new one per stream showed up in
+# a conversation's setup profile).
+_DEFAULT = RetryPolicy()
+_DISABLED = RetryPolicy.disabled()
+
+
 def coerce_retry_policy(value: RetryPolicy | bool | None) -> RetryPolicy:
     """``True``/``None`` → the default policy, ``False`` → no retries, a policy → itself."""
     if value is None or value is True:
-        return RetryPolicy()
+        return _DEFAULT
     if value is False:
-        return RetryPolicy.disabled()
+        return _DISABLED
     if isinstance(value, RetryPolicy):
         return value
     raise TypeError(f"retry must be a RetryPolicy or a bool, got {type(value).__name__}")

@@ -42,7 +42,7 @@ from .._exceptions import (
 from .._redact import Scrubber, is_sensitive_header, redact_url
 from ._encoding import BodyDecoder
 from ._options import CookiesInput, cookie_items
-from ._pool import DEFAULT_LIMITS, new_client
+from ._pool import DEFAULT_LIMITS, default_client_transport, new_client
 from ._retry import is_retryable_status
 
 __all__ = ["DEFAULT_LIMITS", "ERROR_BODY_BYTES", "OpenFailed", "new_client", "open_stream", "read"]
@@ -134,14 +134,19 @@ async def _send(
     bare: bool,
 ) -> httpx.Response:
     """One HTTP exchange, no redirects. ``bare``: without the client's ``auth``."""
+    transport = default_client_transport(client, request.url)
     try:
         async with asyncio.timeout(idle):
-            response = await client.send(
-                request,
-                stream=True,
-                follow_redirects=False,
-                auth=None if bare else httpx.USE_CLIENT_DEFAULT,
-            )
+            if transport is not None:  # our own client: send() would add nothing
+                response = await transport.handle_async_request(request)
+                response.request = request
+            else:
+                response = await client.send(
+                    request,
+                    stream=True,
+                    follow_redirects=False,
+                    auth=None if bare else httpx.USE_CLIENT_DEFAULT,
+                )
     except TimeoutError:
         error: TransportError = StreamTimeoutError(
             f"no response from {safe_url} within {idle}s (idle_timeout)"

@@ -48,7 +48,14 @@ from .._redact import Scrubber
 from ._abort import Aborted, AbortScope, AbortSignal
 from ._content import StreamDecoder, Wire
 from ._deadline import Deadline
-from ._options import FetchOptions, OptionsInput, UrlInput, resolve_options, resolve_url
+from ._options import (
+    NO_OPTIONS,
+    FetchOptions,
+    OptionsInput,
+    UrlInput,
+    resolve_options,
+    resolve_url,
+)
 from ._request import Target, prepare
 from ._response_reader import ResponseReader
 from ._resume import ResumeTracker, coerce_resume_policy
@@ -90,7 +97,7 @@ class StreamRun:
         self._abort_signal = abort_signal
         self._client_for = client_for
         # Resolved when the run starts (the first iteration), see _start().
-        self._options = FetchOptions()
+        self._options = NO_OPTIONS
         self._scope = AbortScope(None)
         self._retry = coerce_retry_policy(True)
         self._resume = coerce_resume_policy(True)
