@@ -3,19 +3,22 @@
 ``event_bytes`` (what ``chat_endpoint`` streams) over an agent yielding RUN_STARTED,
 TEXT_MESSAGE_START, N plain deltas (``{type, messageId, delta}``) or the same deltas with
 an extra key (``emittedNs``, as bench_server.py's agent stamps them), TEXT_MESSAGE_END,
-RUN_FINISHED; in both dialects; best of 3, microseconds per event. ``--model-path`` turns
+RUN_FINISHED; in both dialects; best of 3, microseconds per event, and of those the time
+the cyclic GC took (``gc.callbacks``, in the best run). ``--model-path`` turns
 the fast paths off (plain deltas normalised through the model, the current dialect without
 its steady-state shortcut), to compare in one process. No sockets: bench_server.py
 measures the whole server against TanStack's.
 
     .venv/bin/python benchmarks/bench_server_events.py
     .venv/bin/python benchmarks/bench_server_events.py --model-path
+    .venv/bin/python benchmarks/bench_server_events.py --streams 1000
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -39,14 +42,42 @@ def script(deltas: int, extra: bool) -> list[dict[str, Any]]:
     return events
 
 
-async def one_run(events: list[dict[str, Any]], dialect: Any) -> float:
+class GcClock:
+    """The cyclic GC's collections and seconds since the last :meth:`take` (``gc.callbacks``).
+
+    A collection is due after ~700 more GC-tracked objects were allocated than freed, so
+    the count says how many such objects a run kept alive at once, batch by batch."""
+
+    def __init__(self) -> None:
+        self.spent = 0.0
+        self.collections = 0
+        self._started = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.spent += time.perf_counter() - self._started
+            self.collections += 1
+
+    def take(self) -> tuple[float, int]:
+        taken = (self.spent, self.collections)
+        self.spent, self.collections = 0.0, 0
+        return taken
+
+
+async def one_run(events: list[dict[str, Any]], dialect: Any, streams: int) -> float:
     async def agent() -> AsyncIterator[dict[str, Any]]:
         for event in events:
             yield event
 
+    async def client() -> None:
+        async for _ in event_bytes(agent(), framing="sse", heartbeat=0, dialect=dialect):
+            await asyncio.sleep(0)  # a send: the other streams run meanwhile
+
     started = time.perf_counter()
-    async for _ in event_bytes(agent(), framing="sse", heartbeat=0, dialect=dialect):
-        pass
+    await asyncio.gather(*(client() for _ in range(streams)))
     return time.perf_counter() - started
 
 
@@ -54,17 +85,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deltas", type=int, default=100_000)
     parser.add_argument("--model-path", action="store_true", help="fast paths off")
+    parser.add_argument(
+        "--streams", type=int, default=1, help="concurrent streams sharing --deltas (as a server)"
+    )
     args = parser.parse_args()
     if args.model_path:
         _streams.fast_event_dict = lambda item: None  # type: ignore[assignment]
         _current_dialect.CurrentDialect._steady_delta = lambda *a: None  # type: ignore[method-assign]
     path = "model path" if args.model_path else "fast paths"
+    clock = GcClock()
     for dialect in ("tanstack-0.18", "current"):
         for extra in (False, True):
-            events = script(args.deltas, extra)
-            best = min(asyncio.run(one_run(events, dialect)) for _ in range(3))
+            events = script(args.deltas // args.streams, extra)
+            runs = []
+            for _ in range(3):
+                clock.take()
+                runs.append((asyncio.run(one_run(events, dialect, args.streams)), clock.take()))
+            best, (in_gc, collections) = min(runs)
             shape = "deltas + emittedNs" if extra else "plain deltas"
-            print(f"{path:10s} {dialect:13s} {shape:18s} {best / len(events) * 1e6:5.2f} us/event")
+            total = len(events) * args.streams
+            per_event, gc_per_event = best / total * 1e6, in_gc / total * 1e6
+            print(
+                f"{path:10s} {dialect:13s} {shape:18s} {per_event:5.2f} us/event"
+                f"  gc {gc_per_event:4.2f} us/event, {collections:4d} collections"
+            )
 
 
 if __name__ == "__main__":

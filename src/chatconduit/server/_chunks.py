@@ -1,27 +1,94 @@
-"""Batches of frames to body chunks: what a streaming response writes per batch.
+"""Frames and body chunks: one event's bytes, and what a streaming response writes per batch.
 
-:func:`~._streams.guarded_batches` hands over the frames an agent produced together;
-each batch becomes one body chunk here (one ``send`` for the server, one write to the
-socket) instead of one per event.
+:func:`encode_frame` writes one event in a framing (SSE ``data:`` or an NDJSON line),
+:func:`frame_payload` frames JSON encoded before (as a replay log stores it), and
+:func:`heartbeat_frame` is the keep-alive of each framing. :func:`~._streams.guarded_batches`
+hands over the frames an agent produced together; each batch becomes one body chunk
+here (one ``send`` for the server, one write to the socket) instead of one per event.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
+from .. import _json
+from .._codec import NDJSON_HEARTBEAT, SSE_HEARTBEAT, Framing, encode_ndjson, encode_sse
 from ._heartbeat import aclose_quietly
 
-__all__ = ["MAX_CHUNK_BYTES", "joined_chunks"]
+__all__ = [
+    "MAX_CHUNK_BYTES",
+    "encode_frame",
+    "frame_encoder",
+    "frame_payload",
+    "heartbeat_frame",
+    "joined_chunks",
+]
 
 # A body chunk holds one batch's frames up to about this many bytes (a frame is never
 # split): one write per batch of a busy stream, never megabytes of tool output at once.
 MAX_CHUNK_BYTES = 64 * 1024
 
 
+def encode_frame(framing: Framing, event: dict[str, Any], event_id: str | None = None) -> bytes:
+    """One event in the chosen framing (``data: <json>\\n\\n`` or ``<json>\\n``)."""
+    if framing == "sse":
+        return encode_sse(event, id=event_id)
+    return encode_ndjson(event, id=event_id)
+
+
+def frame_encoder(framing: Framing, event_ids: bool) -> Callable[[dict[str, Any], int], bytes]:
+    """A stream's ``transform``: the bytes of :func:`encode_frame` for each event, with the
+    ids ``"0"``, ``"1"``, ... when ``event_ids``. Chosen once per stream and built as
+    :func:`frame_payload` of the event's JSON: the server's events are dicts, whose
+    compact JSON never holds a raw CR/LF, so the codec's checks for them (and its
+    dispatch on the event's type) would only cost time on every frame."""
+    dumps = _json.dumps_bytes
+    if event_ids:
+
+        def numbered(event: dict[str, Any], index: int) -> bytes:
+            return frame_payload(framing, dumps(event), str(index))
+
+        return numbered
+
+    def plain(event: dict[str, Any], index: int) -> bytes:
+        return frame_payload(framing, dumps(event))
+
+    return plain
+
+
+def frame_payload(framing: Framing, payload: bytes, event_id: str | None = None) -> bytes:
+    """Frame an already-encoded compact JSON ``payload`` (as a replay log stores it).
+
+    Same bytes as :func:`encode_frame` for the same event: compact JSON has no raw
+    CR/LF, so no line splitting is needed.
+    """
+    if framing == "sse":
+        head = b"" if event_id is None else b"id: " + _one_line_id(event_id) + b"\n"
+        return head + b"data: " + payload + b"\n\n"
+    if event_id is None:
+        return payload + b"\n"
+    return b'{"id":' + _json.dumps_bytes(event_id) + b',"chunk":' + payload + b"}\n"
+
+
+def _one_line_id(event_id: str) -> bytes:
+    if "\n" in event_id or "\r" in event_id or "\x00" in event_id:
+        raise ValueError(f"event id must be one line without NUL, got {event_id[:40]!r}")
+    return event_id.encode("utf-8")
+
+
+def heartbeat_frame(framing: Framing) -> bytes:
+    """An SSE comment (``: ping``), or the ``{"type":"ping"}`` line for NDJSON."""
+    return SSE_HEARTBEAT if framing == "sse" else NDJSON_HEARTBEAT
+
+
 async def joined_chunks(batches: AsyncIterator[list[bytes]]) -> AsyncIterator[bytes]:
     """Each batch of frames as one body chunk (or a few, past ``MAX_CHUNK_BYTES``)."""
     try:
         async for batch in batches:
+            if sum(map(len, batch)) < MAX_CHUNK_BYTES:  # the usual batch: no walk in Python
+                yield b"".join(batch)
+                continue
             size = start = 0
             for index, frame in enumerate(batch):
                 size += len(frame)

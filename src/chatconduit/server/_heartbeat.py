@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from typing import Any, Final, TypeVar
 
 __all__ = [
@@ -27,7 +27,9 @@ __all__ = [
     "MAX_BATCH_ITEMS",
     "Heartbeat",
     "aclose_quietly",
+    "check_heartbeat",
     "heartbeat_batches",
+    "inline_batches",
     "raised_by_source",
     "with_heartbeats",
 ]
@@ -66,6 +68,14 @@ async def aclose_quietly(iterator: object) -> None:
     if aclose is not None:
         with contextlib.suppress(Exception):
             await aclose()
+
+
+def check_heartbeat(heartbeat: float) -> None:
+    """Refuse a negative or non-numeric interval when the stream is set up, not mid-stream."""
+    if isinstance(heartbeat, bool) or not isinstance(heartbeat, int | float) or heartbeat < 0:
+        raise ValueError(
+            f"heartbeat must be a number of seconds >= 0 (0 disables), got {heartbeat!r}"
+        )
 
 
 def raised_by_source(exc: asyncio.CancelledError) -> bool:
@@ -150,12 +160,24 @@ async def with_heartbeats(
 
 
 async def heartbeat_batches(
-    source: AsyncIterable[T], interval: float | None, *, max_items: int = MAX_BATCH_ITEMS
-) -> AsyncIterator[list[T] | Heartbeat]:
+    source: AsyncIterable[T],
+    interval: float | None,
+    *,
+    max_items: int = MAX_BATCH_ITEMS,
+    step: Callable[[list[Any], T], None] = list.append,
+    end: Callable[[list[Any]], None] | None = None,
+) -> AsyncIterator[list[Any] | Heartbeat]:
     """The items of ``source`` in batches: each batch is what the source produced while
     the consumer was busy with the previous one (at most ``max_items``; the source waits
     while a full batch is unclaimed), plus :data:`HEARTBEAT` after each ``interval`` of
     silence (``None``: never).
+
+    ``step(pending, item)`` puts what ``item`` becomes into the pending batch (by default
+    the item itself; it may add none or several entries), and ``end(pending)`` what is
+    owed once the source is exhausted. Both run in the pump, as plain calls between two
+    steps of the source: an item is finished (a server encodes it there) before the
+    source runs on, with no coroutine or generator per item, and whatever they raise
+    ends the stream as the source's own exception would, after the entries put before.
 
     The same pump as :func:`with_heartbeats` (one task runs the source to completion,
     closing this cancels it and waits for its ``finally``), but the hand-over is a list
@@ -168,7 +190,7 @@ async def heartbeat_batches(
     if max_items < 1:
         raise ValueError(f"max_items must be at least 1, got {max_items!r}")
     loop = asyncio.get_running_loop()
-    pending: list[Any] = []  # items, then _END or a _Failure last
+    pending: list[Any] = []  # entries, then _END or a _Failure last
     ready = asyncio.Event()  # pending has something, or a heartbeat is due
     room = asyncio.Event()  # the source may add to pending
     room.set()
@@ -181,16 +203,24 @@ async def heartbeat_batches(
         first = True
         try:
             async for item in iterator:
-                pending.append(item)
-                ready.set()
+                had = len(pending)
+                step(pending, item)
+                if len(pending) == had:
+                    continue  # nothing to hand over yet (say, a finish held back)
+                if not had:
+                    # The consumer waits only on an empty batch: wake it for the first
+                    # entries, not once per entry (Event.set is a Python call).
+                    ready.set()
                 if first:
-                    # The first item goes out alone, at once: let the consumer take it
-                    # before a busy source fills a batch behind it.
+                    # The first entries go out alone, at once: let the consumer take
+                    # them before a busy source fills a batch behind them.
                     first = False
                     await asyncio.sleep(0)
                 elif len(pending) >= max_items:
                     room.clear()
                     await room.wait()
+            if end is not None:
+                end(pending)
         except Exception as exc:  # handed to the consumer, which re-raises it
             pending.append(_Failure(exc))
             ready.set()
@@ -231,9 +261,15 @@ async def heartbeat_batches(
                 ready.clear()
                 await ready.wait()
                 continue
-            batch = pending[:]
-            pending.clear()
-            room.set()
+            # One step may put several entries: past max_items the rest waits for the
+            # next batch (the terminal marker is last, so never in a cut-off head).
+            if len(pending) > max_items:
+                batch = pending[:max_items]
+                del pending[:max_items]
+            else:
+                batch = pending[:]
+                pending.clear()
+                room.set()
             beat = False
             last_item = loop.time()
             tail = batch[-1]
@@ -251,3 +287,34 @@ async def heartbeat_batches(
         if not task.done():
             task.cancel()
             await asyncio.wait({task})
+
+
+async def inline_batches(
+    source: AsyncIterable[T],
+    *,
+    step: Callable[[list[Any], T], None] = list.append,
+    end: Callable[[list[Any]], None] | None = None,
+) -> AsyncIterator[list[Any]]:
+    """:func:`heartbeat_batches` without the pump: the source runs in the consumer's own
+    task (its context variables and cancellation are the caller's) and each batch is what
+    one item became (``step``, ``end`` as there). Entries a failing step put before it
+    failed are handed over before the exception."""
+    iterator = aiter(source)
+    pending: list[Any] = []
+    try:
+        try:
+            async for item in iterator:
+                step(pending, item)
+                if pending:
+                    yield pending
+                    pending = []
+            if end is not None:
+                end(pending)
+        except Exception:
+            if pending:
+                yield pending
+            raise
+        if pending:
+            yield pending
+    finally:
+        await aclose_quietly(iterator)

@@ -28,18 +28,17 @@ import logging
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeAlias, TypeVar, cast
+from typing import Any, Final, Generic, TypeAlias, TypeVar
 
 from pydantic import BaseModel
 
-from .. import _json
-from .._codec import NDJSON_HEARTBEAT, SSE_HEARTBEAT, Framing, encode_ndjson, encode_sse
+from .._codec import Framing
 from .._events import BaseEvent, event_to_dict
 from .._events._agent_fast import fast_event_dict
 from .._exceptions import AgentOutputError, MalformedEventError
 from .._redact import redact_text
 from .._run_input import RunAgentInput
-from ._chunks import joined_chunks
+from ._chunks import encode_frame, frame_encoder, frame_payload, heartbeat_frame, joined_chunks
 from ._dialect import (
     Dialect,
     DialectConverter,
@@ -59,7 +58,9 @@ from ._heartbeat import (
     HEARTBEAT,
     MAX_BATCH_ITEMS,
     aclose_quietly,
+    check_heartbeat,
     heartbeat_batches,
+    inline_batches,
     raised_by_source,
 )
 
@@ -94,52 +95,8 @@ DEFAULT_HEARTBEAT = 15.0
 _background: set[asyncio.Task[None]] = set()
 
 
-def encode_frame(framing: Framing, event: dict[str, Any], event_id: str | None = None) -> bytes:
-    """One event in the chosen framing (``data: <json>\\n\\n`` or ``<json>\\n``)."""
-    if framing == "sse":
-        return encode_sse(event, id=event_id)
-    return encode_ndjson(event, id=event_id)
-
-
-def frame_payload(framing: Framing, payload: bytes, event_id: str | None = None) -> bytes:
-    """Frame an already-encoded compact JSON ``payload`` (as a replay log stores it).
-
-    Same bytes as :func:`encode_frame` for the same event: compact JSON has no raw
-    CR/LF, so no line splitting is needed.
-    """
-    if framing == "sse":
-        head = b"" if event_id is None else b"id: " + _one_line_id(event_id) + b"\n"
-        return head + b"data: " + payload + b"\n\n"
-    if event_id is None:
-        return payload + b"\n"
-    return b'{"id":' + _json.dumps_bytes(event_id) + b',"chunk":' + payload + b"}\n"
-
-
-def _one_line_id(event_id: str) -> bytes:
-    if "\n" in event_id or "\r" in event_id or "\x00" in event_id:
-        raise ValueError(f"event id must be one line without NUL, got {event_id[:40]!r}")
-    return event_id.encode("utf-8")
-
-
-def check_heartbeat(heartbeat: float) -> None:
-    """Refuse a negative or non-numeric interval when the stream is set up, not mid-stream."""
-    if isinstance(heartbeat, bool) or not isinstance(heartbeat, int | float) or heartbeat < 0:
-        raise ValueError(
-            f"heartbeat must be a number of seconds >= 0 (0 disables), got {heartbeat!r}"
-        )
-
-
-def heartbeat_frame(framing: Framing) -> bytes:
-    """An SSE comment (``: ping``), or the ``{"type":"ping"}`` line for NDJSON."""
-    return SSE_HEARTBEAT if framing == "sse" else NDJSON_HEARTBEAT
-
-
 def _normalize(item: object, index: int) -> dict[str, Any]:
-    # The content deltas agents yield most, as plain dicts of strings: checked by hand,
-    # no model built (same dict as event_to_dict's; anything unusual returns None).
-    fast = fast_event_dict(item)
-    if fast is not None:
-        return fast
+    """The model path (``fast_event_dict`` is tried first, see :meth:`DialectStream.events_for`)."""
     if not isinstance(item, BaseEvent) and isinstance(item, BaseModel):
         # A foreign event model (``ag_ui.core``, pydantic-ai): its camelCase aliases are
         # the wire keys, ``None`` means "not set", and an enum ``type`` becomes its string.
@@ -165,19 +122,30 @@ def _normalize(item: object, index: int) -> dict[str, Any]:
 class DialectStream:
     """An agent's events, normalised to wire dicts and rewritten into one dialect.
 
-    An async iterator, so it fits anywhere an :data:`EventSource` does (the heartbeat
-    pump, :class:`~chatconduit.server.DurableRuns`); :func:`guarded_events` recognises it
-    and routes the RUN_ERROR it writes for a failed agent through the same converter,
-    so that error is in the stream's dialect too. The source's own exceptions pass
-    through unchanged; closing this closes the source.
+    An async iterator, so it fits anywhere an :data:`EventSource` does; the streams here
+    (:func:`guarded_batches`) do not iterate it but drive its ``source`` themselves and
+    call :meth:`events_for` on each item, a plain call where the agent runs, so the
+    RUN_ERROR they write for a failed agent goes through the same ``converter`` (in the
+    stream's dialect too). The source's own exceptions pass through unchanged; closing
+    this closes the source.
     """
 
     def __init__(self, source: EventSource, converter: DialectConverter) -> None:
         self.converter = converter
-        self._source = aiter(source)
+        self.source: AsyncIterator[object] = aiter(source)
         self._ready: deque[dict[str, Any]] = deque()
         self._index = 0
         self._ended = False
+
+    def events_for(self, item: object) -> list[dict[str, Any]]:
+        """What the agent's next ``item`` is written as (none, one or several events)."""
+        # The content deltas agents yield most, as plain dicts of strings: checked by
+        # hand, no model built (same dict as event_to_dict's; anything else gets None).
+        event = fast_event_dict(item)
+        if event is None:
+            event = _normalize(item, self._index)
+        self._index += 1
+        return self.converter.convert(event)
 
     def __aiter__(self) -> DialectStream:
         return self
@@ -187,19 +155,30 @@ class DialectStream:
             if self._ended:
                 raise StopAsyncIteration
             try:
-                item = await anext(self._source)
+                item = await anext(self.source)
             except StopAsyncIteration:
                 self._ended = True
                 self._ready.extend(self.converter.finish())
                 continue
-            event = _normalize(item, self._index)
-            self._index += 1
-            self._ready.extend(self.converter.convert(event))
+            self._ready.extend(self.events_for(item))
         return self._ready.popleft()
 
     async def aclose(self) -> None:
         self._ended = True
-        await aclose_quietly(self._source)
+        await aclose_quietly(self.source)
+
+
+class _Verbatim:
+    """The converter of a stream written as the agent yields it (no dialect)."""
+
+    def convert(self, event: dict[str, Any]) -> list[dict[str, Any]]:
+        return [event]
+
+    def finish(self) -> list[dict[str, Any]]:
+        return []
+
+    def error(self, event: dict[str, Any]) -> list[dict[str, Any]]:
+        return [event]
 
 
 def dialect_events(
@@ -252,13 +231,60 @@ class _RunIds:
     thread_id: str | None = None
 
     def note(self, event: dict[str, Any]) -> None:
-        if event.get("type") == "RUN_STARTED":
-            run_id, thread_id = event.get("runId"), event.get("threadId")
-            self.run_id = run_id if isinstance(run_id, str) else self.run_id
-            self.thread_id = thread_id if isinstance(thread_id, str) else self.thread_id
+        run_id, thread_id = event.get("runId"), event.get("threadId")
+        self.run_id = run_id if isinstance(run_id, str) else self.run_id
+        self.thread_id = thread_id if isinstance(thread_id, str) else self.thread_id
 
 
 T = TypeVar("T")
+
+_FINISH: Final = object()  # the item _Frames.push takes for "the agent has ended"
+
+
+class _Frames(Generic[T]):
+    """The one step between the agent and the pending batch, run where the agent runs.
+
+    Each item the agent yields is normalised, converted into the stream's dialect and
+    transformed (encoded) by plain calls before the agent is resumed, its frames
+    appended to the batch in the making: no coroutine, generator or tuple per event
+    (each was a hand-over on the profile), and a waiting batch holds bytes, not event
+    dicts and tuples that the cyclic GC scans (and promotes) while they wait. The
+    bookkeeping the RUN_ERROR and ``on_disconnect`` need is done here too.
+    """
+
+    __slots__ = ("count", "events", "produced", "run", "transform")
+
+    def __init__(
+        self,
+        events: DialectStream,
+        transform: Callable[[dict[str, Any], int], T],
+        run: _RunIds,
+        produced: list[dict[str, Any]] | None,
+    ) -> None:
+        self.events = events
+        self.transform = transform
+        self.run = run
+        self.produced = produced
+        self.count = 0  # frames made, the index of the next
+
+    def push(self, pending: list[T], item: object) -> None:
+        # One loop for the agent's items and for what is owed at its end (_FINISH), so
+        # the per-event path is a single call deep.
+        stream = self.events
+        events = stream.events_for(item) if item is not _FINISH else stream.converter.finish()
+        transform, produced = self.transform, self.produced
+        for event in events:
+            pending.append(transform(event, self.count))
+            self.count += 1
+            if event.get("type") == "RUN_STARTED":
+                self.run.note(event)
+            if produced is not None:
+                # A copy: the hook keeps the events, and one may be the agent's own dict
+                # (a delta passed through as is), which the agent may reuse.
+                produced.append(dict(event))
+
+    def end(self, pending: list[T]) -> None:
+        self.push(pending, _FINISH)
 
 
 async def guarded_events(
@@ -315,40 +341,30 @@ async def guarded_batches(
     agent runs in a pump task (``heartbeat_batches``) and each batch is what it produced
     while the previous batch was being written, so a busy agent costs one hand-over (and
     one body write) per batch, and a lone event is handed on at once. Without it (and
-    without heartbeats) the agent runs in the caller's task and every batch is one item.
-    A heartbeat is a batch of its own (``[pulse]``)."""
-    # A DialectStream hands over events already normalised and converted; anything else
-    # is normalised here, one event at a time.
-    converter = events.converter if isinstance(events, DialectStream) else None
-    source = aiter(events)
+    without heartbeats) the agent runs in the caller's task and each batch is what one
+    item became. A heartbeat is a batch of its own (``[pulse]``).
 
-    async def encoded() -> AsyncIterator[tuple[dict[str, Any], T]]:
-        # Normalised and encoded where the agent runs (in the pump when batched): an event
-        # that fails stops the agent right there, never a batch later.
-        index = 0
-        try:
-            async for item in source:
-                if converter is not None:
-                    assert isinstance(item, dict)  # what a DialectStream yields
-                    event = item
-                else:
-                    event = _normalize(item, index)
-                yield event, transform(event, index)
-                index += 1
-        finally:
-            await aclose_quietly(source)
-
+    ``events`` written in a dialect (:func:`dialect_events`) are converted by its
+    converter; anything else is written as it comes. Either way each item is finished
+    (normalised, converted, transformed) where the agent runs (:class:`_Frames`): an
+    event that fails stops the agent right there, never a batch later."""
+    stream = events if isinstance(events, DialectStream) else DialectStream(events, _Verbatim())
+    produced: list[dict[str, Any]] | None = [] if on_disconnect is not None else None
+    ids = _RunIds(run_id, thread_id)
+    frames = _Frames(stream, transform, ids, produced)
     ticks = heartbeat > 0 and pulse is not None
     ticking: AsyncIterator[Any]
     if batched or ticks:
         size = MAX_BATCH_ITEMS if batched else 1  # 1: heartbeats, one item at a time
-        ticking = heartbeat_batches(encoded(), heartbeat if ticks else None, max_items=size)
-        many = True
+        ticking = heartbeat_batches(
+            stream.source,
+            heartbeat if ticks else None,
+            max_items=size,
+            step=frames.push,
+            end=frames.end,
+        )
     else:
-        ticking, many = encoded(), False
-    produced: list[dict[str, Any]] | None = [] if on_disconnect is not None else None
-    ids = _RunIds(run_id, thread_id)
-    count = 0
+        ticking = inline_batches(stream.source, step=frames.push, end=frames.end)
     complete = False
     try:
         try:
@@ -357,15 +373,7 @@ async def guarded_batches(
                     if pulse is not None:  # always true: heartbeats are only on with a pulse
                         yield [pulse]
                     continue
-                out: list[T] = []
-                pairs = cast("list[tuple[dict[str, Any], T]]", got if many else [got])
-                for event, frame in pairs:
-                    out.append(frame)
-                    ids.note(event)
-                    if produced is not None:
-                        produced.append(event)
-                count += len(out)
-                yield out
+                yield got
         except (Exception, asyncio.CancelledError) as exc:
             if isinstance(exc, asyncio.CancelledError) and not raised_by_source(exc):
                 raise  # the client went away (or the server stops): nobody to tell
@@ -374,9 +382,9 @@ async def guarded_batches(
             payload = _client_payload(error_payload, exc)
             error = run_error_event(payload, run_id=ids.run_id, thread_id=ids.thread_id)
             finals: list[T] = []
-            for final in converter.error(error) if converter is not None else [error]:
-                finals.append(transform(final, count))
-                count += 1
+            for final in stream.converter.error(error):
+                finals.append(transform(final, frames.count))
+                frames.count += 1
             yield finals
         complete = True
     finally:
@@ -402,13 +410,10 @@ def event_bytes(
     (:func:`guarded_batches`, :func:`joined_chunks`)."""
     check_heartbeat(heartbeat)
 
-    def encode(event: dict[str, Any], index: int) -> bytes:
-        return encode_frame(framing, event, str(index) if event_ids else None)
-
     return joined_chunks(
         guarded_batches(
             dialect_events(events, dialect, run_id=run_id, thread_id=thread_id),
-            transform=encode,
+            transform=frame_encoder(framing, event_ids),
             heartbeat=heartbeat,
             pulse=heartbeat_frame(framing),
             on_disconnect=on_disconnect,
