@@ -123,12 +123,20 @@ def test_whatever_it_takes_is_what_the_model_writes(event: dict[str, Any]) -> No
 @pytest.mark.parametrize(
     "event",
     [
-        {"type": "TEXT_MESSAGE_CONTENT", "messageId": "m", "delta": "x", "emittedNs": 1},
+        {"type": "TEXT_MESSAGE_CONTENT", "messageId": "m", "delta": "x", "emittedNs": 1.5},
+        {"type": "TEXT_MESSAGE_CONTENT", "messageId": "m", "delta": "x", "emittedNs": True},
+        {"type": "TEXT_MESSAGE_CONTENT", "messageId": "m", "delta": "x", "emittedNs": None},
+        {"type": "TEXT_MESSAGE_CONTENT", "messageId": "m", "delta": "x", "extra": [1]},
+        {"type": "TEXT_MESSAGE_CONTENT", "messageId": "m", "delta": "x", 5: "five"},
+        {"type": "TEXT_MESSAGE_CONTENT", "messageId": "m", Text("delta"): "x"},
+        {"type": "TEXT_MESSAGE_CONTENT", "messageId": "m", "delta": "x", "raw_event": "r"},
+        {"type": "TEXT_MESSAGE_CONTENT", "messageId": "m", "delta": "x", "rawEvent": "r"},
+        {"type": "TOOL_CALL_ARGS", "toolCallId": "c", "delta": "x", "tool_call_id": "d"},
         {"type": "TEXT_MESSAGE_CONTENT", "messageId": None, "delta": "x"},
         {"type": "TEXT_MESSAGE_CONTENT", "messageId": "m", "delta": Text("x")},
         {"type": "TEXT_MESSAGE_CONTENT", "message_id": "m", "delta": "x"},
-        {"type": "TOOL_CALL_ARGS", "messageId": "m", "delta": "x"},
-        {"type": "REASONING_MESSAGE_CONTENT", "messageId": "m", "delta": "x", "content": "x"},
+        {"type": "TOOL_CALL_ARGS", "messageId": None, "delta": "x"},
+        {"type": "REASONING_MESSAGE_CONTENT", "messageId": "m", "delta": "x", "content": 1.0},
         {"type": "TEXT_MESSAGE_CONTENT", "delta": 5},
         {"type": "TEXT_MESSAGE_START", "messageId": "m"},
         {"type": ["TEXT_MESSAGE_CONTENT"], "delta": "x"},
@@ -142,6 +150,23 @@ def test_whatever_it_takes_is_what_the_model_writes(event: dict[str, Any]) -> No
 )
 def test_anything_unusual_is_left_to_the_model(event: dict[str, Any]) -> None:
     assert fast_event_dict(event) is None
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"type": "TEXT_MESSAGE_CONTENT", "messageId": "m", "delta": "x", "emittedNs": 1},
+        {"emittedNs": 2**70, "type": "TEXT_MESSAGE_CONTENT", "delta": "x", "seq": "4"},
+        {"type": "TOOL_CALL_ARGS", "toolCallId": "c", "delta": "{", "messageId": "m"},
+        {"type": "REASONING_MESSAGE_CONTENT", "messageId": "m", "delta": "x", "role": "r"},
+        {"type": "REASONING_MESSAGE_CONTENT", "messageId": "m", "delta": "x", "content": "x"},
+    ],
+)
+def test_extras_the_model_keeps_as_they_are_are_taken(event: dict[str, Any]) -> None:
+    """A key that is no field of the class, with a str or int value: kept in place."""
+    fast = fast_event_dict(event)
+    assert fast is not None and fast == event and next(iter(fast)) == "type"
+    _same(fast, event_to_dict(event))
 
 
 def test_only_exact_dicts_are_taken() -> None:
