@@ -40,6 +40,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 BODY = {
     "threadId": "thread-bench",
     "runId": "run-bench",
@@ -136,34 +138,44 @@ async def one_stream(port: int, payload: bytes, deadline: float) -> StreamResult
             return result
         buffer = b""
         ended = False
-        while not ended:
-            if time.monotonic() >= deadline:
-                result.error = "deadline"
-                break
-            chunk = await asyncio.wait_for(reader.read(65536), deadline - time.monotonic())
-            if not chunk:
-                break
-            now_ns = time.time_ns()
-            buffer += chunk
-            # Each SSE frame is one HTTP chunk, so chunk-size lines sit between frames.
-            *frames, buffer = buffer.split(b"\n\n")
-            for frame in frames:
-                at = frame.find(b"data: ")
-                if at < 0:
-                    continue
-                event = json.loads(frame[at + 6 :])
-                result.events += 1
-                if result.first_event_s is None:
-                    result.first_event_s = time.perf_counter() - sent
-                # TanStack 0.58's helpers move extras under metadata.tanstack.
-                emitted = event.get("emittedNs")
-                if emitted is None:
-                    emitted = (event.get("metadata") or {}).get("tanstack", {}).get("emittedNs")
-                if emitted is not None:
-                    result.latencies_ms.append((now_ns - emitted) / 1e6)
-                # The run is over: what a client needs has come, whenever the server closes
-                # (node keeps a socket for its keep-alive timeout despite Connection: close).
-                ended = ended or event.get("type") in ("RUN_FINISHED", "RUN_ERROR")
+        # One deadline for the whole body rather than a wait_for (a task and a timer) per
+        # read: that cost the load generator ~20 us a read, so a server that flushes often
+        # (small batches, low latency) was charged for it.
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout_at(loop.time() + max(0.0, deadline - time.monotonic())):
+                while not ended:
+                    chunk = await reader.read(65536)
+                    if not chunk:
+                        break
+                    now_ns = time.time_ns()
+                    buffer += chunk
+                    # Each batch is one HTTP chunk: chunk-size lines sit between frames.
+                    *frames, buffer = buffer.split(b"\n\n")
+                    for frame in frames:
+                        at = frame.find(b"data: ")
+                        if at < 0:
+                            continue
+                        # orjson: the load generator shares the machine with the server;
+                        # with json.loads it used ~90 % of a core at 200k ev/s, capping what
+                        # it could measure (benchmarks/README.md, round 4).
+                        event = orjson.loads(frame[at + 6 :])
+                        result.events += 1
+                        if result.first_event_s is None:
+                            result.first_event_s = time.perf_counter() - sent
+                        # TanStack 0.58's helpers move extras under metadata.tanstack.
+                        emitted = event.get("emittedNs")
+                        if emitted is None:
+                            tanstack = (event.get("metadata") or {}).get("tanstack", {})
+                            emitted = tanstack.get("emittedNs")
+                        if emitted is not None:
+                            result.latencies_ms.append((now_ns - emitted) / 1e6)
+                        # The run is over: what a client needs has come, whenever the server
+                        # closes (node keeps a socket for its keep-alive timeout despite
+                        # Connection: close).
+                        ended = ended or event.get("type") in ("RUN_FINISHED", "RUN_ERROR")
+        except TimeoutError:
+            result.error = "deadline"
     except (OSError, TimeoutError, ValueError) as exc:
         result.error = f"{type(exc).__name__}: {exc}"
     finally:
