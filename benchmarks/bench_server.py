@@ -47,9 +47,11 @@ sys.path.insert(0, str(HERE))
 import bench_server_load as load_gen  # noqa: E402
 from bench_sockets import node_binary, raise_fd_limit  # noqa: E402
 
+from chatconduit.cli._serve import GC_THRESHOLDS  # noqa: E402
+
 
 def start(
-    name: str, port: int, events: int, interval_ms: float, stamp_every: int
+    name: str, port: int, events: int, interval_ms: float, stamp_every: int, gc_threshold: str = ""
 ) -> subprocess.Popen[bytes]:
     if name == "tanstack":
         cmd = [node_binary(), str(HERE / "bench_server_js.mjs"), str(port), str(events)]
@@ -57,15 +59,20 @@ def start(
     else:
         cmd = [sys.executable, str(HERE / "bench_server_load.py"), "--serve", "--port", str(port)]
         cmd += ["--events", str(events), "--interval-ms", str(interval_ms)]
-        cmd += ["--stamp-every", str(stamp_every)]
+        cmd += ["--stamp-every", str(stamp_every), "--gc-threshold", gc_threshold]
     return subprocess.Popen(cmd, stdin=subprocess.PIPE, preexec_fn=raise_fd_limit)
 
 
 def one_round(
-    name: str, streams: int, events: int, interval_ms: float, stamp_every: int = 1
+    name: str,
+    streams: int,
+    events: int,
+    interval_ms: float,
+    stamp_every: int = 1,
+    gc_threshold: str = "",
 ) -> dict[str, Any]:
     port = load_gen.free_port()
-    server = start(name, port, events, interval_ms, stamp_every)
+    server = start(name, port, events, interval_ms, stamp_every, gc_threshold)
     args = argparse.Namespace(streams=streams, events=events, deadline=180.0)
     try:
         return asyncio.run(load_gen.load(args, port, server.pid))
@@ -103,6 +110,10 @@ def table(title: str, medians: dict[str, dict[str, Any]]) -> None:
         )
 
 
+SERVE_GC_ROW = "ours, serve's GC"
+SERVE_GC = ",".join(str(n) for n in GC_THRESHOLDS)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--streams", type=int, default=1000)
@@ -122,10 +133,19 @@ def main() -> None:
     for scenario, events, interval in scenarios:
         if args.only and scenario != args.only:
             continue
-        runs: dict[str, list[dict[str, Any]]] = {"ours": [], "tanstack": []}
+        # "ours, serve's GC": the same server with the cyclic GC's thresholds that
+        # `chatconduit serve` sets (cli/_serve.py GC_THRESHOLDS; docs/deployment.md).
+        servers = {
+            "ours": ("ours", ""),
+            SERVE_GC_ROW: ("ours", SERVE_GC),
+            "tanstack": ("tanstack", ""),
+        }
+        runs: dict[str, list[dict[str, Any]]] = {row: [] for row in servers}
         for _ in range(args.repeat):
-            for name in runs:  # interleaved: a noisy moment hits both
-                runs[name].append(one_round(name, args.streams, events, interval, args.stamp_every))
+            for row, (name, gc_threshold) in servers.items():  # interleaved: noise hits all
+                runs[row].append(
+                    one_round(name, args.streams, events, interval, args.stamp_every, gc_threshold)
+                )
         medians = {}
         for name, results in runs.items():
             rates = [r["events_per_s"] for r in results]

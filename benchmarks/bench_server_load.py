@@ -64,7 +64,13 @@ BODY = {
 # --- server side (subprocess) -------------------------------------------------------------
 
 
-def serve(port: int, events: int, interval: float, stamp_every: int = 1) -> None:
+def serve(
+    port: int, events: int, interval: float, stamp_every: int = 1, gc_threshold: str = ""
+) -> None:
+    if gc_threshold:  # what `chatconduit serve` sets (cli/_serve.py GC_THRESHOLDS)
+        import gc
+
+        gc.set_threshold(*(int(n) for n in gc_threshold.split(",")))
     import uvicorn
     from starlette.applications import Starlette
     from starlette.requests import Request
@@ -286,15 +292,20 @@ def main() -> None:
         default=1,
         help="put emittedNs (an extra key) on every Kth delta only; the others are plain",
     )
+    parser.add_argument(
+        "--gc-threshold",
+        default="",
+        help="gc.set_threshold in the server, e.g. 10000,10,100 (as `chatconduit serve`)",
+    )
     args = parser.parse_args()
     if args.serve:
-        serve(args.port, args.events, args.interval_ms / 1000, args.stamp_every)
+        serve(args.port, args.events, args.interval_ms / 1000, args.stamp_every, args.gc_threshold)
         return
 
     port = free_port()
     command = [sys.executable, __file__, "--serve", "--port", str(port)]
     command += ["--events", str(args.events), "--interval-ms", str(args.interval_ms)]
-    command += ["--stamp-every", str(args.stamp_every)]
+    command += ["--stamp-every", str(args.stamp_every), "--gc-threshold", args.gc_threshold]
     server = subprocess.Popen(command)
     try:
         report = asyncio.run(load(args, port, server.pid))

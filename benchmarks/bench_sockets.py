@@ -339,6 +339,9 @@ async def run_contender(name: str, url: str, framing: str, streams: int) -> dict
             return c_chat(target, framing)
         raise SystemExit(f"unknown contender {name}")
 
+    threshold = os.environ.get(GC_ENV)
+    if threshold:  # --gc-threshold: the same for every Python contender
+        gc.set_threshold(*(int(n) for n in threshold.split(",")))
     gc.collect()
     start = time.perf_counter()
     cpu_start = cpu_seconds()
@@ -385,6 +388,8 @@ def measure(name: str, url: str, framing: str, streams: int, timeout: float) -> 
         return {"failed": (proc.stderr.strip().splitlines() or ["?"])[-1][:200]}
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
+
+GC_ENV = "BENCH_GC_THRESHOLD"
 
 LIMITS = {"raw socket"}  # not peers: no HTTP rules, no typed events
 
@@ -517,6 +522,10 @@ def main() -> None:
     parser.add_argument("--contenders", help="comma-separated subset")
     parser.add_argument("--repeat", type=int, default=3, help="interleaved rounds (median)")
     parser.add_argument("--timeout", type=float, default=300.0, help="per contender, seconds")
+    parser.add_argument(
+        "--gc-threshold",
+        help="gc.set_threshold in every Python contender, e.g. 10000,10,100 (docs/client.md)",
+    )
     # Internal: one contender in this (fresh) process.
     parser.add_argument("--client")
     parser.add_argument("--url")
@@ -533,6 +542,8 @@ def main() -> None:
         return
 
     raise_fd_limit()
+    if args.gc_threshold:
+        os.environ[GC_ENV] = args.gc_threshold  # the contender processes inherit it
     chosen = set(args.contenders.split(",")) if args.contenders else None
     server = subprocess.Popen(
         [PY, __file__, "--serve"], stdout=subprocess.PIPE, text=True, preexec_fn=raise_fd_limit
@@ -544,6 +555,11 @@ def main() -> None:
         print(
             f"# bench_sockets: python {sys.version.split()[0]}, {os.cpu_count()} cpus, "
             f"median of {args.repeat} interleaved rounds"
+            + (
+                f", Python contenders with gc.set_threshold({args.gc_threshold})"
+                if args.gc_threshold
+                else ""
+            )
         )
 
         def warm(path: str) -> None:  # the server builds each body once, before timing

@@ -207,6 +207,37 @@ def test_serve_your_own_agent_with_an_api_key(tmp_path: Path) -> None:
     assert code == 0 and "Traceback" not in err
 
 
+def test_serve_sets_its_garbage_collector_thresholds(tmp_path: Path) -> None:
+    """``serve`` collects less often than CPython's default (docs/deployment.md, "Many
+    streams in one process"); the agent reports what the serving process has."""
+    (tmp_path / "gc_agent.py").write_text(
+        textwrap.dedent(
+            """
+            import gc
+
+            from chatconduit.server import EventBuilder
+
+            async def agent(params, request):
+                ev = EventBuilder(params)
+                yield ev.start()
+                for event in ev.text(repr(gc.get_threshold())):
+                    yield event
+                yield ev.finish()
+            """
+        )
+    )
+    from chatconduit.cli._serve import GC_THRESHOLDS
+
+    served = Served("--agent", "gc_agent:agent", cwd=tmp_path)
+    try:
+        done = run("chat", served.sse, "-m", "hi")
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == repr(GC_THRESHOLDS) != repr((700, 10, 10))
+    finally:
+        code, _, err = served.stop()
+    assert code == 0 and "Traceback" not in err
+
+
 def test_serve_agent_and_key_problems_are_one_line() -> None:
     no_key = run("serve", "--port", "0", "--api-key")
     assert no_key.returncode == 2 and "CHATCONDUIT_API_KEY" in no_key.stderr
