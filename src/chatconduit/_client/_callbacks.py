@@ -62,7 +62,9 @@ class CallbackRunner:
     __slots__ = ("drainer", "queue")
 
     def __init__(self) -> None:
-        self.queue: deque[tuple[Callback, Awaitable[object]]] = deque()
+        # Made by the first async callback: most clients have none, and the stream only
+        # tests it for truth (``if calls.queue``) to know whether to flush.
+        self.queue: deque[tuple[Callback, Awaitable[object]]] | None = None
         self.drainer: asyncio.Task[None] | None = None
 
     def emit(self, callback: Callback | None, *args: Any) -> None:
@@ -87,12 +89,15 @@ class CallbackRunner:
                 _callback_name(callback),
             )
             return
+        if self.queue is None:
+            self.queue = deque()
         self.queue.append((callback, result))
         if self.drainer is None or self.drainer.done():
             self.drainer = loop.create_task(self._drain())
 
     async def _drain(self) -> None:
         queue = self.queue
+        assert queue is not None  # emit() made it before starting the drainer
         while queue:
             callback, awaitable = queue.popleft()
             try:

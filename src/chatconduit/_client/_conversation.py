@@ -49,6 +49,7 @@ _RUN_EVENTS: Final = frozenset({EventType.RUN_STARTED, EventType.RUN_FINISHED, E
 _RUN_FINISHED: Final = EventType.RUN_FINISHED
 _STRUCTURAL_WEIGHT: Final = 32  # "characters" an event without text counts for (UpdateHub)
 _SUBMITTED: Final = ChatStatus.SUBMITTED
+_NO_CALLS: Final[frozenset[str]] = frozenset()
 _Deltas: TypeAlias = Sequence[TextMessageContentEvent]
 
 # The answer recorded for a tool call that stop() left unanswered (see answer_open_calls).
@@ -110,15 +111,17 @@ class Conversation:
         self.turn_changed = False  # the reply changed the messages during this turn
         self.finished: UIMessage | None = None  # what on_stream_end reported
         self._in_event = False  # inside processor.process (a change caused by the reply)
-        self._deferred: list[Callable[[], None]] = []  # to run once processor.process returns
+        # To run once processor.process returns; made when needed, as the set below.
+        self._deferred: list[Callable[[], None]] | None = None
         self._cancels = 0  # requests cancelled so far (stop / reload / unsubscribe / swap)
-        self._idle_tool_tasks: set[asyncio.Task[None]] = set()  # tools of server-pushed runs
+        self._idle_tool_tasks: set[asyncio.Task[None]] | None = None  # of server-pushed runs
         self._freezer = MessageFreezer()
         # The last run that ended waiting for the client, until a request answers it.
         self.interrupted: InterruptedRun | None = None
         # Calls a TanStack 0.58 server asked about with an interrupt: every request writes
         # their tool messages as its 0.33 client does (the server needs them to stay answered).
-        self.tanstack_calls: set[str] = set()
+        # Replaced, never mutated (a request copies it).
+        self.tanstack_calls: frozenset[str] = _NO_CALLS
         self._state_version = 0
         self._state_copy: tuple[int, Any] = (0, None)
         self._reused_ids = ReusedIdGuard()  # a new reply under an earlier turn's message id
@@ -171,7 +174,7 @@ class Conversation:
         finally:
             self._in_event = False
             if self._deferred:
-                deferred, self._deferred = self._deferred, []
+                deferred, self._deferred = self._deferred, None
                 for action in deferred:
                     action()
         if kind in _RUN_EVENTS:
@@ -233,7 +236,7 @@ class Conversation:
         finally:
             self._in_event = False
             if self._deferred:
-                deferred, self._deferred = self._deferred, []
+                deferred, self._deferred = self._deferred, None
                 for action in deferred:
                     action()
 
@@ -274,7 +277,7 @@ class Conversation:
         on each interrupt as on the CUSTOM event it replaces."""
         interrupted = InterruptedRun(run_id, tuple(interrupts))
         self.interrupted = interrupted
-        self.tanstack_calls.update(interrupted.tanstack_calls())
+        self.tanstack_calls = self.tanstack_calls.union(interrupted.tanstack_calls())
         messages = self.processor.messages
         requests = interrupted.requests(messages)
         for request in requests:
@@ -313,7 +316,7 @@ class Conversation:
     def forget_interrupts(self) -> None:
         """The conversation starts over: no run waits, no call was asked about."""
         self.interrupted = None
-        self.tanstack_calls.clear()
+        self.tanstack_calls = _NO_CALLS
 
     def take_resume(self) -> tuple[str | None, list[ResumeEntry]]:
         """The interrupted run and the answers the next request gives it (``(None, [])``
@@ -354,7 +357,7 @@ class Conversation:
             return  # asked twice (an interrupt after a CUSTOM event): run it once
         self._calls.emit(self._cb.on_tool_call, request)
         if owner is not None and isinstance(request.tool_call_id, str):
-            owner.tool_calls.append(request.tool_call_id)
+            owner.add_tool_call(request.tool_call_id)
         name = request.tool_name
         found = self._settings.tools.get(name) if isinstance(name, str) else None
         if found is None or found.execute is None or not isinstance(request.tool_call_id, str):
@@ -362,8 +365,9 @@ class Conversation:
         loop = asyncio.get_running_loop()
         task = loop.create_task(self._execute_tool(found, request.tool_call_id, request, owner))
         if owner is not None:
-            owner.tool_tasks.append(task)
+            owner.add_tool_task(task)
         else:
+            self._idle_tool_tasks = self._idle_tool_tasks or set()
             self._idle_tool_tasks.add(task)
             task.add_done_callback(self._idle_tool_tasks.discard)
 
@@ -414,7 +418,7 @@ class Conversation:
         return True
 
     def cancel_idle_tools(self) -> None:
-        for task in list(self._idle_tool_tasks):
+        for task in list(self._idle_tool_tasks or ()):
             task.cancel()
 
     # ------------------------------------------------------------------ ending a request
@@ -438,7 +442,7 @@ class Conversation:
         if self._in_event:
             # stop() from a callback inside processor.process(): the processor must not
             # be reset under its own feet; do it once the event is applied.
-            self._deferred.append(forget)
+            self._deferred = [*(self._deferred or ()), forget]
         else:
             forget()
 

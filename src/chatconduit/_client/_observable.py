@@ -44,7 +44,7 @@ class ObservableState:
         self.generating = False
         self.subscribed = False
         self._runs: set[str | None] = set()  # runs seen on the connection and not ended
-        self._idle_waiters: list[asyncio.Future[None]] = []
+        self._idle_waiters: list[asyncio.Future[None]] | None = None  # made when one waits
 
     @property
     def status(self) -> ChatStatus:
@@ -73,11 +73,15 @@ class ObservableState:
     async def until_idle(self) -> None:
         """Wait for the running turn to end (or for the client to close)."""
         waiter = asyncio.get_running_loop().create_future()
-        self._idle_waiters.append(waiter)
+        if self._idle_waiters is None:
+            self._idle_waiters = [waiter]
+        else:
+            self._idle_waiters.append(waiter)
         await waiter
 
     def release_waiters(self) -> None:
-        waiters, self._idle_waiters = self._idle_waiters, []
+        # Every turn ends here: no new list each time, none while nobody waits.
+        waiters, self._idle_waiters = self._idle_waiters or (), None
         for waiter in waiters:
             resolve(waiter)
 

@@ -10,7 +10,7 @@ subscription that stays ``connected`` forever; there is nothing to subscribe to.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Coroutine
 from typing import Any
 
 from .._connection._abort import Aborted, AbortScope
@@ -61,8 +61,22 @@ class PullDriver:
 
     async def run(self, request: Request, messages: list[UIMessage], data: dict[str, Any]) -> None:
         observable = self._observable
+        scope = AbortScope(request.controller.signal)
         try:
-            await self._request(request, messages, data)
+            try:
+                observable.set_connection(ChatConnectionStatus.CONNECTING)
+                # The whole consumption runs inside the scope: an abort cancels whatever
+                # it awaits (a network read, an async callback), never the processing
+                # between. Awaited from here, without a coroutine layer per step.
+                consumption = self._consumption(request, messages, data)
+                # The request body is made from them when the run starts: this frame
+                # need not keep them alive for the whole stream.
+                del messages, data
+                await scope.run(consumption)
+            except Aborted:
+                pass  # stop() / reload(): the request is already stale
+            finally:
+                scope.close()
         except Exception as exc:
             if not request.is_stale():
                 observable.set_connection(
@@ -76,32 +90,24 @@ class PullDriver:
             observable.set_connection(ChatConnectionStatus.DISCONNECTED)
             observable.clear_runs()
 
-    async def _request(
+    def _consumption(
         self, request: Request, messages: list[UIMessage], data: dict[str, Any]
-    ) -> None:
-        self._observable.set_connection(ChatConnectionStatus.CONNECTING)
-        scope = AbortScope(request.controller.signal)
-        try:
-            # The whole consumption runs inside the scope: an abort cancels whatever it
-            # awaits (a network read, an async callback), never the processing between.
-            await scope.run(self._consume(request, messages, data))
-        except Aborted:
-            pass  # stop() / reload(): the request is already stale
-        finally:
-            scope.close()
+    ) -> Coroutine[Any, Any, None]:
+        """What reads the response: our own adapter's run in slices, else ``connect()``."""
+        adapter = self.adapter
+        if _reads_slices(adapter):
+            assert isinstance(adapter, HTTPStreamAdapter)
+            signal, run_context = request.controller.signal, request.run_context
+            return self._consume_slices(
+                request, adapter.connect_slices(messages, data, signal, run_context)
+            )
+        return self._consume(request, messages, data)
 
     async def _consume(
         self, request: Request, messages: list[UIMessage], data: dict[str, Any]
     ) -> None:
-        adapter = self.adapter
         signal, run_context = request.controller.signal, request.run_context
-        if _reads_slices(adapter):
-            assert isinstance(adapter, HTTPStreamAdapter)
-            await self._consume_slices(
-                request, adapter.connect_slices(messages, data, signal, run_context)
-            )
-            return
-        result = adapter.connect(messages, data, signal, run_context)
+        result = self.adapter.connect(messages, data, signal, run_context)
         iterator = await to_async_iterator(result, "connect()")
         on_event = self._conversation.on_event
         calls = self._observable.calls
@@ -129,7 +135,7 @@ class PullDriver:
         hand-over per network read. A slice is applied at once (``Conversation.on_events``:
         ``on_chunk`` still sees every event, in order; a run of deltas is announced once)
         and the async callbacks it queued are awaited after it."""
-        on_events = self._conversation.on_events
+        conversation = self._conversation  # no bound method kept alive for the stream
         calls = self._observable.calls
         try:
             first = True
@@ -139,7 +145,8 @@ class PullDriver:
                 if first:
                     first = False
                     self._observable.set_connection(ChatConnectionStatus.CONNECTED)
-                on_events(batch, request)
+                conversation.on_events(batch, request)
+                del batch  # applied: not kept while the next read waits
                 if calls.queue:
                     await calls.flush()
         finally:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+from collections.abc import Sequence
 from typing import Final, Literal, TypeAlias
 
 from .._connection._abort import AbortController
@@ -57,9 +58,19 @@ class Request:
         # A KeyboardInterrupt / SystemExit a client tool raised: the turn re-raises it.
         self.interrupt: BaseException | None = None
         self.tool_answered = False  # a tool result / approval arrived while it ran
-        self.tool_tasks: list[asyncio.Task[None]] = []
-        self.tool_calls: list[str] = []  # ids of the client-tool calls the reply asked for
+        # Client-tool tasks, and the ids of the calls the reply asked for: empty tuples
+        # until a tool runs (see add_tool_call), not two empty lists per request.
+        self.tool_tasks: Sequence[asyncio.Task[None]] = ()
+        self.tool_calls: Sequence[str] = ()
         self.created: list[UIMessage] = []  # assistant messages this request created
+
+    def add_tool_call(self, tool_call_id: str) -> None:
+        """Note a client-tool call the reply asked for."""
+        self.tool_calls = [*self.tool_calls, tool_call_id]
+
+    def add_tool_task(self, task: asyncio.Task[None]) -> None:
+        """Note the task running one of those calls."""
+        self.tool_tasks = [*self.tool_tasks, task]
 
     def is_stale(self) -> bool:
         """Whether the request has ended, so anything still working for it must stop."""

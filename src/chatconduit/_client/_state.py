@@ -227,7 +227,8 @@ class UpdateHub:
         self._last_cost = 0
         self._last_build = -float("inf")
         self._snapshot: ChatSnapshot | None = None
-        self._waiters: list[tuple[asyncio.Future[None], bool]] = []  # (future, wants_any)
+        # (future, wants_any); made by the first updates() wait: most clients have none.
+        self._waiters: list[tuple[asyncio.Future[None], bool]] | None = None
         self._subscribers = 0
         self.closed = False
         # The version at which the newest turn ended (the client left loading): where
@@ -252,14 +253,17 @@ class UpdateHub:
         return self.growth * self._amortization >= self._last_cost
 
     def _wake(self, *, all_: bool) -> None:
+        waiters = self._waiters
+        if not waiters:
+            return
         keep: list[tuple[asyncio.Future[None], bool]] = []
-        for future, wants_any in self._waiters:
+        for future, wants_any in waiters:
             if all_ or wants_any:
                 if not future.done():
                     future.set_result(None)
             else:
                 keep.append((future, wants_any))
-        self._waiters = keep
+        self._waiters = keep or None
 
     def close(self) -> None:
         """End every iterator (the client closed)."""
@@ -296,7 +300,10 @@ class UpdateHub:
         """Until woken by :meth:`changed` (or :meth:`close`), or ``delay`` seconds."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         entry = (future, wants_any)
-        self._waiters.append(entry)
+        if self._waiters is None:
+            self._waiters = [entry]
+        else:
+            self._waiters.append(entry)
         try:
             if delay is None:
                 await future
@@ -307,7 +314,7 @@ class UpdateHub:
                 except TimeoutError:
                     pass
         finally:
-            if entry in self._waiters:
+            if self._waiters is not None and entry in self._waiters:
                 self._waiters.remove(entry)
 
     def subscribe(self, max_latency: float, until_turn_end: bool = False) -> Updates:

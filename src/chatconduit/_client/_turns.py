@@ -217,7 +217,9 @@ class TurnRunner:
         self._conversation.finished = None
         request.phase = Phase.RUNNING
         try:
-            await self.driver.run(request, messages, data)
+            running = self.driver.run(request, messages, data)
+            del messages, data, resume  # see PullDriver.run: not kept for the whole stream
+            await running
         except Exception as exc:
             if request.is_stale():
                 return "stale"

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import threading
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
 __all__ = ["AbortController", "AbortScope", "AbortSignal", "Aborted"]
@@ -24,6 +25,11 @@ __all__ = ["AbortController", "AbortScope", "AbortSignal", "Aborted"]
 T = TypeVar("T")
 
 Listener = Callable[[], object]  # the result, if any, is ignored
+
+
+# One lock for every signal, not one per signal (a request each): it guards a few
+# list operations and is never held while a listener runs, so it is never nested.
+_LOCK = threading.Lock()
 
 
 def _resolve(fut: asyncio.Future[None]) -> None:
@@ -34,13 +40,14 @@ def _resolve(fut: asyncio.Future[None]) -> None:
 class AbortSignal:
     """An abort flag to watch: ``aborted``, ``reason``, listeners and ``wait()``."""
 
-    __slots__ = ("_aborted", "_listeners", "_lock", "_reason")
+    __slots__ = ("_aborted", "_listeners", "_reason")
 
     def __init__(self) -> None:
         self._aborted = False
         self._reason: object = None
-        self._listeners: list[Listener] = []
-        self._lock = threading.Lock()
+        # Made by the first listener: most signals (one per request) get one or two, and
+        # thousands of live conversations would each hold an empty list otherwise.
+        self._listeners: list[Listener] | None = None
 
     @property
     def aborted(self) -> bool:
@@ -57,16 +64,28 @@ class AbortSignal:
         A listener added to an already aborted signal runs immediately. Listeners
         run in the thread that calls ``abort()`` and must not block.
         """
-        with self._lock:
-            if not self._aborted:
-                self._listeners.append(listener)
-                return lambda: self._remove(listener)
+        if self._watch(listener):
+            return lambda: self._unwatch(listener)
         listener()
         return lambda: None
 
-    def _remove(self, listener: Listener) -> None:
-        with self._lock, contextlib.suppress(ValueError):  # already ran, or removed twice
-            self._listeners.remove(listener)
+    def _watch(self, listener: Listener) -> bool:
+        """Register ``listener``; False (and nothing registered) when already aborted.
+        Internal: ``AbortScope`` removes itself with :meth:`_unwatch`, without the
+        closure ``add_listener`` returns."""
+        with _LOCK:
+            if self._aborted:
+                return False
+            if self._listeners is None:
+                self._listeners = [listener]
+            else:
+                self._listeners.append(listener)
+            return True
+
+    def _unwatch(self, listener: Listener) -> None:
+        with _LOCK, contextlib.suppress(ValueError):  # already ran, or removed twice
+            if self._listeners is not None:
+                self._listeners.remove(listener)
 
     async def wait(self) -> None:
         """Return once the signal is aborted (at once if it already is)."""
@@ -85,12 +104,13 @@ class AbortSignal:
             remove()
 
     def _abort(self, reason: object) -> None:
-        with self._lock:
+        with _LOCK:
             if self._aborted:
                 return
             self._aborted = True
             self._reason = reason
-            listeners, self._listeners = self._listeners, []
+            listeners = self._listeners or ()
+            self._listeners = None
         for listener in listeners:
             listener()
 
@@ -141,64 +161,146 @@ class Aborted(Exception):
 class AbortScope:
     """Lets an abort cancel one await at a time, and turns that cancellation into :class:`Aborted`.
 
-    Like ``asyncio.timeout`` but driven by a signal: the listener cancels the
-    task while it is suspended inside :meth:`run`, and ``run`` swallows the
-    ``CancelledError`` it caused (``Task.uncancel`` tells ours from a genuine
+    Like ``asyncio.timeout`` but driven by a signal: the scope (its own listener)
+    cancels the task while it is suspended inside :meth:`run`, and ``run`` swallows
+    the ``CancelledError`` it caused (``Task.uncancel`` tells ours from a genuine
     outside cancellation, which still propagates). One scope serves many awaits
-    (one per network read) and registers its listener once. Only the awaited
-    operation is ever cancelled, never the consumer's code between two reads,
-    which is what makes it safe inside an async generator.
+    (one per network read) and registers once. Only the awaited operation is ever
+    cancelled, never the consumer's code between two reads, which is what makes it
+    safe inside an async generator.
+
+    :meth:`read` adds the read's time limit without an ``asyncio.timeout`` per read
+    (a ``Timeout``, its timer handle and a copied context each time): one timer per
+    scope, moved only when it fires early (see :meth:`_expire`).
     """
 
-    __slots__ = ("_active", "_fired", "_loop", "_remove", "_signal", "_task")
+    __slots__ = (
+        "_active",
+        "_due",
+        "_fired",
+        "_loop",
+        "_registered",
+        "_signal",
+        "_task",
+        "_timer",
+        "_timer_at",
+    )
 
     def __init__(self, signal: AbortSignal | None) -> None:
         self._signal = signal
         self._task: asyncio.Task[Any] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._active = False
-        self._fired = False
-        self._remove: Callable[[], None] | None = None
+        # What cancelled the current await: None, _ABORT or _TIMEOUT (the abort wins).
+        self._fired: object = None
+        self._registered = False
+        # The read watchdog: when the current read must end (loop time, None: no
+        # limit), and the one timer with the time it was set for.
+        self._due: float | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0
 
     @property
     def aborted(self) -> bool:
         return self._signal is not None and self._signal.aborted
 
-    async def run(self, awaitable: Awaitable[T]) -> T:
-        """Await ``awaitable``; raise :class:`Aborted` instead if the signal aborts first."""
-        signal = self._signal
-        if signal is None:
-            return await awaitable
-        if signal.aborted:
+    def run(self, awaitable: Awaitable[T]) -> Awaitable[T]:
+        """Await ``awaitable``; raise :class:`Aborted` instead if the signal aborts first.
+
+        Used as ``await scope.run(...)``. Not a coroutine itself: it hands back the one
+        that does the work, so a stream's await chain has no extra frame for it."""
+        if self._signal is None:
+            return awaitable
+        if self._signal.aborted:
             _discard(awaitable)
-            raise Aborted
+            return _aborted()
+        return self._guarded(awaitable, None)
+
+    def read(self, chunks: AsyncIterator[bytes], wait: float | None) -> Awaitable[bytes | None]:
+        """The next piece of a body (``None`` at its end), awaited as ``run()`` awaits:
+        :class:`Aborted` if the signal aborts first, ``TimeoutError`` after ``wait``
+        seconds (what ``run(_send.read(chunks, wait))`` did, without the objects an
+        ``asyncio.timeout`` makes per read)."""
+        if self._signal is not None and self._signal.aborted:
+            return _aborted()
+        if wait is None and self._signal is None:
+            return anext(chunks, None)
+        return self._guarded(anext(chunks, None), wait)
+
+    async def _guarded(self, awaitable: Awaitable[T], wait: float | None) -> T:
         task = asyncio.current_task()
         if task is None:  # pragma: no cover - always inside a task under asyncio
+            _discard(awaitable)
             raise RuntimeError("AbortScope.run must be awaited inside an asyncio task")
-        if self._remove is None:
+        if self._loop is None:
             self._loop = asyncio.get_running_loop()
-            self._remove = signal.add_listener(self._on_abort)
+        signal = self._signal
+        if signal is not None and not self._registered:
+            if not signal._watch(self):  # aborted from another thread since the check
+                _discard(awaitable)
+                raise Aborted
+            self._registered = True
         self._task = task
+        if wait is not None:
+            self._arm(self._loop.time() + wait)
         cancelling = task.cancelling()
-        self._fired = False
+        self._fired = None
         self._active = True
         try:
             return await awaitable
         except asyncio.CancelledError:
-            if self._fired:
-                self._fired = False
+            fired = self._fired
+            if fired is not None:
+                self._fired = None
                 if task.uncancel() <= cancelling:
-                    raise Aborted from None
+                    if fired is _ABORT:
+                        raise Aborted from None
+                    raise TimeoutError from None
             raise
         finally:
             self._active = False
-            if self._fired:
+            self._due = None
+            if self._fired is not None:
                 # We cancelled, but the awaitable swallowed the CancelledError and
-                # returned: take our cancel request back; the next run() raises.
-                self._fired = False
+                # returned: take our cancel request back (after an abort, the next
+                # run() raises).
+                self._fired = None
                 task.uncancel()
 
-    def _on_abort(self) -> None:
+    # -- the read watchdog ----------------------------------------------------------------
+
+    def _arm(self, due: float) -> None:
+        self._due = due
+        timer = self._timer
+        if timer is not None:
+            if self._timer_at <= due:
+                return  # it fires first and moves itself on to ``due`` (_expire)
+            timer.cancel()
+        assert self._loop is not None
+        self._timer_at = due
+        self._timer = self._loop.call_at(due, self._expire, context=_timer_context())
+
+    def _expire(self) -> None:
+        # The timer was set for an earlier read's limit, or for this one's. A read that
+        # began since then has a later limit: move on to it. Between reads (the scope
+        # idle) nothing is pending, and the next read sets a timer again.
+        self._timer = None
+        due = self._due
+        if not self._active or due is None:
+            return
+        if due > self._timer_at:
+            assert self._loop is not None
+            self._timer_at = due
+            self._timer = self._loop.call_at(due, self._expire, context=_timer_context())
+        elif self._fired is None and self._task is not None:
+            self._fired = _TIMEOUT
+            self._task.cancel()
+
+    # -- the abort ------------------------------------------------------------------------
+
+    def __call__(self) -> None:
+        """The signal's listener (the scope itself: no bound method or closure to hold);
+        runs in the thread that aborts."""
         loop = self._loop
         if loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(self._fire)
@@ -206,15 +308,44 @@ class AbortScope:
     def _fire(self) -> None:
         # Runs on the loop thread. If the scope is idle (between reads) nothing is
         # cancelled: the next ``run`` sees ``signal.aborted`` and raises at once.
-        if self._active and not self._fired and self._task is not None:
-            self._fired = True
+        if not self._active or self._task is None:
+            return
+        if self._fired is None:
             self._task.cancel()
+        # Already cancelled by the watchdog: the one cancel now means the abort, as an
+        # abort outranked an ``asyncio.timeout`` nested inside the scope.
+        self._fired = _ABORT
 
     def close(self) -> None:
-        """Unregister from the signal."""
-        if self._remove is not None:
-            self._remove()
-            self._remove = None
+        """Unregister from the signal, and stop the read watchdog."""
+        if self._registered and self._signal is not None:
+            self._signal._unwatch(self)
+            self._registered = False
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+
+_THREAD = threading.local()
+
+
+def _timer_context() -> contextvars.Context:
+    """The context the watchdog's timers run in: one per thread rather than a copy of
+    the caller's per timer (``_expire`` reads no context variable). Callbacks of one
+    thread's loop run one at a time, so it is never entered twice at once."""
+    context: contextvars.Context | None = getattr(_THREAD, "context", None)
+    if context is None:
+        context = _THREAD.context = contextvars.Context()
+    return context
+
+
+async def _aborted() -> Any:
+    # Raised when awaited, as from a coroutine, not when run() / read() is called.
+    raise Aborted
+
+
+_ABORT = "abort"
+_TIMEOUT = "timeout"
 
 
 def _discard(awaitable: Awaitable[Any]) -> None:

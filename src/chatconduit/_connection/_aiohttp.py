@@ -22,13 +22,15 @@ made of it, and maps a lost connection to ``ConnectTimeout``.
 from __future__ import annotations
 
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import aiohttp
 import httpx
 from multidict import CIMultiDict
 from yarl import URL
+
+from ._encoding import BodyDecoder, content_encoding
 
 __all__ = ["AiohttpTransport"]
 
@@ -87,6 +89,26 @@ class _Body(httpx.AsyncByteStream):
                 yield chunk
         except aiohttp.ClientError as exc:
             raise _mapped(exc, reading=True) from exc
+
+    async def chatconduit_decoded(self, response: httpx.Response) -> AsyncGenerator[bytes, None]:
+        """``_encoding.decoded_body(response)`` for a response with this body, read in
+        one generator: what httpx's ``aiter_raw`` (over :meth:`__aiter__`) does for
+        us, inline. It marks the response consumed, attaches the request to a read
+        error and closes the response at the end of the body; it skips the byte count.
+        """
+        decoder = BodyDecoder(content_encoding(response))  # refused: at the first step
+        response.is_stream_consumed = True
+        try:
+            async for raw in self._response.content.iter_any():
+                for piece in decoder.decode(raw):
+                    yield piece
+        except aiohttp.ClientError as exc:
+            error = _mapped(exc, reading=True)
+            error.request = response.request
+            raise error from exc
+        for piece in decoder.flush():
+            yield piece
+        await response.aclose()
 
     async def aclose(self) -> None:
         self._response.release()

@@ -14,7 +14,7 @@ import asyncio
 
 from .._exceptions import StreamTimeoutError
 
-__all__ = ["Deadline"]
+__all__ = ["NO_DEADLINE", "Deadline"]
 
 # A wait bounded by the deadline may wake a hair early (the loop's clock resolution):
 # that is the deadline too, not the idle timeout.
@@ -25,6 +25,12 @@ class Deadline:
     """What is left of a run's ``deadline`` seconds (``None``: no limit), and its error."""
 
     __slots__ = ("_at", "error", "seconds")
+
+    @classmethod
+    def of(cls, seconds: float | None) -> Deadline:
+        """A deadline of ``seconds``; without one, the shared :data:`NO_DEADLINE` (it
+        never changes: its error is only made once a deadline is passed)."""
+        return NO_DEADLINE if seconds is None else cls(seconds)
 
     def __init__(self, seconds: float | None) -> None:
         self.seconds = seconds
@@ -60,5 +66,10 @@ class Deadline:
                 f"the stream from {url} did not complete within {self.seconds}s (deadline)"
             )
             error.__cause__ = cause
+            if self._at is None:  # never asked of NO_DEADLINE; if it were, keep it unchanged
+                return error
             self.error = error
         return self.error
+
+
+NO_DEADLINE = Deadline(None)  # no limit: what most runs have, shared

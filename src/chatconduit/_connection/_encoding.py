@@ -117,13 +117,26 @@ class BodyDecoder:
                 return
 
 
-async def decoded_body(response: httpx.Response) -> AsyncGenerator[bytes, None]:
+def decoded_body(response: httpx.Response) -> AsyncGenerator[bytes, None]:
     """``response``'s body with its Content-Encoding removed, in bounded pieces.
 
     Raises :class:`~chatconduit.ContentEncodingError` at the first step for an
     encoding we refuse; transport errors of the raw read pass through (httpx's).
+
+    A response of the default client's aiohttp transport is read by one generator of
+    that transport's body, straight from aiohttp (``_aiohttp``), rather than through
+    three (this one, httpx's ``aiter_raw`` and the body's): fewer objects for every
+    live stream and fewer hops per read, with the same errors.
     """
-    decoder = BodyDecoder(_content_encoding(response))
+    direct = getattr(response.stream, "chatconduit_decoded", None)
+    if direct is not None and not response.is_stream_consumed and not response.is_closed:
+        decoded: AsyncGenerator[bytes, None] = direct(response)
+        return decoded
+    return _decoded_body(response)
+
+
+async def _decoded_body(response: httpx.Response) -> AsyncGenerator[bytes, None]:
+    decoder = BodyDecoder(content_encoding(response))
     async for raw in response.aiter_raw():
         for piece in decoder.decode(raw):
             yield piece
@@ -131,6 +144,6 @@ async def decoded_body(response: httpx.Response) -> AsyncGenerator[bytes, None]:
         yield piece
 
 
-def _content_encoding(response: httpx.Response) -> str | None:
+def content_encoding(response: httpx.Response) -> str | None:
     values = response.headers.get_list("content-encoding")
     return ", ".join(values) if values else None

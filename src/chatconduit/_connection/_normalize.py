@@ -282,7 +282,8 @@ class ConnectAdapterWrapper(_Capabilities):
 
     def __init__(self, adapter: ConnectConnectionAdapter) -> None:
         self._adapter = adapter
-        self._orphans: deque[Event] = deque()  # pushed while no live subscriber owned them
+        # Pushed while no live subscriber owned them; made when the first one is.
+        self._orphans: deque[Event] | None = None
         self._active: _Subscriber | None = None
 
     @property
@@ -303,6 +304,8 @@ class ConnectAdapterWrapper(_Capabilities):
     def _push(self, event: Event) -> None:
         active = self._active
         if active is None or active.closed:
+            if self._orphans is None:
+                self._orphans = deque()
             self._orphans.append(event)
             return
         active.queue.append(event)
@@ -312,8 +315,11 @@ class ConnectAdapterWrapper(_Capabilities):
         if self._active is subscriber:
             self._active = None
             # Undelivered events go back to the pool for the next subscriber.
-            self._orphans.extend(subscriber.queue)
-            subscriber.queue.clear()
+            if subscriber.queue:
+                if self._orphans is None:
+                    self._orphans = deque()
+                self._orphans.extend(subscriber.queue)
+                subscriber.queue.clear()
 
     def subscribe(self, abort_signal: AbortSignal | None = None) -> AsyncIterator[Event]:
         """The session's event stream. The newest subscriber takes over everything undelivered."""
@@ -323,8 +329,9 @@ class ConnectAdapterWrapper(_Capabilities):
             # Ownership transfer: the previous subscriber keeps waiting but gets nothing more.
             subscriber.queue.extend(previous.queue)
             previous.queue.clear()
-        subscriber.queue.extend(self._orphans)
-        self._orphans.clear()
+        if self._orphans:
+            subscriber.queue.extend(self._orphans)
+            self._orphans.clear()
         self._active = subscriber
         if abort_signal is not None and abort_signal.aborted:
             subscriber._close()

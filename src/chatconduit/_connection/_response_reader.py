@@ -48,12 +48,16 @@ from ._deadline import Deadline
 from ._encoding import decoded_body
 from ._options import NO_OPTIONS, FetchOptions
 from ._resume import ResumeTracker
-from ._send import read
 from ._watch import EventProgress, deep_nesting_line
 
 __all__ = ["ResponseReader"]
 
 Limit = Literal["idle", "event", "deadline"]
+
+_NO_SECRETS = Scrubber()  # immutable: a placeholder shared by every reader
+# What a read's slice variables are reset to once it is handed on (never mutated).
+_NO_SLICES: Iterator[EventSlice] = iter(())
+_NO_EVENTS: list[Event] = []
 
 
 class ResponseReader:
@@ -80,7 +84,7 @@ class ResponseReader:
         # be re-resolved and the URL may change from one request to the next.
         self._options = NO_OPTIONS
         self._safe_url = "<unresolved>"
-        self._scrubber = Scrubber()
+        self._scrubber = _NO_SECRETS  # each response's own, set by events()
         self._decoded = 0  # events decoded on this run (delivered or skipped as replays)
         self._body_start = bytearray()  # the first bytes, until the first event: for errors
         self.last_was_terminal = False  # the last event delivered was RUN_FINISHED/RUN_ERROR
@@ -126,7 +130,8 @@ class ResponseReader:
             while True:
                 timeout, limit = self._read_timeout(event_started, loop.time())
                 try:
-                    piece = await self._scope.run(read(chunks, timeout))
+                    # The scope's own watchdog, not asyncio.timeout: no objects per read.
+                    piece = await self._scope.read(chunks, timeout)
                 except TimeoutError:
                     raise self._timed_out(limit) from None
                 except httpx.RequestError as exc:
@@ -165,28 +170,14 @@ class ResponseReader:
                             tracker.progressed = True
                             yield self._deliver(events)
                             continue
-                        batch: list[Event] = []
-                        for event, event_id in zip(
-                            events, repeat(None) if ids is None else ids, strict=False
-                        ):
-                            # Untagged events while no id is in force are always new (the
-                            # tracker's own first test): no call for them.
-                            if event_id is not None or tracker.last_id is not None:
-                                if not tracker.accept(event_id):
-                                    continue  # delivered before a reconnect
-                            else:
-                                tracker.progressed = True
-                            if event.__class__ is RunErrorEvent and self._scrubber:
-                                event = _scrub_run_error(event, self._scrubber)
-                            if self._unknown is not None:
-                                if event.__class__ is UnknownEvent:
-                                    self._unknown.add(str(event.type))
-                                else:
-                                    self._unknown = None
-                            batch.append(event)
+                        batch = self._new_events(events, ids)
                         if batch:
                             yield self._deliver(batch)
                     decoder.check()  # an error found in this read, after its earlier events
+                    # Nothing of this read stays referenced while the next one waits: with
+                    # thousands of live streams, each would keep its last slice alive.
+                    slices, batch = _NO_SLICES, _NO_EVENTS
+                    events, ids = _NO_EVENTS, None
                 except ProtocolError as exc:
                     self._scrubber.protocol_error(exc)
                     if self._decoded == 0 and (
@@ -223,6 +214,30 @@ class ResponseReader:
                         event_started = loop.time()
         finally:
             await chunks.aclose()  # the raw stream itself is closed with the response
+
+    def _new_events(self, events: list[Event], ids: list[str | None] | None) -> list[Event]:
+        """The slow path of a slice: the events not delivered before a reconnect, a
+        ``RUN_ERROR`` masked, unknown types noted. A method, so that its loop variables
+        do not stay alive in the reader's frame while the next read waits."""
+        tracker = self._tracker
+        batch: list[Event] = []
+        for event, event_id in zip(events, repeat(None) if ids is None else ids, strict=False):
+            # Untagged events while no id is in force are always new (the tracker's own
+            # first test): no call for them.
+            if event_id is not None or tracker.last_id is not None:
+                if not tracker.accept(event_id):
+                    continue  # delivered before a reconnect
+            else:
+                tracker.progressed = True
+            if event.__class__ is RunErrorEvent and self._scrubber:
+                event = _scrub_run_error(event, self._scrubber)
+            if self._unknown is not None:
+                if event.__class__ is UnknownEvent:
+                    self._unknown.add(str(event.type))
+                else:
+                    self._unknown = None
+            batch.append(event)
+        return batch
 
     def _deliver(self, batch: list[Event]) -> list[Event]:
         """Note whether a batch ends the run, as it is handed on."""

@@ -47,7 +47,7 @@ from .._exceptions import (
 from .._redact import Scrubber
 from ._abort import Aborted, AbortScope, AbortSignal
 from ._content import StreamDecoder, Wire
-from ._deadline import Deadline
+from ._deadline import NO_DEADLINE, Deadline
 from ._options import (
     NO_OPTIONS,
     FetchOptions,
@@ -68,6 +68,10 @@ __all__ = ["StreamRun"]
 logger = logging.getLogger("chatconduit.connection")
 
 Drop = TransportError | StreamTruncatedError  # what ends a response early
+
+# Placeholders until the run starts: immutable, so shared by every run.
+_NO_TARGET = Target("GET", "*/*")
+_NO_SECRETS = Scrubber()
 
 _SHOWN_ID_CHARS = 120  # an event id in a log line or message; ids may be megabytes long
 
@@ -93,7 +97,7 @@ class StreamRun:
         self._framing: Framing = framing
         self._url_input = url
         self._options_input = options
-        self._make_target = target
+        self._make_target: Callable[[FetchOptions], Target] | None = target
         self._abort_signal = abort_signal
         self._client_for = client_for
         # Resolved when the run starts (the first iteration), see _start().
@@ -101,7 +105,7 @@ class StreamRun:
         self._scope = AbortScope(None)
         self._retry = coerce_retry_policy(True)
         self._resume = coerce_resume_policy(True)
-        self._target = Target("GET", "*/*")  # made by _start()
+        self._target = _NO_TARGET  # made by _start()
         # SSE ids stay in force across events, and into a resumed response (WHATWG).
         self._tracker = ResumeTracker(ids_persist=framing == "sse")
         self._attempt = 0  # requests so far, for status events
@@ -111,13 +115,13 @@ class StreamRun:
         # time it outlives the response that set it: later reconnects use it too.
         self._server_retry: float | None = None
         self._safe_url = "<unresolved>"
-        self._scrubber = Scrubber()
-        self._deadline = Deadline(None)
+        self._scrubber = _NO_SECRETS  # the request's, made by _request()
+        self._deadline = NO_DEADLINE
         self._reader: ResponseReader  # built by _start(), with the scope and the deadline
 
     async def _start(self) -> None:
         options = self._options = await resolve_options(self._options_input)
-        self._deadline = Deadline(options.deadline)
+        self._deadline = Deadline.of(options.deadline)
         signal = self._abort_signal if self._abort_signal is not None else options.signal
         self._scope = AbortScope(signal)
         self._reader = ResponseReader(
@@ -127,7 +131,11 @@ class StreamRun:
         self._resume = coerce_resume_policy(options.resume)
         # Made once: every request of this run (retries, resumes) sends the same
         # body and the same X-Run-Id, so the server sees one run.
-        self._target = self._make_target(options)
+        if self._make_target is not None:
+            self._target = self._make_target(options)
+            # Dropped once used: its closure (messages, data, run context) would
+            # otherwise stay alive, as tracked objects, for as long as the stream is read.
+            self._make_target = None
 
     # -- status -----------------------------------------------------------------------------
 
@@ -157,6 +165,9 @@ class StreamRun:
             async for batch in slices:
                 for event in batch:
                     yield event
+                # Neither stays referenced while the next read waits (thousands of live
+                # streams would each keep their last slice alive). Slices are never empty.
+                del batch, event
         finally:
             # Closing this iterator closes the run at once (the response, the status).
             await slices.aclose()
@@ -187,6 +198,7 @@ class StreamRun:
                 try:
                     async for batch in reader:
                         yield batch
+                        del batch  # not kept while the next read waits
                 except (TransportError, StreamTruncatedError) as exc:
                     if exc is self._deadline.error:
                         raise  # the deadline ends the run: no resume
