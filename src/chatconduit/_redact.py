@@ -24,6 +24,7 @@ from ._exceptions import ProtocolError
 __all__ = [
     "MASK",
     "MIN_SECRET_CHARS",
+    "NO_SECRETS",
     "SENSITIVE_HEADERS",
     "Scrubber",
     "is_sensitive_header",
@@ -267,6 +268,10 @@ class Scrubber:
             message = self.text(message)
         error.args = (message, *error.args[1:])
         return error
+
+
+NO_SECRETS = Scrubber()
+"""A scrubber that masks nothing: immutable, so one serves as every placeholder."""
 
 
 def _header_secrets(name: str, value: str) -> list[str]:

@@ -367,7 +367,8 @@ class Conversation:
         if owner is not None:
             owner.add_tool_task(task)
         else:
-            self._idle_tool_tasks = self._idle_tool_tasks or set()
+            if self._idle_tool_tasks is None:
+                self._idle_tool_tasks = set()
             self._idle_tool_tasks.add(task)
             task.add_done_callback(self._idle_tool_tasks.discard)
 

@@ -33,7 +33,7 @@ from .._exceptions import (
     StreamTimeoutError,
     UnexpectedResponseError,
 )
-from .._redact import Scrubber
+from .._redact import NO_SECRETS, Scrubber
 from ._abort import AbortScope
 from ._content import (
     BODY_START_BYTES,
@@ -54,7 +54,6 @@ __all__ = ["ResponseReader"]
 
 Limit = Literal["idle", "event", "deadline"]
 
-_NO_SECRETS = Scrubber()  # immutable: a placeholder shared by every reader
 # What a read's slice variables are reset to once it is handed on (never mutated).
 _NO_SLICES: Iterator[EventSlice] = iter(())
 _NO_EVENTS: list[Event] = []
@@ -84,7 +83,7 @@ class ResponseReader:
         # be re-resolved and the URL may change from one request to the next.
         self._options = NO_OPTIONS
         self._safe_url = "<unresolved>"
-        self._scrubber = _NO_SECRETS  # each response's own, set by events()
+        self._scrubber = NO_SECRETS  # each response's own, set by events()
         self._decoded = 0  # events decoded on this run (delivered or skipped as replays)
         self._body_start = bytearray()  # the first bytes, until the first event: for errors
         self.last_was_terminal = False  # the last event delivered was RUN_FINISHED/RUN_ERROR

@@ -44,7 +44,7 @@ from .._exceptions import (
     StreamTruncatedError,
     TransportError,
 )
-from .._redact import Scrubber
+from .._redact import NO_SECRETS
 from ._abort import Aborted, AbortScope, AbortSignal
 from ._content import StreamDecoder, Wire
 from ._deadline import NO_DEADLINE, Deadline
@@ -71,7 +71,6 @@ Drop = TransportError | StreamTruncatedError  # what ends a response early
 
 # Placeholders until the run starts: immutable, so shared by every run.
 _NO_TARGET = Target("GET", "*/*")
-_NO_SECRETS = Scrubber()
 
 _SHOWN_ID_CHARS = 120  # an event id in a log line or message; ids may be megabytes long
 
@@ -115,7 +114,7 @@ class StreamRun:
         # time it outlives the response that set it: later reconnects use it too.
         self._server_retry: float | None = None
         self._safe_url = "<unresolved>"
-        self._scrubber = _NO_SECRETS  # the request's, made by _request()
+        self._scrubber = NO_SECRETS  # the request's, made by _request()
         self._deadline = NO_DEADLINE
         self._reader: ResponseReader  # built by _start(), with the scope and the deadline
 

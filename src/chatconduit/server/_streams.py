@@ -231,6 +231,7 @@ class _RunIds:
     thread_id: str | None = None
 
     def note(self, event: dict[str, Any]) -> None:
+        """Take the ids of a RUN_STARTED (the caller checks the type, once per event)."""
         run_id, thread_id = event.get("runId"), event.get("threadId")
         self.run_id = run_id if isinstance(run_id, str) else self.run_id
         self.thread_id = thread_id if isinstance(thread_id, str) else self.thread_id
