@@ -45,7 +45,14 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_server_load import cpu_seconds, free_port, percentile, proc_status, wait_ready
+from bench_server_load import (
+    cpu_seconds,
+    free_port,
+    percentile,
+    proc_status,
+    sse_reads,
+    wait_ready,
+)
 
 MODES = ("memory", "redis", "redis-cross")
 
@@ -153,32 +160,29 @@ async def read_stream(
             rest = await asyncio.wait_for(reader.read(4096), 5)
             result.error = f"status line {status!r} {head[:80]!r} {rest[-300:]!r}"
             return
-        buffer = b""
         read_here = 0
-        while time.monotonic() < deadline:
-            chunk = await asyncio.wait_for(reader.read(65536), deadline - time.monotonic())
-            if not chunk:
-                return
-            now_ns = time.time_ns()
-            buffer += chunk
-            *frames, buffer = buffer.split(b"\n\n")
-            for frame in frames:
-                at = frame.find(b"data: ")
-                if at < 0:
-                    continue
-                id_at = frame.find(b"id: ")
-                if id_at >= 0:
-                    result.last_id = frame[id_at + 4 : frame.index(b"\n", id_at)].decode()
-                event = json.loads(frame[at + 6 :])
-                result.events += 1
-                read_here += 1
-                # The current dialect keeps fields it does not know under metadata.tanstack.
-                emitted = event.get("metadata", {}).get("tanstack", {}).get("emittedNs")
-                if emitted is not None:
-                    result.latencies_ms.append((now_ns - emitted) / 1e6)
-                if stop_after and read_here >= stop_after:
-                    return
-        result.error = "deadline"
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout_at(loop.time() + max(0.0, deadline - time.monotonic())):
+                async for now_ns, frames in sse_reads(reader):
+                    for frame in frames:
+                        at = frame.find(b"data: ")
+                        if at < 0:
+                            continue
+                        id_at = frame.find(b"id: ")
+                        if id_at >= 0:
+                            result.last_id = frame[id_at + 4 : frame.index(b"\n", id_at)].decode()
+                        event = json.loads(frame[at + 6 :])
+                        result.events += 1
+                        read_here += 1
+                        # The current dialect keeps unknown fields under metadata.tanstack.
+                        emitted = event.get("metadata", {}).get("tanstack", {}).get("emittedNs")
+                        if emitted is not None:
+                            result.latencies_ms.append((now_ns - emitted) / 1e6)
+                        if stop_after and read_here >= stop_after:
+                            return
+        except TimeoutError:
+            result.error = "deadline"
     finally:
         writer.close()
 

@@ -124,6 +124,19 @@ class StreamResult:
         self.error: str | None = None
 
 
+async def sse_reads(reader: asyncio.StreamReader) -> AsyncIterator[tuple[int, list[bytes]]]:
+    """An SSE body as it arrives, until the server closes: for each read, the
+    ``time.time_ns()`` it arrived at and the frames it completed. A chunked body's
+    chunk-size lines sit between frames and stay in them: callers look for ``data: ``
+    (and ``id: ``) inside each frame."""
+    buffer = b""
+    while chunk := await reader.read(65536):
+        now_ns = time.time_ns()
+        buffer += chunk
+        *frames, buffer = buffer.split(b"\n\n")
+        yield now_ns, frames
+
+
 async def one_stream(port: int, payload: bytes, deadline: float) -> StreamResult:
     """POST the body, read the SSE response to its end, time every event."""
     result = StreamResult()
@@ -142,7 +155,6 @@ async def one_stream(port: int, payload: bytes, deadline: float) -> StreamResult
         if b" 200 " not in status:
             result.error = f"status line {status!r}"
             return result
-        buffer = b""
         ended = False
         # One deadline for the whole body rather than a wait_for (a task and a timer) per
         # read: that cost the load generator ~20 us a read, so a server that flushes often
@@ -150,14 +162,7 @@ async def one_stream(port: int, payload: bytes, deadline: float) -> StreamResult
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout_at(loop.time() + max(0.0, deadline - time.monotonic())):
-                while not ended:
-                    chunk = await reader.read(65536)
-                    if not chunk:
-                        break
-                    now_ns = time.time_ns()
-                    buffer += chunk
-                    # Each batch is one HTTP chunk: chunk-size lines sit between frames.
-                    *frames, buffer = buffer.split(b"\n\n")
+                async for now_ns, frames in sse_reads(reader):
                     for frame in frames:
                         at = frame.find(b"data: ")
                         if at < 0:
@@ -180,6 +185,8 @@ async def one_stream(port: int, payload: bytes, deadline: float) -> StreamResult
                         # closes (node keeps a socket for its keep-alive timeout despite
                         # Connection: close).
                         ended = ended or event.get("type") in ("RUN_FINISHED", "RUN_ERROR")
+                    if ended:
+                        break
         except TimeoutError:
             result.error = "deadline"
     except (OSError, TimeoutError, ValueError) as exc:
