@@ -24,6 +24,7 @@ from typing import Any, Final, TypeAlias, cast
 
 from .._events import BaseEvent, EventType, RunFinishedEvent, TextMessageContentEvent
 from .._events._run import Interrupt
+from .._events._text_runs import PlainTextRun, SliceItem
 from .._messages import ToolCallPart, ToolResultPart, UIMessage
 from .._processor import (
     ApprovalRequest,
@@ -42,12 +43,11 @@ from ._observable import ObservableState
 from ._options import Settings
 from ._request import Phase, Request, resolve
 from ._reused_ids import OPENING_EVENTS, ReusedIdGuard
-from ._state import ChatStatus, Trigger
+from ._state import ChatStatus, Trigger, text_weight
 from ._tools import Tool, run_tool
 
 _RUN_EVENTS: Final = frozenset({EventType.RUN_STARTED, EventType.RUN_FINISHED, EventType.RUN_ERROR})
 _RUN_FINISHED: Final = EventType.RUN_FINISHED
-_STRUCTURAL_WEIGHT: Final = 32  # "characters" an event without text counts for (UpdateHub)
 _SUBMITTED: Final = ChatStatus.SUBMITTED
 _NO_CALLS: Final[frozenset[str]] = frozenset()
 _Deltas: TypeAlias = Sequence[TextMessageContentEvent]
@@ -62,17 +62,6 @@ FAILED_TOOL_ERROR: Final = (
 )
 
 logger = logging.getLogger("chatconduit.client")
-
-
-def _text_weight(event: BaseEvent) -> int:
-    """Roughly how much text an event adds (for the snapshot budget of UpdateHub)."""
-    value = event.__dict__.get("delta")
-    if isinstance(value, str) and value:
-        return len(value)
-    value = event.__dict__.get("content")
-    if isinstance(value, str):
-        return len(value)
-    return _STRUCTURAL_WEIGHT
 
 
 class Conversation:
@@ -158,7 +147,7 @@ class Conversation:
                 return  # on_chunk stopped the request: this event is not applied
         hub = self._hub
         if hub.has_subscribers:
-            hub.growth += _text_weight(event)
+            hub.growth += text_weight(event)
         kind = event.type
         opening = OPENING_EVENTS.get(kind)
         if opening is not None:
@@ -180,19 +169,25 @@ class Conversation:
         if kind in _RUN_EVENTS:
             self._observable.run_event(kind, event.__dict__.get("run_id"))
 
-    def on_events(self, batch: Sequence[BaseEvent], request: Request) -> None:
+    def on_events(self, batch: Sequence[SliceItem], request: Request) -> None:
         """A slice of ``request``'s reply, in order (the pull driver over our own
         adapters): what :meth:`on_event` does for each event, except that consecutive
         text deltas for one message are applied together and announced once (see
-        :meth:`_on_text_run`). Stops once the request went stale (a callback stopped
-        it), as the event-by-event loop does."""
+        :meth:`_on_text_run`), as is a ``PlainTextRun`` (such deltas not yet made into
+        events: they are made for ``on_chunk``). Stops once the request went stale (a
+        callback stopped it), as the event-by-event loop does."""
         count = len(batch)
         index = 0
         while index < count:
-            event = batch[index]
-            if event.__class__ is TextMessageContentEvent:
+            event: Any = batch[index]  # typed below by its class (no cast call per event)
+            end = index + 1
+            if event.__class__ is PlainTextRun:
+                if self._cb.on_chunk is None and len(event) > 1:
+                    self._on_text_run(event)
+                else:
+                    self.on_events(event.events(), request)
+            elif event.__class__ is TextMessageContentEvent:
                 message_id = event.__dict__["message_id"]
-                end = index + 1
                 while (
                     end < count
                     and batch[end].__class__ is TextMessageContentEvent
@@ -201,35 +196,38 @@ class Conversation:
                     end += 1
                 if end - index > 1:
                     self._on_text_run(cast(_Deltas, batch[index:end]))
-                    index = end
-                    if request.is_stale():
-                        return
-                    continue
-            self.on_event(event)
-            index += 1
+                else:
+                    self.on_event(event)
+            else:
+                self.on_event(event)
+            index = end
             if request.is_stale():
                 return
 
-    def _on_text_run(self, run: Sequence[TextMessageContentEvent]) -> None:
+    def _on_text_run(self, run: _Deltas | PlainTextRun) -> None:
         """:meth:`on_event` for a run of deltas to one message (none opens anything or is
-        a run event). ``on_chunk`` still gets every event, in order, each before it is
-        applied; the run is then applied at once, with one announcement. If ``on_chunk``
+        a run event). ``on_chunk`` still gets every typed event, in order, each before it
+        is applied; the run is then applied at once, with one announcement. If ``on_chunk``
         stops the request at an event, only the events before it are applied, as
         :meth:`on_event` would."""
-        callback = self._cb.on_chunk
-        if callback is not None:
-            cancels = self._cancels
-            emit = self._calls.emit
-            for index, event in enumerate(run):
-                emit(callback, event)
-                if self._cancels != cancels:
-                    run = run[:index]
-                    if not run:
-                        return
-                    break
         hub = self._hub
-        if hub.has_subscribers:
-            hub.growth += sum(map(_text_weight, run))
+        if run.__class__ is PlainTextRun:  # on_events made its events if on_chunk wants them
+            if hub.has_subscribers:
+                hub.growth += sum(len(delta) for delta in run.deltas)
+        else:
+            callback = self._cb.on_chunk
+            if callback is not None:
+                cancels = self._cancels
+                emit = self._calls.emit
+                for index, event in enumerate(cast(_Deltas, run)):
+                    emit(callback, event)
+                    if self._cancels != cancels:
+                        run = cast(_Deltas, run)[:index]
+                        if not run:
+                            return
+                        break
+            if hub.has_subscribers:
+                hub.growth += sum(map(text_weight, cast(_Deltas, run)))
         self._in_event = True
         try:
             self.processor.process_text_run(run)

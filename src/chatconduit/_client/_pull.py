@@ -17,7 +17,8 @@ from .._connection._abort import Aborted, AbortScope
 from .._connection._http import HTTPStreamAdapter
 from .._connection._iterables import close_iterator, to_async_iterator
 from .._connection._protocols import ConnectConnectionAdapter
-from .._events import BaseEvent, Event, coerce_event
+from .._events import BaseEvent, coerce_event
+from .._events._text_runs import SliceItem
 from .._exceptions import HTTPStatusError, ProtocolError, TransportError
 from .._messages import UIMessage
 from ._conversation import Conversation
@@ -98,9 +99,13 @@ class PullDriver:
         if _reads_slices(adapter):
             assert isinstance(adapter, HTTPStreamAdapter)
             signal, run_context = request.controller.signal, request.run_context
-            return self._consume_slices(
-                request, adapter.connect_slices(messages, data, signal, run_context)
+            # Text deltas as plain runs unless on_chunk wants each as an event (it would
+            # then be made twice; one added meanwhile still gets them: on_events makes them).
+            text_runs = self._observable.callbacks.on_chunk is None
+            slices = adapter.connect_slices(
+                messages, data, signal, run_context, text_runs=text_runs
             )
+            return self._consume_slices(request, slices)
         return self._consume(request, messages, data)
 
     async def _consume(
@@ -129,7 +134,7 @@ class PullDriver:
             await close_iterator(iterator)
 
     async def _consume_slices(
-        self, request: Request, slices: AsyncGenerator[list[Event], None]
+        self, request: Request, slices: AsyncGenerator[list[SliceItem], None]
     ) -> None:
         """The loop above over our own adapter's slices (typed events, never empty): one
         hand-over per network read. A slice is applied at once (``Conversation.on_events``:

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from .._events import BaseEvent
 from .._exceptions import ClientStateError
 from .._messages import UIMessage
 from .._messages._ui_message import reply_messages, reply_text
@@ -187,6 +188,20 @@ class ChatSnapshot:
 
 
 # =========================================================================== updates
+
+
+_STRUCTURAL_WEIGHT: Final = 32  # "characters" an event without text counts for
+
+
+def text_weight(event: BaseEvent) -> int:
+    """Roughly how much text an event adds: what it adds to :attr:`UpdateHub.growth`."""
+    value = event.__dict__.get("delta")
+    if isinstance(value, str) and value:
+        return len(value)
+    value = event.__dict__.get("content")
+    if isinstance(value, str):
+        return len(value)
+    return _STRUCTURAL_WEIGHT
 
 
 SnapshotBuilder = Callable[[int], tuple[ChatSnapshot, int]]

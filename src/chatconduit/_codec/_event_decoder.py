@@ -3,33 +3,29 @@
 This is the hot path of the HTTP transports. A read is split at line ends once (as
 bytes; we never decode text ourselves). The payloads of a read are parsed by
 :func:`~chatconduit._events.parse_event_json_batch`, which hands pydantic's core a
-slice of up to 48 payloads in one call (JSON bytes validated straight into the models);
-anything that is not the common case - ``[DONE]``, envelopes, blank payloads, pings,
-unknown event types, errors - makes the slice fail and it is redone one payload at a
-time with :func:`~chatconduit._events.parse_event_json`, whose results and errors are
-the reference. ``benchmarks/bench_decode.py`` measures it.
+slice of up to 48 payloads in one call; anything that is not the common case -
+``[DONE]``, envelopes, blank payloads, pings, unknown types, errors - makes the slice
+fail and it is redone one at a time (:func:`~chatconduit._events.parse_event_json`).
 
-:meth:`EventDecoder.iter_feed` decodes those slices as the caller iterates, so that the
-events of a big read are not all alive at once: a streaming consumer then leaves the
-garbage collector almost nothing to do. :meth:`EventDecoder.iter_slices` (what the HTTP
-reader uses) gives the same events a slice at a time, a validated slice being the very
-list pydantic returned (nothing runs per event on the way); :meth:`EventDecoder.feed`
-returns them as one list.
+:meth:`EventDecoder.iter_feed` decodes those slices as the caller iterates (the events
+of a big read are never all alive at once); :meth:`EventDecoder.iter_slices` (the HTTP
+reader's) gives them a slice at a time, each the very list pydantic returned, or for
+``ChatClient`` (``text_runs``) with plain text deltas as runs of strings (``_text_runs``);
+:meth:`EventDecoder.feed` returns them as one list.
 
 What is skipped, explicitly:
 
 * SSE comments (``: heartbeat``) and events without data never reach this layer;
-* a **ping** is an event whose JSON is an object with ``"type": "ping"`` (exactly that
-  string, :data:`~chatconduit._codec._framing.PING`; other keys are ignored), in either
-  framing. It is a keep-alive (the TanStack WebSocket server's heartbeat, our server's
-  NDJSON heartbeat; some providers send it over SSE), never an event;
+* a **ping** (an object with ``"type": "ping"``, :data:`~chatconduit._codec._framing.PING`;
+  other keys ignored), in either framing: a keep-alive (TanStack's WebSocket heartbeat,
+  our NDJSON heartbeat, some providers' SSE), never an event;
 * an event whose data is empty or only whitespace (``data:\\n\\n``) carries nothing and
   is skipped, as the reference skips it (with a warning).
 
 ``[DONE]`` (SSE ``data: [DONE]``, a bare ``[DONE]`` line, an NDJSON ``[DONE]`` line)
 ends decoding exactly there: :attr:`EventDecoder.done` turns true, nothing after it is
 returned (not the rest of the same read, nor later reads, nor a cut-off tail at
-``finish()``), and ``last_event_id`` stays the id in force at ``[DONE]``.
+``finish()``); ``last_event_id`` stays the id in force at ``[DONE]``.
 
 An NDJSON ``{"id": ..., "chunk": {...}}`` envelope (see :mod:`chatconduit._codec._ndjson`) is
 unwrapped in both framings, since the 0.10 SSE reader also reads NDJSON lines; its id
@@ -49,11 +45,11 @@ from itertools import chain, repeat
 from typing import TypeAlias, cast
 
 from .._events import (
-    Event,
     UnknownEvent,
     parse_event_json,
     parse_event_json_batch,
 )
+from .._events._text_runs import SliceItem, plain_text_slice, text_runs_available
 from .._exceptions import MalformedEventError, ProtocolError
 from ._framing import (
     DEFAULT_MAX_FRAME_BYTES,
@@ -83,9 +79,10 @@ __all__ = [
     "pairs_to_slices",
 ]
 
-EventSlice: TypeAlias = tuple[list[Event], list[str | None] | None]
+EventSlice: TypeAlias = tuple[list[SliceItem], list[str | None] | None]
 """``(events, ids)`` from :meth:`EventDecoder.iter_slices`: ``ids[i]`` is the id of
-``events[i]``, or ``ids`` is ``None`` when none of them has one."""
+``events[i]``, or ``ids`` is ``None`` when none of them has one (only then, and only with
+``text_runs=True``, may the slice hold ``PlainTextRun`` items)."""
 
 # Payloads per call into pydantic. Measured on 200k text events in reads of ~230, each
 # event consumed and dropped: 32-64 per call decode equally fast with the GC on or off; 8
@@ -121,6 +118,7 @@ class EventDecoder:
         "_pending",
         "_solo",
         "_sse",
+        "_text_runs",
         "done",
         "framing",
     )
@@ -132,6 +130,7 @@ class EventDecoder:
         max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
         lenient: bool = False,
         on_error: ErrorHandler | None = None,
+        text_runs: bool = False,  # iter_slices makes PlainTextRuns: for ChatClient's reader
     ) -> None:
         if framing not in ("sse", "ndjson"):
             raise ValueError(f"framing must be 'sse' or 'ndjson', got {framing!r}")
@@ -143,6 +142,7 @@ class EventDecoder:
         self._on_error = on_error or log_protocol_error
         self._error: ProtocolError | None = None
         self._solo = 0
+        self._text_runs = text_runs and text_runs_available
         self._pending: Iterator[DecodedEvent] | None = None
         self._sse: SSEDecoder | None = None
         self._ndjson: NDJSONDecoder | None = None
@@ -336,12 +336,16 @@ class EventDecoder:
             stop = start + _SLICE
             part = payloads[start:stop] if count > _SLICE else payloads
             part_ids = None if ids is None else ids[start:stop]
-            events: list[Event] | None = None
+            events: list[SliceItem] | None = None
             if self._solo:
                 self._solo -= 1
             elif len(part) >= _BATCH_MIN:
                 try:
-                    events = parse_event_json_batch(part)
+                    # Runs only where no id is in force: an id counts its events (resume).
+                    if self._text_runs and part_ids is None:
+                        events = plain_text_slice(part)
+                    else:
+                        events = cast("list[SliceItem]", parse_event_json_batch(part))
                 except ValueError:  # pydantic's ValidationError, for any payload in it
                     self._solo = _SOLO_SLICES
             if events is not None:
@@ -385,12 +389,16 @@ class EventDecoder:
             stop = start + _SLICE
             part = payloads[start:stop] if count > _SLICE else payloads
             part_ids: Iterable[str | None] = repeat(same_id) if ids is None else ids[start:stop]
-            events: list[Event] | None = None
+            events: list[SliceItem] | None = None
             if self._solo:
                 self._solo -= 1
             elif len(part) >= _BATCH_MIN:
                 try:
-                    events = parse_event_json_batch(part)
+                    # Runs only where no id is in force: an id counts its events (resume).
+                    if self._text_runs and part_ids is None:
+                        events = plain_text_slice(part)
+                    else:
+                        events = cast("list[SliceItem]", parse_event_json_batch(part))
                 except ValueError:  # pydantic's ValidationError, for any payload in it
                     self._solo = _SOLO_SLICES
             if events is not None:
@@ -471,7 +479,7 @@ def pairs_to_slices(pairs: Iterable[DecodedEvent]) -> Iterator[EventSlice]:
     """``(event, id)`` pairs as slices: runs of events without ids together (at most a
     slice's worth), any other event alone. For the general route's events, which are
     rare, and for decoders that only give pairs."""
-    run: list[Event] = []
+    run: list[SliceItem] = []
     try:
         for event, event_id in pairs:
             if event_id is None:

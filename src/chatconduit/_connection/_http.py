@@ -46,6 +46,7 @@ import httpx
 
 from .._codec import Framing
 from .._events import Event
+from .._events._text_runs import SliceItem
 from .._redact import redact_url
 from ._abort import AbortSignal
 from ._hydrate import HydratedThread, fetch_hydration
@@ -147,11 +148,15 @@ class HTTPStreamAdapter:
         data: Mapping[str, Any] | None = None,
         abort_signal: AbortSignal | None = None,
         run_context: RunContext | None = None,
-    ) -> AsyncGenerator[list[Event], None]:
+        *,
+        text_runs: bool = False,
+    ) -> AsyncGenerator[list[SliceItem], None]:
         """``connect()``'s events in the reader's slices (non-empty lists, in order): what
         ``ChatClient`` reads from our own adapters, one hand-over per network read
-        rather than per event. Internal: not part of the adapter protocol."""
-        return self._new_run(messages, data, abort_signal, run_context).slices()
+        rather than per event; with ``text_runs``, plain text deltas in runs
+        (``_events._text_runs``). Internal: not part of the adapter protocol."""
+        run = self._new_run(messages, data, abort_signal, run_context)
+        return run.slices(text_runs=text_runs)
 
     def _new_run(
         self,

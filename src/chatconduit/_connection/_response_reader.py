@@ -24,7 +24,8 @@ import httpx
 
 from .._codec import Framing
 from .._codec._event_decoder import EventDecoder, EventSlice, pairs_to_slices
-from .._events import Event, RunErrorEvent, UnknownEvent, is_terminal
+from .._events import RunErrorEvent, UnknownEvent, is_terminal
+from .._events._text_runs import PlainTextRun, SliceItem
 from .._exceptions import (
     FrameTooLargeError,
     MalformedEventError,
@@ -56,7 +57,7 @@ Limit = Literal["idle", "event", "deadline"]
 
 # What a read's slice variables are reset to once it is handed on (never mutated).
 _NO_SLICES: Iterator[EventSlice] = iter(())
-_NO_EVENTS: list[Event] = []
+_NO_EVENTS: list[SliceItem] = []
 
 
 class ResponseReader:
@@ -96,7 +97,7 @@ class ResponseReader:
         options: FetchOptions,
         safe_url: str,
         scrubber: Scrubber,
-    ) -> AsyncGenerator[list[Event], None]:
+    ) -> AsyncGenerator[list[SliceItem], None]:
         """Yield the new events of one response in batches: the decoder's slices (at most
         48 events, all from one read: one hop through this generator per slice rather than
         per event, and a big read never has all its events alive at once). A drop is
@@ -214,12 +215,12 @@ class ResponseReader:
         finally:
             await chunks.aclose()  # the raw stream itself is closed with the response
 
-    def _new_events(self, events: list[Event], ids: list[str | None] | None) -> list[Event]:
+    def _new_events(self, events: list[SliceItem], ids: list[str | None] | None) -> list[SliceItem]:
         """The slow path of a slice: the events not delivered before a reconnect, a
         ``RUN_ERROR`` masked, unknown types noted. A method, so that its loop variables
         do not stay alive in the reader's frame while the next read waits."""
         tracker = self._tracker
-        batch: list[Event] = []
+        batch: list[SliceItem] = []
         for event, event_id in zip(events, repeat(None) if ids is None else ids, strict=False):
             # Untagged events while no id is in force are always new (the tracker's own
             # first test): no call for them.
@@ -238,9 +239,10 @@ class ResponseReader:
             batch.append(event)
         return batch
 
-    def _deliver(self, batch: list[Event]) -> list[Event]:
+    def _deliver(self, batch: list[SliceItem]) -> list[SliceItem]:
         """Note whether a batch ends the run, as it is handed on."""
-        self.last_was_terminal = is_terminal(batch[-1])
+        last = batch[-1]
+        self.last_was_terminal = not isinstance(last, PlainTextRun) and is_terminal(last)
         return batch
 
     # -- the watchdogs ----------------------------------------------------------------------

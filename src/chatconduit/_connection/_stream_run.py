@@ -30,12 +30,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncGenerator, Callable
-from typing import Any
+from typing import Any, cast
 
 import httpx
 
 from .._codec import EventDecoder, Framing
 from .._events import Event
+from .._events._text_runs import SliceItem
 from .._exceptions import (
     HTTPStatusError,
     ReconnectLimitError,
@@ -159,7 +160,8 @@ class StreamRun:
 
     async def events(self) -> AsyncGenerator[Event, None]:
         """The run's events, one by one (what ``connect()`` and ``join_run()`` yield)."""
-        slices = self.slices()
+        # Typed events only: slices() without text runs.
+        slices = cast("AsyncGenerator[list[Event], None]", self.slices())
         try:
             async for batch in slices:
                 for event in batch:
@@ -171,10 +173,11 @@ class StreamRun:
             # Closing this iterator closes the run at once (the response, the status).
             await slices.aclose()
 
-    async def slices(self) -> AsyncGenerator[list[Event], None]:
+    async def slices(self, *, text_runs: bool = False) -> AsyncGenerator[list[SliceItem], None]:
         """The run's events in the reader's slices (lists of one network read's events,
         in order, never empty): one hand-over per slice instead of per event. Our own
-        consumers (``ChatClient``'s pull driver) read this; a slice is theirs to keep."""
+        consumers (``ChatClient``'s pull driver) read this; a slice is theirs to keep.
+        ``text_runs``: plain text deltas may come as ``PlainTextRun`` items (``_text_runs``)."""
         await self._start()
         try:
             while True:
@@ -183,7 +186,11 @@ class StreamRun:
                 decoder: StreamDecoder
                 if self._wire is None:
                     decoder = EventDecoder(
-                        self._framing, max_frame_bytes=self._options.max_frame_bytes
+                        self._framing,
+                        max_frame_bytes=self._options.max_frame_bytes,
+                        # Not after a resume under an SSE id: its untagged events count
+                        # under that id, one by one (ResumeTracker.accept).
+                        text_runs=text_runs and self._tracker.last_id is None,
                     )
                 else:
                     decoder = self._wire.decoder(self._options.max_frame_bytes)

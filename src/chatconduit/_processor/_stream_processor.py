@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeAlias
 
 from .._events import BaseEvent, TextMessageContentEvent, Usage, coerce_event
+from .._events._text_runs import PlainTextRun
 from .._exceptions import RunError
 from .._messages import UIMessage
 from . import _conversation
@@ -263,11 +264,12 @@ class StreamProcessor:
         if handler is not None:
             handler(ctx, ev)
 
-    def process_text_run(self, events: Sequence[TextMessageContentEvent]) -> None:
+    def process_text_run(self, events: Sequence[TextMessageContentEvent] | PlainTextRun) -> None:
         """Apply consecutive TEXT_MESSAGE_CONTENT events for one message (typed, at least
-        one): the messages end up as after :meth:`process` of each in turn, but a run of
-        streaming deltas is announced once (``on_messages_change``, ``on_text_update``)
-        rather than per delta. What ``ChatClient`` does with a slice of its reader."""
+        one, or a ``PlainTextRun``): the messages end up as after :meth:`process` of each
+        in turn, but a run of streaming deltas is announced once (``on_messages_change``,
+        ``on_text_update``) rather than per delta. What ``ChatClient`` does with a slice
+        of its reader."""
         ctx = self._ctx
         if ctx.chunk is not None:
             close_chunk(ctx)

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import cast
 
 from .._events import TextMessageContentEvent, TextMessageEndEvent, TextMessageStartEvent
+from .._events._text_runs import PlainTextRun
 from .._messages import Role, TextPart
 from .._text import append_in_place
 from ._context import Context, require
@@ -202,37 +203,60 @@ def on_text_message_content(ctx: Context, ev: TextMessageContentEvent) -> None:
         announce_text(ctx, ms)
 
 
-def on_text_run(ctx: Context, events: Sequence[TextMessageContentEvent]) -> None:
-    """A run of TEXT_MESSAGE_CONTENT events for one message, as the reader delivered it:
-    the same part and text as applying them one by one, announced once.
+def on_text_run(ctx: Context, events: Sequence[TextMessageContentEvent] | PlainTextRun) -> None:
+    """A run of TEXT_MESSAGE_CONTENT events for one message, as the reader delivered it
+    (typed, or a ``PlainTextRun`` of plain deltas): the same part and text as applying
+    them one by one, announced once.
 
     Only the streaming case (the immediate strategy, non-empty deltas for the segment
     that is still the message's last part) is joined; until it applies (the run's first
     delta may open the segment) and whenever it does not, each event takes the one-by-one
-    route, so every other strategy sees each delta as before."""
-    immediate = type(ctx.strategy) is ImmediateStrategy
-    for index, ev in enumerate(events):
-        message_id = ev.message_id
-        ms = ctx.states.get(message_id) if message_id is not None else None
-        current = ms.segment if ms is not None else None
-        if immediate and ms is not None and current is not None and not ms.pending_tools:
-            parts = ms.message.parts
-            if parts and parts[-1] is current:
-                rest = events[index:] if index else events
-                deltas = [e.delta for e in rest]
-                if all(deltas):
-                    append_in_place(current, "content", "".join(cast("list[str]", deltas)))
-                    size = len(current.content)
-                    if size != ms.emitted_len:
-                        ms.emitted_len = size
-                        ctx.emit_messages()
-                        if ctx.on_text_update is not None:
-                            ctx.on_text_update(ms.id, current.content)
-                    return
-                for one in rest:
-                    on_text_message_content(ctx, one)
+    route, so every other strategy sees each delta as before. A plain run that cannot be
+    joined at once is made into its typed events for that route."""
+    if events.__class__ is PlainTextRun:
+        ms = _joinable(ctx, events.message_id)
+        if ms is None:
+            on_text_run(ctx, events.events())
+        else:  # its deltas are non-empty strings (plain_text_slice checked)
+            _append_joined(ctx, ms, "".join(events.deltas))
+        return
+    typed = cast("Sequence[TextMessageContentEvent]", events)
+    for index, ev in enumerate(typed):
+        ms = _joinable(ctx, ev.message_id)
+        if ms is not None:
+            rest = typed[index:] if index else typed
+            deltas = [e.delta for e in rest]
+            if all(deltas):
+                _append_joined(ctx, ms, "".join(cast("list[str]", deltas)))
                 return
+            for one in rest:
+                on_text_message_content(ctx, one)
+            return
         on_text_message_content(ctx, ev)
+
+
+def _joinable(ctx: Context, message_id: str | None) -> MessageState | None:
+    """The message whose streaming segment a run of deltas may be appended to at once."""
+    ms = ctx.states.get(message_id) if message_id is not None else None
+    if ms is None or ms.pending_tools or type(ctx.strategy) is not ImmediateStrategy:
+        return None
+    current = ms.segment
+    parts = ms.message.parts
+    if current is None or not parts or parts[-1] is not current:
+        return None
+    return ms
+
+
+def _append_joined(ctx: Context, ms: MessageState, text: str) -> None:
+    current = ms.segment
+    assert current is not None  # _joinable checked
+    append_in_place(current, "content", text)
+    size = len(current.content)
+    if size != ms.emitted_len:
+        ms.emitted_len = size
+        ctx.emit_messages()
+        if ctx.on_text_update is not None:
+            ctx.on_text_update(ms.id, current.content)
 
 
 def on_text_message_end(ctx: Context, ev: TextMessageEndEvent) -> None:

@@ -1,0 +1,102 @@
+"""``PlainTextRun``: a slice's consecutive plain text deltas for one message, kept as strings.
+
+What a ``ChatClient`` does with a streamed text delta is add its ``delta`` to the message's
+text. Validating each one into a ``TextMessageContentEvent`` first cost ~0.8 µs of pydantic
+per delta, more than everything else the client did with it. So the slices that
+``ChatClient``'s pull driver reads from our own adapters (and only those: ``connect()``
+yields typed events as before) read a slice's payloads with orjson, and a payload that is
+exactly ``{"type": "TEXT_MESSAGE_CONTENT", "messageId": <str>, "delta": <non-empty str>}``
+- nothing else that the model would keep, so nothing a run could lose - is checked by
+hand; consecutive ones for one message become one :class:`PlainTextRun`.
+
+:meth:`PlainTextRun.events` makes the typed events whenever somebody needs them (an
+``on_chunk`` callback, a delta that opens its message's text, a strategy other than
+immediate), from the payloads and through :func:`parse_event_json`, so they are exactly
+the events the typed path gives. ``tests/test_client_text_runs.py`` checks both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TypeAlias, cast
+
+from .. import _json
+from ._parse import parse_event_json, parse_event_json_batch
+from ._text_messages import TextMessageContentEvent
+from ._union import Event
+
+__all__ = ["PlainTextRun", "SliceItem", "plain_text_slice", "text_runs_available"]
+
+_TEXT_DELTA = "TEXT_MESSAGE_CONTENT"
+# orjson's own parser: it refuses what JSON.parse and it might read differently (lone
+# surrogates, invalid UTF-8, NaN), and such a slice is then read the typed way.
+_loads = _json._orjson.loads if _json._orjson is not None else None
+
+text_runs_available = _loads is not None
+"""Without orjson the stdlib parser would cost more than pydantic saves: no runs then."""
+
+
+class PlainTextRun:
+    """Consecutive plain TEXT_MESSAGE_CONTENT payloads for one message: the message id,
+    their deltas (each a non-empty ``str``) and the payloads they came from, in order."""
+
+    __slots__ = ("deltas", "message_id", "payloads")
+
+    def __init__(self, message_id: str, delta: str, payload: bytes) -> None:
+        self.message_id = message_id
+        self.deltas = [delta]
+        self.payloads = [payload]
+
+    def __len__(self) -> int:
+        return len(self.deltas)
+
+    def events(self) -> list[TextMessageContentEvent]:
+        """The typed events, exactly as :func:`parse_event_json` reads each payload."""
+        return [cast(TextMessageContentEvent, parse_event_json(p)) for p in self.payloads]
+
+    def __repr__(self) -> str:
+        return f"PlainTextRun(message_id={self.message_id!r}, deltas={len(self.deltas)})"
+
+
+SliceItem: TypeAlias = Event | PlainTextRun
+"""What a slice read for ``ChatClient`` holds: typed events, and runs of plain deltas."""
+
+
+def plain_text_slice(payloads: Sequence[bytes]) -> list[SliceItem]:
+    """The slice's plain text deltas as runs, the other payloads as typed events (through
+    :func:`parse_event_json_batch`, whose ``ValueError`` this raises, for the caller to
+    decode the slice one payload at a time)."""
+    try:
+        assert _loads is not None
+        values = _loads(b"[" + b",".join(payloads) + b"]")
+    except ValueError:  # orjson's JSONDecodeError: let pydantic's reading decide
+        return cast("list[SliceItem]", parse_event_json_batch(payloads))
+    # Each payload is at least one JSON value, or the array is no JSON: so a payload
+    # holding two values (``1,2``) shows as a count that does not match.
+    if len(values) != len(payloads):
+        return cast("list[SliceItem]", parse_event_json_batch(payloads))
+    out: list[SliceItem | None] = []
+    others: list[bytes] = []  # the payloads that are no plain delta, in order
+    slots: list[int] = []  # where each of them goes in out
+    run: PlainTextRun | None = None
+    for value, payload in zip(values, payloads, strict=True):
+        # Three keys, all of them these, all strings: the model could keep nothing else.
+        if type(value) is dict and len(value) == 3 and value.get("type") == _TEXT_DELTA:
+            message_id = value.get("messageId")
+            delta = value.get("delta")
+            if type(message_id) is str and type(delta) is str and delta:
+                if run is not None and message_id == run.message_id:
+                    run.deltas.append(delta)
+                    run.payloads.append(payload)
+                else:
+                    run = PlainTextRun(message_id, delta, payload)
+                    out.append(run)
+                continue
+        run = None
+        slots.append(len(out))
+        out.append(None)
+        others.append(payload)
+    if others:
+        for slot, event in zip(slots, parse_event_json_batch(others), strict=True):
+            out[slot] = event
+    return cast("list[SliceItem]", out)
