@@ -14,6 +14,9 @@ RSS is its own; server and client never share a process.
     httpx lines+json  httpx ``aiter_lines()`` + json.loads
     cc connect()      chatconduit default adapter: ``connect()`` → typed events
     cc ChatClient     chatconduit ``ChatClient.send_message``: bytes → final UIMessages
+                      (no callback; the reply's text must be the stream's, exactly)
+    cc ChatClient on_chunk   the same with an ``on_chunk`` callback counting every event
+                      (each text delta then becomes a typed event)
 
 (b) 1,000 concurrent streams x 300 events (``--quick``: 200 x 100), SSE, one process:
     raw sockets + orjson, aiohttp lines + json, TanStack JS, httpx-sse with one shared
@@ -100,9 +103,14 @@ def build_body(framing: str, n: int, seed: int = 7) -> bytes:
     return bytes(out)
 
 
-def expected_text(n: int, seed: int = 7) -> int:
+def expected_deltas(n: int, seed: int = 7) -> list[str]:
+    """The deltas of build_body's stream, in order (the same random draws)."""
     rng = random.Random(seed)
-    return sum(len("".join(rng.choice(TOKENS) for _ in range(rng.randint(1, 3)))) for _ in range(n))
+    return ["".join(rng.choice(TOKENS) for _ in range(rng.randint(1, 3))) for _ in range(n)]
+
+
+def expected_text(n: int, seed: int = 7) -> int:
+    return sum(map(len, expected_deltas(n, seed)))
 
 
 async def serve_forever() -> None:
@@ -270,7 +278,10 @@ async def c_connect(url: str, framing: str) -> tuple[int, int]:
     return events, content
 
 
-async def c_chat(url: str, framing: str) -> tuple[int, int]:
+async def c_chat(url: str, framing: str, expected: str | None = None) -> tuple[int, int, int]:
+    """A ChatClient's reply. With ``expected`` (the stream's whole text), no callback: the
+    reply's text must be exactly that, so every delta was applied, in order, and the
+    deltas counted are the stream's. Without it, ``on_chunk`` counts every event."""
     from chatconduit import ChatClient
     from chatconduit._messages import TextPart
 
@@ -281,14 +292,19 @@ async def c_chat(url: str, framing: str) -> tuple[int, int]:
         if event.type == "TEXT_MESSAGE_CONTENT":
             tally[1] += 1
 
-    client = ChatClient(_adapter(url, framing), on_chunk=on_chunk)
+    client = ChatClient(_adapter(url, framing), on_chunk=None if expected else on_chunk)
     reply = await client.send_message("benchmark")
     assert reply is not None, client.error
     text = "".join(p.content for p in reply.parts if isinstance(p, TextPart))
-    # The reply's text is the whole stream's (checked against the source length).
-    tally.append(len(text))
     await client.aclose()
-    return tally[0], tally[1], tally[2]  # type: ignore[return-value]
+    if expected is not None:
+        if text != expected:
+            raise AssertionError(f"reply text differs from the stream's ({len(text)} chars)")
+        deltas = int(url.rsplit("/", 1)[1])
+        # Its events: the deltas, and RUN_STARTED, TEXT_MESSAGE_START, _END, RUN_FINISHED.
+        return deltas + 4, deltas, len(text)
+    # The reply's text is the whole stream's (checked against the source length).
+    return tally[0], tally[1], len(text)
 
 
 async def run_contender(name: str, url: str, framing: str, streams: int) -> dict[str, Any]:
@@ -313,6 +329,9 @@ async def run_contender(name: str, url: str, framing: str, streams: int) -> dict
 
     import chatconduit  # noqa: F401
 
+    expected: str | None = None
+    if name == "cc ChatClient":  # the text the reply must have, computed before the clock
+        expected = "".join(expected_deltas(int(url.rsplit("/", 1)[1])))
     if name in OURS:
         # The loop's shared client (and with it aiohttp's import and the SSL context) is
         # made before the clock, as the aiohttp peer's session is: an app pays that once per
@@ -336,6 +355,8 @@ async def run_contender(name: str, url: str, framing: str, streams: int) -> dict
         if name == "cc connect()":
             return c_connect(target, framing)
         if name == "cc ChatClient":
+            return c_chat(target, framing, expected)
+        if name == "cc ChatClient on_chunk":
             return c_chat(target, framing)
         raise SystemExit(f"unknown contender {name}")
 
@@ -393,7 +414,15 @@ GC_ENV = "BENCH_GC_THRESHOLD"
 
 LIMITS = {"raw socket"}  # not peers: no HTTP rules, no typed events
 
-SINGLE = ["raw socket", "tanstack js", "httpx-sse", "httpx lines", "cc connect()", "cc ChatClient"]
+SINGLE = [
+    "raw socket",
+    "tanstack js",
+    "httpx-sse",
+    "httpx lines",
+    "cc connect()",
+    "cc ChatClient",
+    "cc ChatClient on_chunk",
+]
 CONCURRENT = [
     "raw socket",
     "aiohttp lines",
@@ -401,8 +430,9 @@ CONCURRENT = [
     "httpx-sse shared",
     "cc connect()",
     "cc ChatClient",
+    "cc ChatClient on_chunk",
 ]
-OURS = {"cc connect()", "cc ChatClient"}
+OURS = {"cc connect()", "cc ChatClient", "cc ChatClient on_chunk"}
 
 
 def table(title: str, rows: list[tuple[str, dict[str, Any]]], expected: int, text: int) -> None:
