@@ -51,8 +51,13 @@ class PlainTextRun:
         return len(self.deltas)
 
     def events(self) -> list[TextMessageContentEvent]:
-        """The typed events, exactly as :func:`parse_event_json` reads each payload."""
-        return [cast(TextMessageContentEvent, parse_event_json(p)) for p in self.payloads]
+        """The typed events, exactly as :func:`parse_event_json` reads each payload (in one
+        call into pydantic, which cannot refuse what ``plain_text_slice`` let through)."""
+        return cast("list[TextMessageContentEvent]", parse_event_json_batch(self.payloads))
+
+    def event(self, index: int) -> TextMessageContentEvent:
+        """The typed event of one delta (see :meth:`events`)."""
+        return cast(TextMessageContentEvent, parse_event_json(self.payloads[index]))
 
     def __repr__(self) -> str:
         return f"PlainTextRun(message_id={self.message_id!r}, deltas={len(self.deltas)})"

@@ -211,14 +211,20 @@ def on_text_run(ctx: Context, events: Sequence[TextMessageContentEvent] | PlainT
     Only the streaming case (the immediate strategy, non-empty deltas for the segment
     that is still the message's last part) is joined; until it applies (the run's first
     delta may open the segment) and whenever it does not, each event takes the one-by-one
-    route, so every other strategy sees each delta as before. A plain run that cannot be
-    joined at once is made into its typed events for that route."""
+    route, so every other strategy sees each delta as before. A plain run makes typed
+    events for that route: all of them for another strategy, else one delta at a time
+    (the usual one: the delta opening the segment)."""
     if events.__class__ is PlainTextRun:
-        ms = _joinable(ctx, events.message_id)
-        if ms is None:
-            on_text_run(ctx, events.events())
-        else:  # its deltas are non-empty strings (plain_text_slice checked)
-            _append_joined(ctx, ms, "".join(events.deltas))
+        if type(ctx.strategy) is not ImmediateStrategy:
+            on_text_run(ctx, events.events())  # never joined: every delta its own route
+            return
+        texts = events.deltas  # non-empty strings (plain_text_slice checked)
+        for index in range(len(texts)):
+            ms = _joinable(ctx, events.message_id)
+            if ms is not None:
+                _append_joined(ctx, ms, "".join(texts[index:] if index else texts))
+                return
+            on_text_message_content(ctx, events.event(index))
         return
     typed = cast("Sequence[TextMessageContentEvent]", events)
     for index, ev in enumerate(typed):
