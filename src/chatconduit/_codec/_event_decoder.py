@@ -45,6 +45,7 @@ from itertools import chain, repeat
 from typing import TypeAlias, cast
 
 from .._events import (
+    Event,
     UnknownEvent,
     parse_event_json,
     parse_event_json_batch,
@@ -389,16 +390,12 @@ class EventDecoder:
             stop = start + _SLICE
             part = payloads[start:stop] if count > _SLICE else payloads
             part_ids: Iterable[str | None] = repeat(same_id) if ids is None else ids[start:stop]
-            events: list[SliceItem] | None = None
+            events: list[Event] | None = None
             if self._solo:
                 self._solo -= 1
             elif len(part) >= _BATCH_MIN:
                 try:
-                    # Runs only where no id is in force: an id counts its events (resume).
-                    if self._text_runs and part_ids is None:
-                        events = plain_text_slice(part)
-                    else:
-                        events = cast("list[SliceItem]", parse_event_json_batch(part))
+                    events = parse_event_json_batch(part)
                 except ValueError:  # pydantic's ValidationError, for any payload in it
                     self._solo = _SOLO_SLICES
             if events is not None:
