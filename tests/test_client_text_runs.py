@@ -23,22 +23,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chatconduit import ChatClient, fetch_http_stream, fetch_server_sent_events
+from chatconduit import ChatClient, fetch_server_sent_events
 from chatconduit._codec import EventDecoder
-from chatconduit._connection._http import HTTPStreamAdapter
 from chatconduit._events import event_to_json, parse_event, parse_event_json
 from chatconduit._events._text_runs import PlainTextRun, plain_text_slice
 from chatconduit._processor import (
-    BatchStrategy,
     ChunkStrategy,
     ImmediateStrategy,
-    PunctuationStrategy,
     StreamProcessor,
-    WordBoundaryStrategy,
 )
 from chatconduit.events import event_to_dict
 from faulty_app import ndjson_line, sse_frame, text_run
 from test_hostile_server import RawServer, body_of
+from test_speed_slices import _adapter, _body, _content, _strategies
+from test_speed_slices import _mixed_run as _slices_mixed_run
 
 # --------------------------------------------------------------------------- the slice
 
@@ -190,42 +188,15 @@ def test_the_decoder_makes_runs_only_when_asked_and_no_id_is_in_force() -> None:
 
 
 def _mixed_run() -> list[dict[str, Any]]:
-    """Text opening its message, a tool call in the middle, text after it (a new part),
-    deltas with a timestamp among plain ones, a second message, an empty delta."""
-    events = text_run(200)[:-2]
-    events += [
-        {"type": "TOOL_CALL_START", "toolCallId": "c1", "toolCallName": "look"},
-        {"type": "TOOL_CALL_ARGS", "toolCallId": "c1", "delta": '{"q": 1}'},
-        {"type": "TOOL_CALL_END", "toolCallId": "c1"},
-    ]
-    events += [
-        {"type": "TEXT_MESSAGE_CONTENT", "messageId": "m1", "delta": f"after{i}. "}
-        for i in range(120)
-    ]
-    events[-50]["timestamp"] = 1700000000000
-    events += [{"type": "TEXT_MESSAGE_CONTENT", "messageId": "m1", "delta": ""}]
-    events += [{"type": "TEXT_MESSAGE_END", "messageId": "m1"}]
-    events += [{"type": "TEXT_MESSAGE_START", "messageId": "m2", "role": "assistant"}]
-    events += [
-        {"type": "TEXT_MESSAGE_CONTENT", "messageId": "m2", "delta": "é" * (i % 3 + 1)}
-        for i in range(90)
-    ]
-    events += [
-        {"type": "TEXT_MESSAGE_END", "messageId": "m2"},
-        {"type": "RUN_FINISHED", "runId": "run-1", "threadId": "thread-1", "finishReason": "stop"},
-    ]
+    """test_speed_slices' run (text opening its message, a tool call in the middle, text
+    after it in a new part, a second message) with a delta carrying a timestamp and an
+    empty one among the plain ones."""
+    events = _slices_mixed_run()
+    after = [i for i, e in enumerate(events) if str(e.get("delta", "")).startswith("after")]
+    events[after[70]] = {**events[after[70]], "timestamp": 1700000000000}
+    empty = {"type": "TEXT_MESSAGE_CONTENT", "messageId": "m1", "delta": ""}
+    events.insert(after[-1] + 1, empty)
     return events
-
-
-def _strategies() -> list[ChunkStrategy]:
-    return [ImmediateStrategy(), PunctuationStrategy(), BatchStrategy(3), WordBoundaryStrategy()]
-
-
-def _content(message: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "role": message["role"],
-        "parts": [{k: v for k, v in part.items() if k != "createdAt"} for part in message["parts"]],
-    }
 
 
 def _reference(events: list[dict[str, Any]], strategy: ChunkStrategy) -> list[dict[str, Any]]:
@@ -236,15 +207,6 @@ def _reference(events: list[dict[str, Any]], strategy: ChunkStrategy) -> list[di
         processor.process(parse_event(event))
     processor.finalize_stream()
     return [_content(m.model_dump()) for m in processor.messages][1:]
-
-
-def _adapter(url: str, framing: str) -> HTTPStreamAdapter:
-    return fetch_server_sent_events(url) if framing == "sse" else fetch_http_stream(url)
-
-
-def _body(events: list[dict[str, Any]], framing: str) -> bytes:
-    encode = sse_frame if framing == "sse" else ndjson_line
-    return b"".join(encode(e) for e in events)
 
 
 @pytest.mark.parametrize("framing", ["sse", "ndjson"])

@@ -254,15 +254,10 @@ def _joinable(ctx: Context, message_id: str | None) -> MessageState | None:
 
 
 def _append_joined(ctx: Context, ms: MessageState, text: str) -> None:
-    current = ms.segment
-    assert current is not None  # _joinable checked
-    append_in_place(current, "content", text)
-    size = len(current.content)
-    if size != ms.emitted_len:
-        ms.emitted_len = size
-        ctx.emit_messages()
-        if ctx.on_text_update is not None:
-            ctx.on_text_update(ms.id, current.content)
+    """Append a run's text to the streaming segment and announce it once."""
+    assert ms.segment is not None  # _joinable checked
+    append_in_place(ms.segment, "content", text)
+    flush_text(ctx, ms)
 
 
 def on_text_message_end(ctx: Context, ev: TextMessageEndEvent) -> None:
