@@ -23,7 +23,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chatconduit import ChatClient, fetch_server_sent_events
+from chatconduit import ChatClient, FetchOptions, ResumePolicy, fetch_server_sent_events
 from chatconduit._codec import EventDecoder
 from chatconduit._events import event_to_json, parse_event, parse_event_json
 from chatconduit._events._text_runs import PlainTextRun, plain_text_slice
@@ -33,7 +33,16 @@ from chatconduit._processor import (
     StreamProcessor,
 )
 from chatconduit.events import event_to_dict
-from faulty_app import ndjson_line, sse_frame, text_run
+from faulty_app import (
+    SSE,
+    FaultyApp,
+    Plan,
+    RecordedRequest,
+    Switchboard,
+    ndjson_line,
+    sse_frame,
+    text_run,
+)
 from test_hostile_server import RawServer, body_of
 from test_speed_slices import _adapter, _body, _content, _strategies
 from test_speed_slices import _mixed_run as _slices_mixed_run
@@ -254,6 +263,32 @@ async def test_sse_ids_keep_every_event_typed_and_the_same_messages() -> None:
             await client.send_message("hi")
         got = [_content(m.model_dump()) for m in client.messages][1:]
         await client.aclose()
+    assert got == _reference(events, ImmediateStrategy())
+
+
+async def test_a_response_resumed_under_an_sse_id_counts_its_replay_event_by_event() -> None:
+    """The first response tags its first event (SSE keeps that id in force for the rest)
+    and breaks after 30 events; the resumed one replays from that event with no id at
+    all. The tracker skips the 30 it delivered, one by one: with runs, a run would count
+    as one event and throw the count off (seen: more reconnects and a broken reply)."""
+    events = text_run(80)
+
+    def plan(request: RecordedRequest) -> Plan:
+        if request.header("last-event-id") is None:
+            head = [sse_frame(events[0], event_id="a")]
+            return Plan(headers=SSE, body=head + [sse_frame(e) for e in events[1:30]], end="drop")
+        return Plan(headers=SSE, body=[sse_frame(e) for e in events])
+
+    with Switchboard.running() as board:
+        app = board.plug(FaultyApp())
+        app.set_plans(plan)
+        resume = ResumePolicy(max_reconnects=3, delay=0.01, max_delay=0.02)
+        client = ChatClient(fetch_server_sent_events(board.url, FetchOptions(resume=resume)))
+        async with asyncio.timeout(30):
+            await client.send_message("hi")
+        got = [_content(m.model_dump()) for m in client.messages][1:]
+        await client.aclose()
+    assert [r.header("last-event-id") for r in app.requests] == [None, "a"]
     assert got == _reference(events, ImmediateStrategy())
 
 
