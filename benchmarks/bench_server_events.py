@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import time
 from collections.abc import AsyncIterator
 from typing import Any
+
+from bench_decode import GCClock  # the cyclic GC's collections and seconds (gc.callbacks)
 
 from chatconduit.server import _current_dialect, _streams
 from chatconduit.server._streams import event_bytes
@@ -40,31 +41,6 @@ def script(deltas: int, extra: bool) -> list[dict[str, Any]]:
     events.append({"type": "TEXT_MESSAGE_END", "messageId": "m"})
     events.append({"type": "RUN_FINISHED", "threadId": "t", "runId": "r"})
     return events
-
-
-class GcClock:
-    """The cyclic GC's collections and seconds since the last :meth:`take` (``gc.callbacks``).
-
-    A collection is due after ~700 more GC-tracked objects were allocated than freed, so
-    the count says how many such objects a run kept alive at once, batch by batch."""
-
-    def __init__(self) -> None:
-        self.spent = 0.0
-        self.collections = 0
-        self._started = 0.0
-        gc.callbacks.append(self._callback)
-
-    def _callback(self, phase: str, info: dict[str, Any]) -> None:
-        if phase == "start":
-            self._started = time.perf_counter()
-        else:
-            self.spent += time.perf_counter() - self._started
-            self.collections += 1
-
-    def take(self) -> tuple[float, int]:
-        taken = (self.spent, self.collections)
-        self.spent, self.collections = 0.0, 0
-        return taken
 
 
 async def one_run(events: list[dict[str, Any]], dialect: Any, streams: int) -> float:
@@ -93,14 +69,15 @@ def main() -> None:
         _streams.fast_event_dict = lambda item: None  # type: ignore[assignment]
         _current_dialect.CurrentDialect._steady_delta = lambda *a: None  # type: ignore[method-assign]
     path = "model path" if args.model_path else "fast paths"
-    clock = GcClock()
+    clock = GCClock()
     for dialect in ("tanstack-0.18", "current"):
         for extra in (False, True):
             events = script(args.deltas // args.streams, extra)
             runs = []
             for _ in range(3):
-                clock.take()
-                runs.append((asyncio.run(one_run(events, dialect, args.streams)), clock.take()))
+                clock.reset()
+                elapsed = asyncio.run(one_run(events, dialect, args.streams))
+                runs.append((elapsed, (clock.seconds, clock.collections)))
             best, (in_gc, collections) = min(runs)
             shape = "deltas + emittedNs" if extra else "plain deltas"
             total = len(events) * args.streams
