@@ -208,5 +208,8 @@ def test_the_shortcut_is_taken_for_open_deltas_only() -> None:
     assert converter._steady_delta(delta) == [
         {"type": "TEXT_MESSAGE_CONTENT", "messageId": "m1", "delta": "x"}
     ]
+    plain = {"type": "TEXT_MESSAGE_CONTENT", "messageId": "m1", "delta": "x"}
+    assert converter._steady_delta(plain) == [plain]
+    assert converter._steady_delta(plain)[0] is plain  # only spec keys: nothing to copy
     assert converter._steady_delta({**delta, "messageId": "m9"}) is None  # not open
     assert converter._steady_delta({"type": "TEXT_MESSAGE_END", "messageId": "m1"}) is None

@@ -22,6 +22,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from chatconduit import _json
 from chatconduit._events._agent_fast import fast_event_dict
 from chatconduit.server._chunks import encode_frame, frame_encoder
 from chatconduit.server._heartbeat import heartbeat_batches, inline_batches
@@ -269,3 +270,6 @@ def test_the_stream_encoder_writes_the_codecs_bytes(
     event = {"type": "X", **event}
     expected = encode_frame(framing, event, str(index) if ids else None)
     assert frame_encoder(framing, ids)(event, index) == expected
+    with pytest.MonkeyPatch.context() as patch:  # the encoder made where orjson is absent
+        patch.setattr(_json, "orjson_dumps", None)
+        assert frame_encoder(framing, ids)(event, index) == expected

@@ -62,6 +62,11 @@ def dumps(obj: Any) -> str:
     return _stdlib_dumps(obj)
 
 
+# orjson's own encoder, for a hot loop that handles what it refuses (a TypeError, which
+# orjson.JSONEncodeError is) with dumps_bytes; None without orjson.
+orjson_dumps: Callable[[Any], bytes] | None = None if _orjson is None else _orjson.dumps
+
+
 def dumps_bytes(obj: Any) -> bytes:
     """Like :func:`dumps`, as UTF-8 bytes."""
     if _orjson is not None:

@@ -51,10 +51,24 @@ def frame_encoder(framing: Framing, event_ids: bool) -> Callable[[dict[str, Any]
 
         return numbered
 
-    def plain(event: dict[str, Any], index: int) -> bytes:
-        return frame_payload(framing, dumps(event))
+    head, tail = (b"data: ", b"\n\n") if framing == "sse" else (b"", b"\n")
+    fast = _json.orjson_dumps
+    if fast is None:
 
-    return plain
+        def plain(event: dict[str, Any], index: int) -> bytes:
+            return head + dumps(event) + tail
+
+        return plain
+
+    def quick(event: dict[str, Any], index: int) -> bytes:
+        # dumps_bytes inlined (this runs once per event): orjson, and for what it refuses
+        # the stdlib fallback.
+        try:
+            return head + fast(event) + tail
+        except TypeError:
+            return head + dumps(event) + tail
+
+    return quick
 
 
 def frame_payload(framing: Framing, payload: bytes, event_id: str | None = None) -> bytes:

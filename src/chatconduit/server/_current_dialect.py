@@ -107,6 +107,10 @@ class CurrentDialect(CurrentDialectState):
             return None
         ident = event.get(owner[0])
         if type(ident) is str and ident in getattr(self, owner[1]):
+            if len(event) == 3 and "delta" in event:
+                # Just type, id and delta (the token agents yield): all spec keys, so
+                # to_spec would only copy it. Passed on as is, like fast_event_dict's.
+                return [event]
             return [to_spec(event)]
         return None
 
