@@ -51,6 +51,14 @@ _FIELD_KEYS: dict[str, frozenset[str]] = {
     for kind in _FAST_KEYS
 }
 _EXTRA_VALUE_TYPES = frozenset({str, int})
+# The token as agents yield it, keys in this order: checked in one go before the loop below,
+# which would give the same answer (for these keys it checks only that every key and value
+# is exactly a str) a key at a time.
+_PLAIN: dict[str, tuple[str, str, str]] = {
+    "TEXT_MESSAGE_CONTENT": ("type", "messageId", "delta"),
+    "REASONING_MESSAGE_CONTENT": ("type", "messageId", "delta"),
+    "TOOL_CALL_ARGS": ("type", "toolCallId", "delta"),
+}
 
 
 def fast_event_dict(item: object) -> dict[str, Any] | None:
@@ -69,6 +77,15 @@ def fast_event_dict(item: object) -> dict[str, Any] | None:
     allowed = _FAST_KEYS.get(kind)
     if allowed is None:
         return None
+    if len(item) == 3:
+        kind_key, id_key, delta_key = item
+        if (
+            type(kind_key) is str
+            and type(id_key) is str
+            and type(delta_key) is str  # a str subclass equal to "delta" is the model's
+            and (kind_key, id_key, delta_key) == _PLAIN[kind]
+        ):
+            return item if type(item[id_key]) is str and type(item[delta_key]) is str else None
     fields = _FIELD_KEYS[kind]
     first = None
     for key, value in item.items():

@@ -87,13 +87,6 @@ class CurrentDialect(CurrentDialectState):
             out.append({"type": "RAW", "event": event, "source": "chatconduit"})
         return out
 
-    # Per delta type, the id key and the attribute holding the ids that are open.
-    _DELTA_OWNERS: ClassVar[dict[str, tuple[str, str]]] = {
-        "TEXT_MESSAGE_CONTENT": ("messageId", "_text"),
-        "TOOL_CALL_ARGS": ("toolCallId", "_tools"),
-        "REASONING_MESSAGE_CONTENT": ("messageId", "_reasoning_messages"),
-    }
-
     def _steady_delta(self, event: dict[str, Any]) -> list[dict[str, Any]] | None:
         """The events sent most, in a run going smoothly: a content delta of a message or
         call that is open, with no result owed and no synthetic reasoning open. All that
@@ -102,11 +95,12 @@ class CurrentDialect(CurrentDialectState):
         if self._pending_result is not None or self._synthetic is not None:
             return None
         kind = event.get("type")
-        owner = self._DELTA_OWNERS.get(kind) if type(kind) is str else None
+        owner = self._open_by_delta.get(kind) if type(kind) is str else None
         if owner is None:
             return None
-        ident = event.get(owner[0])
-        if type(ident) is str and ident in getattr(self, owner[1]):
+        id_key, open_ids = owner
+        ident = event.get(id_key)
+        if type(ident) is str and ident in open_ids:
             if len(event) == 3 and "delta" in event:
                 # Just type, id and delta (the token agents yield): all spec keys, so
                 # to_spec would only copy it. Passed on as is, like fast_event_dict's.

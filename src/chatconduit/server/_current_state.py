@@ -44,6 +44,13 @@ class CurrentDialectState:
         self._reasoning_ids: set[str] = set()  # every reasoning id used, so none repeats
         self._counter = 0
         self._interrupts: list[dict[str, Any]] = []
+        # Per content-delta type, the key naming what it belongs to and the ids open of
+        # that kind (the dicts above, never replaced): what the steady-delta test reads.
+        self._open_by_delta: dict[str, tuple[str, dict[str, None]]] = {
+            "TEXT_MESSAGE_CONTENT": ("messageId", self._text),
+            "TOOL_CALL_ARGS": ("toolCallId", self._tools),
+            "REASONING_MESSAGE_CONTENT": ("messageId", self._reasoning_messages),
+        }
 
     # --- helpers ----------------------------------------------------------------------
 

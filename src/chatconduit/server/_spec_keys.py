@@ -136,6 +136,9 @@ def to_spec(event: Mapping[str, Any]) -> dict[str, Any]:
             tanstack["usage"] = leftover
     if tanstack:
         metadata = out.get("metadata")
+        if metadata is None:  # the usual case, without two ABC isinstance checks (~0.4 us)
+            out["metadata"] = {"tanstack": tanstack}
+            return out
         merged = dict(metadata) if isinstance(metadata, Mapping) else {}
         previous = merged.get("tanstack")
         merged["tanstack"] = {**(previous if isinstance(previous, Mapping) else {}), **tanstack}
