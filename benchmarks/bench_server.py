@@ -85,10 +85,11 @@ def one_round(
     stamp_every: int = 1,
     gc_threshold: str = "",
     pin: bool = False,
+    dialect: str = "tanstack-0.18",
 ) -> dict[str, Any]:
     port = load_gen.free_port()
     server = start(name, port, events, interval_ms, stamp_every, gc_threshold, pin)
-    args = argparse.Namespace(streams=streams, events=events, deadline=180.0)
+    args = argparse.Namespace(streams=streams, events=events, deadline=180.0, dialect=dialect)
     try:
         return asyncio.run(load_gen.load(args, port, server.pid))
     finally:
@@ -142,6 +143,13 @@ def main() -> None:
         help="emittedNs (an extra key) on every Kth delta only, the rest plain (both servers)",
     )
     parser.add_argument(
+        "--dialect",
+        choices=sorted(load_gen.BODIES),
+        default="tanstack-0.18",
+        help="what our server writes, chosen by the request body: a 0.10 client's "
+        "(tanstack-0.18) or a 0.33 client's (current, what TanStack 0.58's helpers write)",
+    )
+    parser.add_argument(
         "--pin",
         action="store_true",
         help=f"server on CPU {SERVER_CPU} (all its threads), load generator on CPU {CLIENT_CPU}",
@@ -177,6 +185,7 @@ def main() -> None:
                         args.stamp_every,
                         gc_threshold,
                         args.pin,
+                        args.dialect,
                     )
                 )
         medians = {}
@@ -190,6 +199,7 @@ def main() -> None:
         what = f"{events} deltas {interval:g} ms apart" if interval else f"{events} deltas flat out"
         if args.stamp_every != 1:
             what += f", emittedNs on every {args.stamp_every}th"
+        what += f", {args.dialect} request body"
         table(
             f"{args.streams:,} concurrent SSE clients, {what} (median of {args.repeat})",
             medians,

@@ -42,6 +42,8 @@ from typing import Any
 
 import orjson
 
+# What @tanstack/ai-client@0.10 sends (UIMessages with parts): our server answers in the
+# "tanstack-0.18" dialect.
 BODY = {
     "threadId": "thread-bench",
     "runId": "run-bench",
@@ -59,6 +61,18 @@ BODY = {
     "forwardedProps": {},
     "data": {},
 }
+# What @tanstack/ai-client@0.33 sends (spec-only messages, no parts): our server answers in
+# the "current" dialect, as TanStack 0.58's helpers write (server/_dialect.py choose_dialect).
+BODY_CURRENT = {
+    "threadId": "thread-bench",
+    "runId": "run-bench",
+    "state": {},
+    "messages": [{"id": "msg-1", "role": "user", "content": "Tell me a story"}],
+    "tools": [],
+    "context": [],
+    "forwardedProps": {},
+}
+BODIES = {"tanstack-0.18": BODY, "current": BODY_CURRENT}
 
 
 # --- server side (subprocess) -------------------------------------------------------------
@@ -238,7 +252,7 @@ async def wait_ready(port: int, within: float) -> None:
 
 async def load(args: argparse.Namespace, port: int, pid: int) -> dict[str, Any]:
     await wait_ready(port, 30)
-    payload = json.dumps(BODY).encode()
+    payload = json.dumps(BODIES[getattr(args, "dialect", "tanstack-0.18")]).encode()
     before = proc_status(pid)
     cpu_before = cpu_seconds(pid)
     own_before = resource.getrusage(resource.RUSAGE_SELF)
@@ -298,6 +312,12 @@ def main() -> None:
         type=int,
         default=1,
         help="put emittedNs (an extra key) on every Kth delta only; the others are plain",
+    )
+    parser.add_argument(
+        "--dialect",
+        choices=sorted(BODIES),
+        default="tanstack-0.18",
+        help="the request body a 0.10 client sends, or a 0.33 one (our server's dialect follows)",
     )
     parser.add_argument(
         "--gc-threshold",
