@@ -37,10 +37,15 @@ def encode_frame(framing: Framing, event: dict[str, Any], event_id: str | None =
     return encode_ndjson(event, id=event_id)
 
 
+# What a frame without an id puts around the event's compact JSON, per framing.
+_SSE_AROUND = (b"data: ", b"\n\n")
+_NDJSON_AROUND = (b"", b"\n")
+
+
 def frame_encoder(framing: Framing, event_ids: bool) -> Callable[[dict[str, Any], int], bytes]:
     """A stream's ``transform``: the bytes of :func:`encode_frame` for each event, with the
-    ids ``"0"``, ``"1"``, ... when ``event_ids``. Chosen once per stream and built as
-    :func:`frame_payload` of the event's JSON: the server's events are dicts, whose
+    ids ``"0"``, ``"1"``, ... when ``event_ids``. Chosen once per stream, and the event's
+    JSON framed as :func:`frame_payload` frames it: the server's events are dicts, whose
     compact JSON never holds a raw CR/LF, so the codec's checks for them (and its
     dispatch on the event's type) would only cost time on every frame."""
     dumps = _json.dumps_bytes
@@ -51,7 +56,7 @@ def frame_encoder(framing: Framing, event_ids: bool) -> Callable[[dict[str, Any]
 
         return numbered
 
-    head, tail = (b"data: ", b"\n\n") if framing == "sse" else (b"", b"\n")
+    head, tail = _SSE_AROUND if framing == "sse" else _NDJSON_AROUND
     fast = _json.orjson_dumps
     if fast is None:
 
@@ -61,8 +66,9 @@ def frame_encoder(framing: Framing, event_ids: bool) -> Callable[[dict[str, Any]
         return plain
 
     def quick(event: dict[str, Any], index: int) -> bytes:
-        # dumps_bytes inlined (this runs once per event): orjson, and for what it refuses
-        # the stdlib fallback.
+        # dumps_bytes inlined: this runs once per event, and the two calls it saves
+        # (dumps_bytes, frame_payload) cost ~0.13 us each time. orjson, and the stdlib
+        # for what it refuses.
         try:
             return head + fast(event) + tail
         except TypeError:
@@ -77,11 +83,11 @@ def frame_payload(framing: Framing, payload: bytes, event_id: str | None = None)
     Same bytes as :func:`encode_frame` for the same event: compact JSON has no raw
     CR/LF, so no line splitting is needed.
     """
-    if framing == "sse":
-        head = b"" if event_id is None else b"id: " + _one_line_id(event_id) + b"\n"
-        return head + b"data: " + payload + b"\n\n"
     if event_id is None:
-        return payload + b"\n"
+        head, tail = _SSE_AROUND if framing == "sse" else _NDJSON_AROUND
+        return head + payload + tail
+    if framing == "sse":
+        return b"id: " + _one_line_id(event_id) + b"\ndata: " + payload + b"\n\n"
     return b'{"id":' + _json.dumps_bytes(event_id) + b',"chunk":' + payload + b"}\n"
 
 
