@@ -136,3 +136,55 @@ def test_a_bad_heartbeat_is_refused_at_setup(bad: Any) -> None:
     if bad is not None:  # None means "the framing's default" for chat_endpoint
         with pytest.raises(ValueError, match="heartbeat"):
             chat_endpoint(lambda params, request: slow_tool_call(0), heartbeat=bad)
+
+
+@pytest.mark.parametrize("heartbeat", [0.0, 0.02])
+@pytest.mark.parametrize("pumped", ["with_heartbeats", "event_bytes"])
+async def test_a_finished_stream_leaves_nothing_for_the_cyclic_gc(
+    pumped: str, heartbeat: float
+) -> None:
+    """Each stream's state (pump, pending batch, events, timer) is freed by reference
+    counting the moment the stream ends: nothing of it in a reference cycle, which only
+    the cyclic GC would free (a server with many streams pays for every such object).
+    The heartbeat timer used to be one: a function that reschedules itself by name."""
+    import gc
+
+    from chatconduit.server._streams import event_bytes
+
+    async def agent() -> AsyncIterator[dict[str, Any]]:
+        yield START
+        await asyncio.sleep(0.05)  # a silence: with heartbeats on, the timer fires
+        yield {"type": "TEXT_MESSAGE_CONTENT", "messageId": "m", "delta": "x"}
+        yield FINISH
+
+    async def one_stream() -> int:
+        """The events the stream delivered (heartbeats aside)."""
+        if pumped == "with_heartbeats":
+            items = [item async for item in with_heartbeats(agent(), heartbeat or 60.0)]
+            return sum(item is not HEARTBEAT for item in items)
+        chunks = [chunk async for chunk in event_bytes(agent(), framing="sse", heartbeat=heartbeat)]
+        return b"".join(chunks).count(b"data: ")
+
+    def ours(thing: object) -> bool:
+        """Made by chatconduit or by this test (other threads of the test process may
+        leave garbage of their own meanwhile: not this test's business)."""
+        code = getattr(thing, "ag_code", None) or getattr(thing, "cr_code", None)
+        if code is not None:
+            return "chatconduit" in code.co_filename or code.co_filename == __file__
+        module = getattr(thing, "__module__", None) if callable(thing) else None
+        module = module or type(thing).__module__
+        return module.startswith("chatconduit") or module == __name__
+
+    await one_stream()  # first-use caches (imports, key orders) are not the stream's
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)  # what a collection finds stays in gc.garbage
+    try:
+        for _ in range(5):
+            assert await one_stream() == 3
+        gc.collect()
+        assert [thing for thing in gc.garbage if ours(thing)] == []
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()

@@ -124,19 +124,22 @@ async def with_heartbeats(
             await aclose_quietly(iterator)
         await queue.put(_END)
 
-    def tick() -> None:
+    def tick(again: Callable[..., None]) -> None:
         # One timer per interval instead of a timeout around every get: the
         # per-event cost stays a queue hand-over. An empty queue means the
         # consumer is waiting for the source, so a heartbeat is due.
+        # ``again`` is tick itself, handed in by the timer rather than named here: a
+        # function naming itself sits in its own closure, a reference cycle that would
+        # keep every finished stream's state (queue, pump, source) for the cyclic GC.
         nonlocal timer
         idle = loop.time() - last_item
         if idle >= interval and queue.empty():
             queue.put_nowait(HEARTBEAT)
             idle = 0.0
-        timer = loop.call_later(interval - idle if idle < interval else interval, tick)
+        timer = loop.call_later(interval - idle if idle < interval else interval, again, again)
 
     task = asyncio.create_task(pump(), name="chatconduit-heartbeat-pump")
-    timer = loop.call_later(interval, tick)
+    timer = loop.call_later(interval, tick, tick)
     try:
         while True:
             item = await queue.get()
@@ -236,9 +239,10 @@ async def heartbeat_batches(
         pending.append(_END)
         ready.set()
 
-    def tick() -> None:
-        # As in with_heartbeats: one timer per interval; nothing pending means the
-        # consumer is waiting for the source, so a heartbeat is due.
+    def tick(again: Callable[..., None]) -> None:
+        # As in with_heartbeats: one timer per interval, tick handed itself (no cycle);
+        # nothing pending means the consumer is waiting for the source, so a heartbeat
+        # is due.
         nonlocal timer, beat
         assert interval is not None
         idle = loop.time() - last_item
@@ -246,11 +250,11 @@ async def heartbeat_batches(
             beat = True
             ready.set()
             idle = 0.0
-        timer = loop.call_later(interval - idle if idle < interval else interval, tick)
+        timer = loop.call_later(interval - idle if idle < interval else interval, again, again)
 
     task = asyncio.create_task(pump(), name="chatconduit-batch-pump")
     if interval is not None:
-        timer = loop.call_later(interval, tick)
+        timer = loop.call_later(interval, tick, tick)
     try:
         while True:
             if not pending:
