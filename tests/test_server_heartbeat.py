@@ -138,15 +138,18 @@ def test_a_bad_heartbeat_is_refused_at_setup(bad: Any) -> None:
             chat_endpoint(lambda params, request: slow_tool_call(0), heartbeat=bad)
 
 
+@pytest.mark.parametrize("fails", [False, True])
 @pytest.mark.parametrize("heartbeat", [0.0, 0.02])
 @pytest.mark.parametrize("pumped", ["with_heartbeats", "event_bytes"])
 async def test_a_finished_stream_leaves_nothing_for_the_cyclic_gc(
-    pumped: str, heartbeat: float
+    pumped: str, heartbeat: float, fails: bool
 ) -> None:
-    """Each stream's state (pump, pending batch, events, timer) is freed by reference
-    counting the moment the stream ends: nothing of it in a reference cycle, which only
-    the cyclic GC would free (a server with many streams pays for every such object).
-    The heartbeat timer used to be one: a function that reschedules itself by name."""
+    """Each stream's state (pump, pending batch, events, timer; the agent's frames when
+    it failed) is freed by reference counting the moment the stream ends: nothing of it
+    in a reference cycle, which only the cyclic GC would free (a server with many
+    streams pays for every such object). Two were: the heartbeat timer, a function that
+    rescheduled itself by name, and a failure re-raised from a local, which its own
+    traceback's frame held."""
     import gc
 
     from chatconduit.server._streams import event_bytes
@@ -155,15 +158,22 @@ async def test_a_finished_stream_leaves_nothing_for_the_cyclic_gc(
         yield START
         await asyncio.sleep(0.05)  # a silence: with heartbeats on, the timer fires
         yield {"type": "TEXT_MESSAGE_CONTENT", "messageId": "m", "delta": "x"}
+        if fails:
+            raise RuntimeError("the model went away")
         yield FINISH
 
     async def one_stream() -> int:
         """The events the stream delivered (heartbeats aside)."""
         if pumped == "with_heartbeats":
-            items = [item async for item in with_heartbeats(agent(), heartbeat or 60.0)]
+            items: list[object] = []
+            try:
+                async for item in with_heartbeats(agent(), heartbeat or 60.0):
+                    items.append(item)
+            except RuntimeError:  # not kept: a name for it would be a cycle of the test's
+                items.append("the agent's failure")
             return sum(item is not HEARTBEAT for item in items)
         chunks = [chunk async for chunk in event_bytes(agent(), framing="sse", heartbeat=heartbeat)]
-        return b"".join(chunks).count(b"data: ")
+        return b"".join(chunks).count(b"data: ")  # a failure ends with one RUN_ERROR
 
     def ours(thing: object) -> bool:
         """Made by chatconduit or by this test (other threads of the test process may

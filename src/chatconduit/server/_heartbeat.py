@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import enum
 from collections.abc import AsyncIterable, AsyncIterator, Callable
-from typing import Any, Final, TypeVar
+from typing import Any, Final, NoReturn, TypeVar
 
 __all__ = [
     "HEARTBEAT",
@@ -56,10 +56,24 @@ MAX_BATCH_ITEMS: Final = 16
 
 
 class _Failure:
+    """What the source raised, handed from the pump to the consumer."""
+
     __slots__ = ("exc",)
 
-    def __init__(self, exc: BaseException) -> None:
+    def __init__(self, exc: BaseException | None) -> None:
         self.exc = exc
+
+    def reraise(self) -> NoReturn:
+        """Raise it in the consumer, holding it nowhere else: its traceback keeps the
+        frames it passes, so a reference from one of them (this object, or a local
+        naming the exception) would be a cycle keeping the whole failed stream (frames,
+        agent, request) for the cyclic GC."""
+        exc, self.exc = self.exc, None
+        assert exc is not None, "raised twice"
+        try:
+            raise exc
+        finally:
+            del exc
 
 
 async def aclose_quietly(iterator: object) -> None:
@@ -150,7 +164,7 @@ async def with_heartbeats(
             if item is _END:
                 return
             if isinstance(item, _Failure):
-                raise item.exc
+                item.reraise()
             yield item
     finally:
         if timer is not None:
@@ -282,7 +296,7 @@ async def heartbeat_batches(
                 if batch:
                     yield batch
                 if isinstance(tail, _Failure):
-                    raise tail.exc
+                    tail.reraise()
                 return
             yield batch
     finally:
