@@ -152,11 +152,13 @@ def events(draw: st.DrawFn) -> dict[str, Any]:
 
 
 @given(events())
+@example({"type": "TEXT_MESSAGE_CONTENT", "delta": "m1", "metadata": 1})  # found by hypothesis
 def test_one_pass_to_spec_equals_the_two_pass_reference(event: dict[str, Any]) -> None:
     got, want = to_spec(event), reference_to_spec(event)
     assert got == want
     assert list(got) == list(want)  # key order is byte order
-    assert list(got.get("metadata") or {}) == list(want.get("metadata") or {})
+    if isinstance(want.get("metadata"), dict):  # an agent's metadata may be anything
+        assert list(got["metadata"]) == list(want["metadata"])
 
 
 DELTA = {"type": "TEXT_MESSAGE_CONTENT", "messageId": "m1", "delta": "d"}
