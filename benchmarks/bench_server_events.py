@@ -67,7 +67,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.model_path:
         _streams.fast_event_dict = lambda item: None  # type: ignore[assignment]
-        _current_dialect.CurrentDialect._steady_delta = lambda *a: None  # type: ignore[method-assign]
+        _current_dialect.CurrentDialect._steady = False
     path = "model path" if args.model_path else "fast paths"
     clock = GCClock()
     for dialect in ("tanstack-0.18", "current"):

@@ -165,8 +165,7 @@ DELTA = {"type": "TEXT_MESSAGE_CONTENT", "messageId": "m1", "delta": "d"}
 
 
 class WithoutShortcut(CurrentDialect):
-    def _steady_delta(self, event: dict[str, Any]) -> list[dict[str, Any]] | None:
-        return None
+    _steady = False
 
 
 def _written(converter: CurrentDialect, stream: list[dict[str, Any]]) -> list[Any]:
@@ -203,15 +202,21 @@ def test_the_steady_delta_shortcut_changes_nothing(stream: list[dict[str, Any]])
 
 
 def test_the_shortcut_is_taken_for_open_deltas_only() -> None:
-    converter = CurrentDialect(run_id="r", thread_id="t")
-    converter.convert({"type": "RUN_STARTED", "threadId": "t", "runId": "r"})
-    converter.convert({"type": "TEXT_MESSAGE_START", "messageId": "m1"})
-    delta = {"type": "TEXT_MESSAGE_CONTENT", "messageId": "m1", "delta": "x", "model": "g"}
-    assert converter._steady_delta(delta) == [
-        {"type": "TEXT_MESSAGE_CONTENT", "messageId": "m1", "delta": "x"}
-    ]
     plain = {"type": "TEXT_MESSAGE_CONTENT", "messageId": "m1", "delta": "x"}
-    assert converter._steady_delta(plain) == [plain]
-    assert converter._steady_delta(plain)[0] is plain  # only spec keys: nothing to copy
-    assert converter._steady_delta({**delta, "messageId": "m9"}) is None  # not open
-    assert converter._steady_delta({"type": "TEXT_MESSAGE_END", "messageId": "m1"}) is None
+    converters = {}
+    for name, kind in (("shortcut", CurrentDialect), ("full", WithoutShortcut)):
+        converter = kind(run_id="r", thread_id="t")
+        converter.convert({"type": "RUN_STARTED", "threadId": "t", "runId": "r"})
+        converter.convert({"type": "TEXT_MESSAGE_START", "messageId": "m1"})
+        converters[name] = converter
+    # Only spec keys: the shortcut passes the agent's dict on; the full path copies it.
+    assert converters["shortcut"].convert(plain)[0] is plain
+    assert converters["full"].convert(plain) == [plain]
+    assert converters["full"].convert(plain)[0] is not plain
+    delta = {**plain, "model": "g"}  # a key TanStack drops from deltas: to_spec's job
+    assert converters["shortcut"].convert(delta) == [plain]
+    # Not open: the full path, which opens the message before its first delta.
+    stray = [
+        event["type"] for event in converters["shortcut"].convert({**plain, "messageId": "m9"})
+    ]
+    assert stray == ["TEXT_MESSAGE_START", "TEXT_MESSAGE_CONTENT"]

@@ -197,7 +197,7 @@ def _drain(make: Callable[[], AsyncIterator[Any]], fast: bool) -> list[Any]:
         patch.setattr(_current_state, "generate_id", lambda *a, **k: f"id-{next(counter)}")
         if not fast:  # the model path, and the current dialect without its shortcut
             patch.setattr(_streams, "fast_event_dict", lambda item: None)
-            patch.setattr(_current_dialect.CurrentDialect, "_steady_delta", lambda *a: None)
+            patch.setattr(_current_dialect.CurrentDialect, "_steady", False)
         return asyncio.run(run())
 
 
