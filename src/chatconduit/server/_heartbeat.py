@@ -59,8 +59,9 @@ class _Failure:
     """What the source raised, handed from the pump to the consumer."""
 
     __slots__ = ("exc",)
+    exc: BaseException | None  # None once re-raised
 
-    def __init__(self, exc: BaseException | None) -> None:
+    def __init__(self, exc: BaseException) -> None:
         self.exc = exc
 
     def reraise(self) -> NoReturn:
@@ -74,6 +75,38 @@ class _Failure:
             raise exc
         finally:
             del exc
+
+
+class _Silence:
+    """Calls ``due()`` after each ``interval`` in which nothing was handed over while
+    ``idle()`` (the consumer is waiting for the source): one timer per interval instead
+    of a timeout around every wait, so the per-item cost stays a hand-over. The consumer
+    sets :attr:`last` when it takes something. The pending timer holds a bound method,
+    not a closure that names itself: once :meth:`cancel` has run, nothing of a finished
+    stream is left in a reference cycle for the cyclic GC."""
+
+    __slots__ = ("_due", "_idle", "_interval", "_loop", "_timer", "last")
+
+    def __init__(self, interval: float, idle: Callable[[], bool], due: Callable[[], None]) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._interval = interval
+        self._idle = idle
+        self._due = due
+        self.last = self._loop.time()
+        self._timer = self._loop.call_later(interval, self._tick)
+
+    def _tick(self) -> None:
+        interval = self._interval
+        quiet = self._loop.time() - self.last
+        if quiet >= interval and self._idle():
+            self._due()
+            quiet = 0.0
+        self._timer = self._loop.call_later(
+            interval - quiet if quiet < interval else interval, self._tick
+        )
+
+    def cancel(self) -> None:
+        self._timer.cancel()
 
 
 async def aclose_quietly(iterator: object) -> None:
@@ -116,8 +149,6 @@ async def with_heartbeats(
         raise ValueError(f"heartbeat interval must be > 0 seconds, got {interval!r}")
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=1)
-    last_item = loop.time()
-    timer: asyncio.TimerHandle | None = None
 
     async def pump() -> None:
         iterator = aiter(source)
@@ -138,37 +169,23 @@ async def with_heartbeats(
             await aclose_quietly(iterator)
         await queue.put(_END)
 
-    def tick(again: Callable[..., None]) -> None:
-        # One timer per interval instead of a timeout around every get: the
-        # per-event cost stays a queue hand-over. An empty queue means the
-        # consumer is waiting for the source, so a heartbeat is due.
-        # ``again`` is tick itself, handed in by the timer rather than named here: a
-        # function naming itself sits in its own closure, a reference cycle that would
-        # keep every finished stream's state (queue, pump, source) for the cyclic GC.
-        nonlocal timer
-        idle = loop.time() - last_item
-        if idle >= interval and queue.empty():
-            queue.put_nowait(HEARTBEAT)
-            idle = 0.0
-        timer = loop.call_later(interval - idle if idle < interval else interval, again, again)
-
     task = asyncio.create_task(pump(), name="chatconduit-heartbeat-pump")
-    timer = loop.call_later(interval, tick, tick)
+    # An empty queue means the consumer is waiting for the source: a heartbeat is due.
+    silence = _Silence(interval, queue.empty, lambda: queue.put_nowait(HEARTBEAT))
     try:
         while True:
             item = await queue.get()
             if item is HEARTBEAT:
                 yield HEARTBEAT
                 continue
-            last_item = loop.time()
+            silence.last = loop.time()
             if item is _END:
                 return
             if isinstance(item, _Failure):
                 item.reraise()
             yield item
     finally:
-        if timer is not None:
-            timer.cancel()
+        silence.cancel()
         if not task.done():
             task.cancel()
             # asyncio.wait never raises the task's own CancelledError; it raises only
@@ -212,8 +229,6 @@ async def heartbeat_batches(
     room = asyncio.Event()  # the source may add to pending
     room.set()
     beat = False
-    last_item = loop.time()
-    timer: asyncio.TimerHandle | None = None
 
     async def pump() -> None:
         iterator = aiter(source)
@@ -253,22 +268,14 @@ async def heartbeat_batches(
         pending.append(_END)
         ready.set()
 
-    def tick(again: Callable[..., None]) -> None:
-        # As in with_heartbeats: one timer per interval, tick handed itself (no cycle);
-        # nothing pending means the consumer is waiting for the source, so a heartbeat
-        # is due.
-        nonlocal timer, beat
-        assert interval is not None
-        idle = loop.time() - last_item
-        if idle >= interval and not pending:
-            beat = True
-            ready.set()
-            idle = 0.0
-        timer = loop.call_later(interval - idle if idle < interval else interval, again, again)
+    def heartbeat_due() -> None:
+        nonlocal beat
+        beat = True
+        ready.set()
 
     task = asyncio.create_task(pump(), name="chatconduit-batch-pump")
-    if interval is not None:
-        timer = loop.call_later(interval, tick, tick)
+    # Nothing pending means the consumer is waiting for the source: a heartbeat is due.
+    silence = None if interval is None else _Silence(interval, lambda: not pending, heartbeat_due)
     try:
         while True:
             if not pending:
@@ -289,7 +296,8 @@ async def heartbeat_batches(
                 pending.clear()
                 room.set()
             beat = False
-            last_item = loop.time()
+            if silence is not None:
+                silence.last = loop.time()
             tail = batch[-1]
             if tail is _END or isinstance(tail, _Failure):
                 batch.pop()
@@ -300,8 +308,8 @@ async def heartbeat_batches(
                 return
             yield batch
     finally:
-        if timer is not None:
-            timer.cancel()
+        if silence is not None:
+            silence.cancel()
         if not task.done():
             task.cancel()
             await asyncio.wait({task})
