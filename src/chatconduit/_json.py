@@ -62,9 +62,11 @@ def dumps(obj: Any) -> str:
     return _stdlib_dumps(obj)
 
 
-# orjson's own encoder, for a hot loop that handles what it refuses (a TypeError, which
-# orjson.JSONEncodeError is) with dumps_bytes; None without orjson.
+# orjson's own encoder and parser, for a hot loop that handles what they refuse itself
+# (orjson.JSONEncodeError is a TypeError, JSONDecodeError a ValueError); None without
+# orjson, where the stdlib's would cost more than the loop saves.
 orjson_dumps: Callable[[Any], bytes] | None = None if _orjson is None else _orjson.dumps
+orjson_loads: Callable[[bytes], Any] | None = None if _orjson is None else _orjson.loads
 
 
 def dumps_bytes(obj: Any) -> bytes:

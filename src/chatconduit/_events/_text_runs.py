@@ -30,7 +30,7 @@ __all__ = ["PlainTextRun", "SliceItem", "plain_text_slice", "text_runs_available
 _TEXT_DELTA = "TEXT_MESSAGE_CONTENT"
 # orjson's own parser: it refuses what JSON.parse and it might read differently (lone
 # surrogates, invalid UTF-8, NaN), and such a slice is then read the typed way.
-_loads = _json._orjson.loads if _json._orjson is not None else None
+_loads = _json.orjson_loads
 
 text_runs_available = _loads is not None
 """Without orjson the stdlib parser would cost more than pydantic saves: no runs then."""
