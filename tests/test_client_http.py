@@ -232,3 +232,72 @@ async def test_request_bodies_and_a_client_tool_round_trip(
     assert anchor["toolCalls"][0]["function"]["name"] == "get_time"
     assert anchor["parts"][0]["output"] == {"time": "12:00"}
     assert client.status is ChatStatus.READY
+
+
+@pytest.mark.parametrize("case", ["reply", "client_tool", "http_error", "stopped"])
+async def test_a_closed_client_leaves_nothing_for_the_cyclic_gc(
+    chat_server: tuple[RunningServer, ChatApp], case: str
+) -> None:
+    """Once closed, a client's objects are freed by reference counting as soon as the app
+    drops it: none of them is left in a reference cycle for the garbage collector (an app
+    making a client per request would otherwise pay for ~50 objects each, at every full
+    collection until then). Its state stays readable after ``aclose()``."""
+    import gc
+
+    server, _app = chat_server
+
+    def get_time(args: Any) -> dict[str, str]:
+        return {"time": "12:00"}
+
+    async def one_client() -> None:
+        path = {"http_error": "missing", "stopped": "slow"}.get(case, "chat")
+        got_text = asyncio.Event()
+
+        def on_chunk(event: Any) -> None:
+            if event.type == "TEXT_MESSAGE_CONTENT":
+                got_text.set()
+
+        client = ChatClient(
+            adapter(server, path, "sse"),
+            on_chunk=on_chunk,
+            tools=[Tool("get_time", "Current time", {"type": "object"}, execute=get_time)],
+        )
+        prompt = "what does get_time say?" if case == "client_tool" else "Hello"
+        turn = asyncio.create_task(client.send_message(prompt))
+        if case == "stopped":
+            await asyncio.wait_for(got_text.wait(), 5)
+            client.stop()
+        reply = await asyncio.wait_for(turn, 5)
+        await client.aclose()
+        # Closed, and still readable: the snapshot is built after the close.
+        snapshot = client.snapshot()
+        assert snapshot.messages[0].role == "user"
+        assert (reply is None) == (case == "http_error")
+        assert (client.error is not None) == (case == "http_error")
+        if case == "client_tool":
+            assert reply is not None and "12:00" in str(reply.parts)
+
+    def ours(thing: object) -> bool:
+        """Made by chatconduit (the server, in its thread, may leave garbage of its own
+        meanwhile, the test app's included: not this test's business)."""
+        code = getattr(thing, "ag_code", None) or getattr(thing, "cr_code", None)
+        if code is not None:
+            return "/chatconduit/" in code.co_filename
+        module = getattr(thing, "__module__", None) if callable(thing) else None
+        return (module or type(thing).__module__).startswith("chatconduit")
+
+    await one_client()  # first-use caches are not the client's
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)  # what a collection finds stays in gc.garbage
+    try:
+        for _ in range(3):
+            await one_client()
+        gc.collect()
+        left = [thing for thing in gc.garbage if ours(thing)]
+        assert left == [], sorted({type(thing).__qualname__ for thing in left})
+
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()

@@ -172,28 +172,28 @@ class CostlyBuilder:
 
 def test_builds_are_rationed_by_growth_urgency_and_time() -> None:
     builder = CostlyBuilder(cost=800)
-    hub = UpdateHub(builder, amortization=8)
-    first = hub._next_for(-1, max_latency=1e9)
+    hub = UpdateHub(amortization=8)
+    first = hub._next_for(-1, 1e9, builder)
     assert isinstance(first, ChatSnapshot) and builder.calls == 1  # nothing built yet: free
     hub.growth += 50  # 50 * 8 < 800
     hub.changed()
-    assert isinstance(hub._next_for(first.version, max_latency=1e9), float)
+    assert isinstance(hub._next_for(first.version, 1e9, builder), float)
     assert builder.calls == 1
     hub.growth += 50  # 100 * 8 >= 800
     hub.changed()
-    second = hub._next_for(first.version, max_latency=1e9)
+    second = hub._next_for(first.version, 1e9, builder)
     assert isinstance(second, ChatSnapshot) and builder.calls == 2
     hub.changed(urgent=True)  # no growth, but urgent
-    third = hub._next_for(second.version, max_latency=1e9)
+    third = hub._next_for(second.version, 1e9, builder)
     assert isinstance(third, ChatSnapshot) and builder.calls == 3
     hub.changed()
-    assert isinstance(hub._next_for(third.version, max_latency=0.0), ChatSnapshot)  # waited enough
+    assert isinstance(hub._next_for(third.version, 0.0, builder), ChatSnapshot)  # waited enough
     assert hub.builds == 4 and hub.build_cost == 4 * 800
 
 
 async def test_updates_iterator_waits_coalesces_and_ends() -> None:
-    hub = UpdateHub(CostlyBuilder(cost=1))
-    updates = hub.subscribe(max_latency=0.05)
+    hub = UpdateHub()
+    updates = hub.subscribe(CostlyBuilder(cost=1), max_latency=0.05)
     first = await anext(updates)
     waiting = asyncio.ensure_future(anext(updates))
     await asyncio.sleep(0.01)
@@ -210,8 +210,8 @@ async def test_updates_iterator_waits_coalesces_and_ends() -> None:
 
 
 async def test_closing_an_iterator_wakes_its_waiting_anext() -> None:
-    hub = UpdateHub(CostlyBuilder(cost=1))
-    updates = hub.subscribe(max_latency=1.0)
+    hub = UpdateHub()
+    updates = hub.subscribe(CostlyBuilder(cost=1), max_latency=1.0)
     await anext(updates)
     waiting = asyncio.ensure_future(anext(updates))
     await asyncio.sleep(0)
@@ -222,6 +222,6 @@ async def test_closing_an_iterator_wakes_its_waiting_anext() -> None:
 
 def test_bad_arguments() -> None:
     with pytest.raises(ValueError, match="amortization"):
-        UpdateHub(CostlyBuilder(1), amortization=0)
+        UpdateHub(amortization=0)
     with pytest.raises(ValueError, match="max_latency"):
-        UpdateHub(CostlyBuilder(1)).subscribe(-1)
+        UpdateHub().subscribe(CostlyBuilder(1), -1)

@@ -1,12 +1,11 @@
 """``ChatClient``: the Python ``useChat`` (the reference's ``ChatClient``, reference §5), the
 public class. It composes its parts and holds none of their logic: the
-:class:`~._observable.ObservableState` (status, error, connection, callbacks, the
-``UpdateHub`` behind ``updates()``), the :class:`~._conversation.Conversation` (the
-``StreamProcessor``, the live request, client tools), the
-:class:`~._turns.TurnRunner` (turns and follow-ups), the driver its connection
-adapter needs (``_pull.py`` / ``_push.py``) and the steps of ``join_run`` / ``hydrate``
-(``_durable.py``). Not thread-safe: use one client from one event loop
-(``SyncChatClient`` wraps one for blocking code and other threads).
+:class:`~._observable.ObservableState` (status, error, connection, callbacks, the ``UpdateHub``
+behind ``updates()``), the :class:`~._conversation.Conversation` (the ``StreamProcessor``,
+the live request, client tools), the :class:`~._turns.TurnRunner` (turns and follow-ups),
+the driver its adapter needs (``_pull.py`` / ``_push.py``), the steps of ``join_run`` /
+``hydrate`` (``_durable.py``) and what closing lets go of (``_closing.py``). Not
+thread-safe: one client, one event loop (``SyncChatClient`` wraps one for other threads).
 """
 
 from __future__ import annotations
@@ -23,6 +22,7 @@ from .._exceptions import ClientClosedError, UnknownApprovalError, UnknownToolCa
 from .._messages import UIMessage
 from .._messages._ui_message import reply_messages
 from .._processor import MessagesView
+from ._closing import release
 from ._conversation import Conversation
 from ._driver import Driver, driver_for
 from ._durable import hydrate_thread, join_run
@@ -72,14 +72,14 @@ class ChatClient:
         adapter = normalize_connection_adapter(connection)
         self._connection = adapter  # join_run / hydrate are read from it
         self._settings = settings_from(options)
-        self._hub = UpdateHub(self._build_snapshot)
+        self._hub = UpdateHub()
         self._observable = ObservableState(callbacks_from(options), self._hub)
         self._conversation = Conversation(
             self._observable,
             self._settings,
             options.get("initial_messages"),
             options.get("chunk_strategy"),
-            self._continue_after_tools,
+            lambda: self._turns.continue_if_ready(None),  # after a tool answered while idle
         )
         self._turns = TurnRunner(
             self._conversation,
@@ -91,9 +91,6 @@ class ChatClient:
     @property
     def _driver(self) -> Driver:
         return self._turns.driver
-
-    async def _continue_after_tools(self) -> None:
-        await self._turns.continue_if_ready(None)
 
     def _check_open(self) -> None:
         if self._conversation.closed:
@@ -184,7 +181,7 @@ class ChatClient:
 
     def snapshot(self) -> ChatSnapshot:
         """The current state as an immutable :class:`ChatSnapshot` (built now)."""
-        return self._hub.snapshot()
+        return self._hub.snapshot(self._build_snapshot)
 
     def updates(self, *, max_latency: float = 0.05, until_turn_end: bool = False) -> Updates:
         """An async iterator of snapshots, for rendering without callbacks::
@@ -200,7 +197,7 @@ class ChatClient:
         next turn. Prefer it to callbacks for rendering: an async ``on_chunk`` is
         awaited by the stream, so a slow one slows the reply.
         """
-        return self._hub.subscribe(max_latency, until_turn_end)
+        return self._hub.subscribe(self._build_snapshot, max_latency, until_turn_end)
 
     # ------------------------------------------------------------------ turns
 
@@ -492,6 +489,7 @@ class ChatClient:
             await asyncio.gather(task, return_exceptions=True)
         await self._observable.calls.flush()
         self._hub.close()
+        release(conversation, self._observable.error)  # last: nothing after needs them
 
     async def __aenter__(self) -> ChatClient:
         return self

@@ -94,7 +94,7 @@ class Conversation:
         self._hub = observable.hub
         self._settings = settings
         # A tool of a server-pushed run answered while idle: the client may continue.
-        self._after_idle_tool = after_idle_tool
+        self.after_idle_tool = after_idle_tool
         self.request: Request | None = None  # the live request: set exactly while loading
         self.closed = False
         self.turn_changed = False  # the reply changed the messages during this turn
@@ -389,7 +389,7 @@ class Conversation:
         elif self.request is not None:
             self.request.tool_answered = True
         else:
-            await self._after_idle_tool()
+            await self.after_idle_tool()
 
     def _record(self, name: str, tool_call_id: str, output: Any, error: str | None) -> None:
         """Answer the call; a result that cannot be recorded is answered by the error."""

@@ -229,12 +229,15 @@ class UpdateHub:
 
     Early in a reply, when the text is short, that is every token; later it is
     every few tokens, or every ``max_latency``.
+
+    The builder comes with each call (:meth:`snapshot`, :meth:`subscribe`) rather than
+    living here: it reads the client, which holds this hub, and a closed client must be
+    freed by reference counting, not left in a cycle for the garbage collector.
     """
 
-    def __init__(self, build: SnapshotBuilder, *, amortization: int = 8) -> None:
+    def __init__(self, *, amortization: int = 8) -> None:
         if amortization < 1:
             raise ValueError(f"amortization must be >= 1, got {amortization}")
-        self._build = build
         self._amortization = amortization
         self.version = 0
         self._urgent_version = 0
@@ -285,12 +288,13 @@ class UpdateHub:
         self.closed = True
         self._wake(all_=True)
 
-    def snapshot(self) -> ChatSnapshot:
-        """The snapshot of the current version, built now if needed (no rationing)."""
+    def snapshot(self, build: SnapshotBuilder) -> ChatSnapshot:
+        """The snapshot of the current version, built now with ``build`` if needed (no
+        rationing)."""
         snapshot = self._snapshot
         if snapshot is not None and snapshot.version == self.version:
             return snapshot
-        snapshot, cost = self._build(self.version)
+        snapshot, cost = build(self.version)
         self._snapshot = snapshot
         self._last_cost = cost
         self.growth = 0
@@ -299,16 +303,18 @@ class UpdateHub:
         self.build_cost += cost
         return snapshot
 
-    def _next_for(self, seen: int, max_latency: float) -> ChatSnapshot | float:
+    def _next_for(
+        self, seen: int, max_latency: float, build: SnapshotBuilder
+    ) -> ChatSnapshot | float:
         """A snapshot newer than ``seen`` if one may be handed out now, else how long to wait."""
         cached = self._snapshot
         if cached is not None and cached.version == self.version:
             return cached
         if self._urgent_version > seen or self._budget_allows():
-            return self.snapshot()
+            return self.snapshot(build)
         waited = time.monotonic() - self._last_build
         if waited >= max_latency:
-            return self.snapshot()
+            return self.snapshot(build)
         return max_latency - waited
 
     async def _wait(self, delay: float | None, *, wants_any: bool) -> None:
@@ -332,10 +338,12 @@ class UpdateHub:
             if self._waiters is not None and entry in self._waiters:
                 self._waiters.remove(entry)
 
-    def subscribe(self, max_latency: float, until_turn_end: bool = False) -> Updates:
+    def subscribe(
+        self, build: SnapshotBuilder, max_latency: float, until_turn_end: bool = False
+    ) -> Updates:
         if not (max_latency >= 0):
             raise ValueError(f"max_latency must be a number >= 0, got {max_latency!r}")
-        return Updates(self, max_latency, until_turn_end)
+        return Updates(self, build, max_latency, until_turn_end)
 
 
 class Updates:
@@ -349,8 +357,15 @@ class Updates:
     ending after the iterator was made (a turn started later ends it too).
     """
 
-    def __init__(self, hub: UpdateHub, max_latency: float, until_turn_end: bool = False) -> None:
+    def __init__(
+        self,
+        hub: UpdateHub,
+        build: SnapshotBuilder,
+        max_latency: float,
+        until_turn_end: bool = False,
+    ) -> None:
         self._hub = hub
+        self._build = build
         self._max_latency = max_latency
         self._seen = -1
         self._closed = False
@@ -368,7 +383,7 @@ class Updates:
                 await self.aclose()
                 raise StopAsyncIteration
             if hub.version > self._seen:
-                got = hub._next_for(self._seen, self._max_latency)
+                got = hub._next_for(self._seen, self._max_latency, self._build)
                 if isinstance(got, ChatSnapshot):
                     self._seen = got.version
                     if (

@@ -67,6 +67,16 @@ class OpenFailed(Exception):
         self.retryable = retryable
         self.retry_after = retry_after
 
+    def spent(self) -> TransportError | HTTPStatusError:
+        """The error, to raise in this failure's place; this failure lets go of it.
+
+        Raised while this failure is handled, the error's ``__context__`` is this
+        failure: each holding the other would be a reference cycle, and a client keeps
+        its last error (with it, all its traceback's frames hold) until it is closed."""
+        error = self.error
+        del self.error
+        return error
+
 
 async def read(chunks: AsyncIterator[bytes], wait: float | None) -> bytes | None:
     """The next piece of a body, ``None`` at its end; ``TimeoutError`` after ``wait`` s."""

@@ -279,11 +279,12 @@ class StreamRun:
 
     def _delay_after_failed_open(self, failed: OpenFailed) -> float:
         """How long to wait before trying again; raises the error when we must not."""
+        # Raised through spent(): raised here, the error's __context__ is ``failed``.
         error = failed.error
         if self._resuming:
             # Getting a resumable stream back: a failure counts as no progress.
             if not (failed.retryable or isinstance(error, StreamTimeoutError)):
-                raise error from error.__cause__
+                raise failed.spent() from error.__cause__
             delay = self._resume_delay(error)
             asked = parse_retry_after(failed.retry_after)
             if asked is not None:  # a busy server's wish, within the retry cap
@@ -294,7 +295,7 @@ class StreamRun:
             self._retries += 1
             wait = self._retry.delay_for(self._retries, failed.retry_after)
         if wait is None:
-            raise error from error.__cause__
+            raise failed.spent() from error.__cause__
         logger.info(
             "retrying %s in %.2fs (retry %d of %d) after: %s",
             self._safe_url,

@@ -10,7 +10,7 @@ question most handlers start with: which message does this event land in
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
@@ -117,6 +117,12 @@ class Context:
         self.is_done = False
         # Open *_CHUNK sequence: ("text" | "tool" | "reasoning", its id) (_chunks).
         self.chunk: tuple[str, str] | None = None
+
+    def drop_callbacks(self) -> None:
+        """Every ``on_*`` callback back to ``None`` (see ``StreamProcessor.drop_callbacks``)."""
+        for field in fields(self):
+            if field.name.startswith("on_"):
+                setattr(self, field.name, None)
 
     def emit_messages(self) -> None:
         if self.on_messages_change is not None:

@@ -55,10 +55,11 @@ class MessageState:
         self.current_step: str | None = None
         self.seen_reasoning = False
         # Tool calls (see _tool_calls): all of this message's calls of this stream, and
-        # those whose input is not complete yet (so that forced completion stays O(1)
-        # per text delta when there are none).
+        # the ids of those whose input is not complete yet (so that forced completion
+        # stays O(1) per text delta when there are none). Ids, not the calls: each call
+        # holds this dict, and a call held back would make a reference cycle.
         self.tool_calls: dict[str, StreamToolCall] = {}
-        self.pending_tools: dict[str, StreamToolCall] = {}
+        self.pending_tools: dict[str, None] = {}
         # Finalized (reference §4.5): later TEXT_MESSAGE_END events for it are ignored.
         self.complete = False
 
@@ -83,11 +84,24 @@ class StreamToolCall:
     fields are written by the TOOL_CALL_* handlers (``_tool_calls``) only.
     """
 
-    __slots__ = ("_index", "_message", "_parsed_cache", "_parsed_input", "_part", "_state")
+    __slots__ = (
+        "_index",
+        "_message",
+        "_parsed_cache",
+        "_parsed_input",
+        "_part",
+        "_pending",
+        "_state",
+    )
 
-    def __init__(self, part: ToolCallPart, message: MessageState, index: int) -> None:
+    def __init__(
+        self, part: ToolCallPart, message: UIMessage, pending: dict[str, None], index: int
+    ) -> None:
+        # The message and its MessageState's pending ids, not the MessageState, which
+        # holds this call (a cycle would leave every stream's calls to the cyclic GC).
         self._part = part
         self._message = message
+        self._pending = pending
         self._index = index
         self._state: ToolCallState = "awaiting-input"
         self._parsed_input: tuple[Any] | None = None  # TOOL_CALL_END.input, when given

@@ -112,6 +112,12 @@ class StreamProcessor:
             on_state_change=on_state_change,
         )
 
+    def drop_callbacks(self) -> None:
+        """Forget every ``on_*`` callback: events are still applied, and nobody is told.
+        An owner whose callbacks are its own methods calls this when done, so that the
+        two do not keep each other alive in a reference cycle."""
+        self._ctx.drop_callbacks()
+
     # ------------------------------------------------------------------ read-only state
 
     @property

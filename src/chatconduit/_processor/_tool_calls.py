@@ -70,7 +70,7 @@ def _complete(ctx: Context, call: StreamToolCall) -> None:
     """reference §4.3 completeToolCall."""
     call._state = "input-complete"
     call._part.state = "input-complete"
-    call._message.pending_tools.pop(call._part.id, None)
+    call._pending.pop(call._part.id, None)
     ctx.emit_messages()
     _state_changed(ctx, call, "input-complete")
 
@@ -78,8 +78,8 @@ def _complete(ctx: Context, call: StreamToolCall) -> None:
 def complete_tool_calls(ctx: Context, ms: MessageState) -> None:
     """Force-complete the message's calls whose input is not complete yet."""
     if ms.pending_tools:
-        for call in list(ms.pending_tools.values()):
-            _complete(ctx, call)
+        for call_id in list(ms.pending_tools):
+            _complete(ctx, ms.tool_calls[call_id])
 
 
 def parse_output(text: str) -> Any:
@@ -148,9 +148,9 @@ def on_tool_call_start(ctx: Context, ev: ToolCallStartEvent) -> None:
         extra["metadata"] = ev.metadata
     part = ToolCallPart(id=tool_call_id, name=name, arguments="", state="awaiting-input", **extra)
     index = len(ms.tool_calls) if ev.index is None else int(ev.index)
-    call = StreamToolCall(part, ms, index)
+    call = StreamToolCall(part, ms.message, ms.pending_tools, index)
     ms.tool_calls[tool_call_id] = call
-    ms.pending_tools[tool_call_id] = call
+    ms.pending_tools[tool_call_id] = None
     ctx.tool_calls[tool_call_id] = call
     ms.message.parts.append(part)
     ctx.emit_messages()
@@ -189,7 +189,7 @@ def on_tool_call_end(ctx: Context, ev: ToolCallEndEvent) -> None:
     if has_input:
         call._parsed_input = (ev.input,)
     if ev.result:
-        _set_output(ctx, call._message.message, call._part, ev.result, parse_output(ev.result))
+        _set_output(ctx, call._message, call._part, ev.result, parse_output(ev.result))
 
 
 def on_tool_call_result(ctx: Context, ev: ToolCallResultEvent) -> None:
@@ -203,7 +203,7 @@ def on_tool_call_result(ctx: Context, ev: ToolCallResultEvent) -> None:
     tool_call_id = require(ev, ev.tool_call_id, "toolCallId")
     call = ctx.tool_calls.get(tool_call_id)
     if call is not None:
-        message, part = call._message.message, call._part
+        message, part = call._message, call._part
     else:
         found = newest_tool_call(ctx.messages, tool_call_id)
         if found is None:
