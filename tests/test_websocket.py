@@ -880,3 +880,44 @@ async def test_durable_socket_runs_are_scoped_to_their_caller(server: RunningSer
             while True:
                 again.append(json.loads(await asyncio.wait_for(ws.recv(), 5))["chunk"])
     assert again == chunks
+
+
+async def test_a_signal_shared_by_many_turns_keeps_no_listener(server: RunningServer) -> None:
+    """One AbortSignal passed to every call (an app's shutdown signal, say): each turn and
+    each join registers on it while it runs and must be off it once it ends, else the
+    signal collects one listener (and all it holds) per call, without bound."""
+    from chatconduit import AbortController
+
+    controller = AbortController()
+    adapter = websocket(server.ws_url("/ws"))
+    try:
+        for n in range(5):
+            messages = [{"id": f"u{n}", "role": "user", "content": f"turn {n}"}]
+            events = [e async for e in adapter.connect(messages, abort_signal=controller.signal)]
+            assert events[-1].type == "RUN_FINISHED"
+    finally:
+        await adapter.aclose()
+    durable = websocket(server.ws_url("/ws-durable"))
+    async with ws_connect(server.ws_url("/ws-durable?runId=r-signal")) as ws:
+        await ws.send(body("hello", "r-signal"))
+        while json.loads(await asyncio.wait_for(ws.recv(), 5))["chunk"]["type"] != "RUN_FINISHED":
+            pass
+    for _ in range(3):
+        joined = [e async for e in durable.join_run("r-signal", abort_signal=controller.signal)]
+        assert joined[-1].type == "RUN_FINISHED"
+    assert not controller.signal._listeners  # None or empty: nobody is still listening
+    # The push shape: a subscription and every send, with the same signal.
+    from chatconduit import websocket_push
+
+    push = websocket_push(server.ws_url("/ws"))
+    events = push.subscribe(abort_signal=controller.signal)
+    try:
+        for n in range(5):
+            await push.send([_user(f"push {n}")], abort_signal=controller.signal)
+            while (await asyncio.wait_for(anext(events), 5)).type != "RUN_FINISHED":
+                pass
+        assert len(controller.signal._listeners or ()) == 1  # the live subscription's
+    finally:
+        await events.aclose()  # type: ignore[attr-defined]
+        await push.aclose()
+    assert not controller.signal._listeners

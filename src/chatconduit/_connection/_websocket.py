@@ -342,10 +342,15 @@ class WebSocketAdapter(WebSocketBase):
             except Aborted:
                 return
             finally:
-                if not finished:
-                    await self._abandon(run_id, sent=sent)
-                elif self._socket is not None and not self._socket.reusable:
-                    await self._drop()  # a resume socket serves one run only
+                try:
+                    if not finished:
+                        await self._abandon(run_id, sent=sent)
+                    elif self._socket is not None and not self._socket.reusable:
+                        await self._drop()  # a resume socket serves one run only
+                finally:
+                    # Off the signal's listeners: a signal that outlives the turn (one
+                    # for many calls) would otherwise collect a scope per turn.
+                    scope.close()
 
     # -- joining a durable run --------------------------------------------------------------
 
@@ -406,6 +411,7 @@ class WebSocketAdapter(WebSocketBase):
         except Aborted:
             return
         finally:
+            scope.close()  # off the signal's listeners, as in _turn
             if sock is not None:
                 await sock.close()
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
 from .._events import Event
@@ -31,17 +31,25 @@ __all__ = ["WebSocketPushAdapter", "websocket_push"]
 _Item = Event | BaseException
 
 
+def _nothing() -> None:
+    """A turn with no abort listener to take off."""
+
+
 class _Turn:
     """The run the last ``send`` started: whether it ended or was aborted, and what
     resuming it needs."""
 
-    __slots__ = ("aborted", "ended", "resume", "run_id")
+    __slots__ = ("aborted", "ended", "forget_abort", "resume", "run_id")
 
     def __init__(self, run_id: str, resume: RunResume) -> None:
         self.run_id = run_id
         self.resume = resume
         self.ended = False
         self.aborted = False
+        # Takes the turn's listener off the caller's signal: once the turn is over (it
+        # ended, or a new one replaced it), or a signal shared by many sends would
+        # collect one per send.
+        self.forget_abort: Callable[[], None] = _nothing
 
 
 class WebSocketPushAdapter(WebSocketBase):
@@ -75,6 +83,7 @@ class WebSocketPushAdapter(WebSocketBase):
                     raise item
                 yield item
         finally:
+            scope.close()  # off the signal's listeners
             self._listeners.discard(queue)
 
     def _push(self, item: _Item) -> None:
@@ -104,15 +113,19 @@ class WebSocketPushAdapter(WebSocketBase):
                     self._socket = sock
                     self._start_reader(sock)
                 turn = _Turn(run_id, RunResume(run_id, self._resume))
+                if self._turn is not None:
+                    self._turn.forget_abort()
                 self._turn = turn
                 if abort_signal is not None:
                     loop = asyncio.get_running_loop()
-                    abort_signal.add_listener(
+                    turn.forget_abort = abort_signal.add_listener(
                         lambda: loop.call_soon_threadsafe(self._on_abort, turn)
                     )
                 await scope.run(sock.conn.send(body))
         except Aborted:
             return
+        finally:
+            scope.close()  # off the signal's listeners (the turn's own stays, above)
 
     def _on_abort(self, turn: _Turn) -> None:
         if turn is not self._turn or turn.ended or turn.aborted:
@@ -145,6 +158,8 @@ class WebSocketPushAdapter(WebSocketBase):
 
     async def aclose(self) -> None:
         """Stop reading and close the socket; subscribers see nothing more."""
+        if self._turn is not None:
+            self._turn.forget_abort()
         await self._stop_reader()
 
     def _in_turn(self) -> _Turn | None:
@@ -195,6 +210,7 @@ class WebSocketPushAdapter(WebSocketBase):
             self._push(event)
             if turn is not None and ends_turn(event):
                 turn.ended = True
+                turn.forget_abort()
                 if not sock.reusable:
                     await self._drop()  # a resume socket serves one run only
                     return
