@@ -27,6 +27,7 @@ from chatconduit import (
     fetch_http_stream,
     fetch_server_sent_events,
 )
+from cyclic_garbage import no_cyclic_garbage
 from servers import RunningServer, serve
 
 
@@ -242,7 +243,6 @@ async def test_a_closed_client_leaves_nothing_for_the_cyclic_gc(
     drops it: none of them is left in a reference cycle for the garbage collector (an app
     making a client per request would otherwise pay for ~50 objects each, at every full
     collection until then). Its state stays readable after ``aclose()``."""
-    import gc
 
     server, _app = chat_server
 
@@ -277,27 +277,7 @@ async def test_a_closed_client_leaves_nothing_for_the_cyclic_gc(
         if case == "client_tool":
             assert reply is not None and "12:00" in str(reply.parts)
 
-    def ours(thing: object) -> bool:
-        """Made by chatconduit (the server, in its thread, may leave garbage of its own
-        meanwhile, the test app's included: not this test's business)."""
-        code = getattr(thing, "ag_code", None) or getattr(thing, "cr_code", None)
-        if code is not None:
-            return "/chatconduit/" in code.co_filename
-        module = getattr(thing, "__module__", None) if callable(thing) else None
-        return (module or type(thing).__module__).startswith("chatconduit")
-
     await one_client()  # first-use caches are not the client's
-    gc.collect()
-    gc.disable()
-    gc.set_debug(gc.DEBUG_SAVEALL)  # what a collection finds stays in gc.garbage
-    try:
+    with no_cyclic_garbage(exclude=("server",)):
         for _ in range(3):
             await one_client()
-        gc.collect()
-        left = [thing for thing in gc.garbage if ours(thing)]
-        assert left == [], sorted({type(thing).__qualname__ for thing in left})
-
-    finally:
-        gc.set_debug(0)
-        gc.garbage.clear()
-        gc.enable()

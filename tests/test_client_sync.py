@@ -19,6 +19,7 @@ from chatconduit import (
     Tool,
     stream,
 )
+from cyclic_garbage import no_cyclic_garbage
 from servers import RunningServer, serve
 from test_client_http import ChatApp, adapter
 
@@ -210,3 +211,22 @@ def test_stop_from_another_thread_ends_a_blocking_send(
         assert reply is not None and text(reply).startswith("0 ")
         assert chat.status is ChatStatus.READY and chat.error is None
         assert app.closed.wait(5) and not app.completed.is_set()
+
+
+def test_a_closed_sync_client_leaves_nothing_for_the_cyclic_gc(
+    chat_server: tuple[RunningServer, ChatApp],
+) -> None:
+    """As for ChatClient (test_client_http): closing lets go of every reference cycle,
+    with a client tool answered on the way; its loop thread's objects included."""
+    server, _app = chat_server
+
+    def one_client() -> None:
+        tools = [Tool("get_time", "t", execute=lambda args: {"time": "noon"})]
+        with SyncChatClient(adapter(server, "chat", "sse"), tools=tools) as chat:
+            reply = chat.send_message("ask get_time")
+            assert reply is not None and text(reply) == 'The tool said {"time":"noon"}'
+
+    one_client()
+    with no_cyclic_garbage(exclude=("server",)):
+        for _ in range(3):
+            one_client()

@@ -35,6 +35,7 @@ from chatconduit import (
     websocket,
 )
 from chatconduit.server import DurableRuns, InMemoryStreamLog, websocket_endpoint
+from cyclic_garbage import no_cyclic_garbage
 from servers import RunningServer, serve
 
 SECRET = "sk-wstest-0123456789abcdef"
@@ -921,3 +922,28 @@ async def test_a_signal_shared_by_many_turns_keeps_no_listener(server: RunningSe
         await events.aclose()  # type: ignore[attr-defined]
         await push.aclose()
     assert not controller.signal._listeners
+
+
+@pytest.mark.parametrize("shape", ["pull", "push"])
+async def test_a_closed_client_on_a_socket_leaves_nothing_for_the_cyclic_gc(
+    server: RunningServer, shape: str
+) -> None:
+    """A ChatClient over either WebSocket adapter, closed with its adapter: nothing of
+    theirs is left in a reference cycle (the push turn's abort listener held its turn)."""
+    from chatconduit import websocket_push
+
+    async def one_client() -> None:
+        make = websocket if shape == "pull" else websocket_push
+        adapter = make(server.ws_url("/ws"))
+        client = ChatClient(adapter)
+        try:
+            reply = await client.send_message("Hello")
+            assert client.error is None and text_of(reply).strip() == "You said: Hello"
+        finally:
+            await client.aclose()
+            await adapter.aclose()
+
+    await one_client()
+    with no_cyclic_garbage(exclude=("server",)):
+        for _ in range(3):
+            await one_client()

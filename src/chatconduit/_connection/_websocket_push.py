@@ -39,17 +39,25 @@ class _Turn:
     """The run the last ``send`` started: whether it ended or was aborted, and what
     resuming it needs."""
 
-    __slots__ = ("aborted", "ended", "forget_abort", "resume", "run_id")
+    __slots__ = ("_unlisten", "aborted", "ended", "resume", "run_id")
 
     def __init__(self, run_id: str, resume: RunResume) -> None:
         self.run_id = run_id
         self.resume = resume
         self.ended = False
         self.aborted = False
-        # Takes the turn's listener off the caller's signal: once the turn is over (it
-        # ended, or a new one replaced it), or a signal shared by many sends would
-        # collect one per send.
-        self.forget_abort: Callable[[], None] = _nothing
+        self._unlisten: Callable[[], None] = _nothing
+
+    def listen(self, signal: AbortSignal, listener: Callable[[], object]) -> None:
+        """Call ``listener`` if ``signal`` aborts while this turn is on."""
+        self._unlisten = signal.add_listener(listener)
+
+    def forget_abort(self) -> None:
+        """Take the listener off the signal once the turn is over (it ended, or a new one
+        replaced it): a signal shared by many sends would otherwise collect one per send.
+        The remover is dropped too: it holds the listener, which holds this turn."""
+        unlisten, self._unlisten = self._unlisten, _nothing
+        unlisten()
 
 
 class WebSocketPushAdapter(WebSocketBase):
@@ -118,8 +126,8 @@ class WebSocketPushAdapter(WebSocketBase):
                 self._turn = turn
                 if abort_signal is not None:
                     loop = asyncio.get_running_loop()
-                    turn.forget_abort = abort_signal.add_listener(
-                        lambda: loop.call_soon_threadsafe(self._on_abort, turn)
+                    turn.listen(
+                        abort_signal, lambda: loop.call_soon_threadsafe(self._on_abort, turn)
                     )
                 await scope.run(sock.conn.send(body))
         except Aborted:
