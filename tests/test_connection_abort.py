@@ -56,6 +56,43 @@ def test_any_follows_the_first_signal_to_abort() -> None:
     assert AbortSignal.any([already.signal]).reason == "early"
 
 
+def test_any_leaves_a_long_lived_source_bounded() -> None:
+    """An app-wide signal combined with each request's own, a signal per request: those
+    done with must not stay among the app signal's listeners, one per request, forever."""
+    app = AbortController()
+    for _ in range(10_000):
+        request = AbortController()
+        combined = AbortSignal.any([app.signal, request.signal])
+        remove = combined.add_listener(lambda: None)  # a request listening meanwhile
+        remove()
+    assert len(app.signal._listeners or ()) < 100
+    assert not app.signal.aborted
+
+
+def test_any_keeps_a_signal_alive_while_someone_listens_to_it() -> None:
+    """As the DOM does: a signal made by any() that has listeners lives as long as its
+    sources may abort, even when nothing else refers to it; without listeners it goes."""
+    import gc
+    import weakref
+
+    app = AbortController()
+    fired: list[object] = []
+    listened = AbortSignal.any([app.signal])
+    remove = listened.add_listener(lambda: fired.append("listened"))
+    AbortSignal.any([app.signal]).add_listener(lambda: fired.append("dropped by its maker"))
+    unlistened = weakref.ref(AbortSignal.any([app.signal]))
+    watched = weakref.ref(listened)
+    del listened
+    gc.collect()
+    assert unlistened() is None and watched() is not None
+    remove()
+    del remove  # it refers to the signal, to remove the listener from it
+    gc.collect()
+    assert watched() is None  # nobody listens any more: it went
+    app.abort("stop")
+    assert fired == ["dropped by its maker"]
+
+
 async def test_scope_cancels_only_the_pending_await() -> None:
     controller = AbortController()
     scope = AbortScope(controller.signal)

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import contextvars
 import threading
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
@@ -40,7 +41,7 @@ def _resolve(fut: asyncio.Future[None]) -> None:
 class AbortSignal:
     """An abort flag to watch: ``aborted``, ``reason``, listeners and ``wait()``."""
 
-    __slots__ = ("_aborted", "_listeners", "_reason")
+    __slots__ = ("__weakref__", "_aborted", "_links", "_listeners", "_pruned_at", "_reason")
 
     def __init__(self) -> None:
         self._aborted = False
@@ -48,6 +49,10 @@ class AbortSignal:
         # Made by the first listener: most signals (one per request) get one or two, and
         # thousands of live conversations would each hold an empty list otherwise.
         self._listeners: list[Listener] | None = None
+        # A signal made by any(): its links in its sources' listeners (see _Link).
+        self._links: tuple[_Link, ...] | None = None
+        # How many listeners were left by the last pruning of dead links (_add_link).
+        self._pruned_at = 0
 
     @property
     def aborted(self) -> bool:
@@ -80,12 +85,35 @@ class AbortSignal:
                 self._listeners = [listener]
             else:
                 self._listeners.append(listener)
+            if self._links is not None:  # someone listens: the sources keep this alive
+                for link in self._links:
+                    link.strong = self
             return True
 
     def _unwatch(self, listener: Listener) -> None:
         with _LOCK, contextlib.suppress(ValueError):  # already ran, or removed twice
             if self._listeners is not None:
                 self._listeners.remove(listener)
+                if not self._listeners and self._links is not None:
+                    for link in self._links:
+                        link.strong = None
+
+    def _add_link(self, link: _Link) -> bool:
+        """:meth:`_watch` for a signal made by :meth:`any`; first drops the links whose
+        signal is gone, once the list has doubled since the last time (so each call
+        costs O(1) on average and the list stays within twice what is alive)."""
+        with _LOCK:
+            if self._aborted:
+                return False
+            listeners = self._listeners
+            if listeners is None:
+                self._listeners = [link]
+                return True
+            if len(listeners) >= 2 * self._pruned_at + 16:
+                listeners[:] = [x for x in listeners if type(x) is not _Link or x.alive]
+                self._pruned_at = len(listeners)
+            listeners.append(link)
+            return True
 
     async def wait(self) -> None:
         """Return once the signal is aborted (at once if it already is)."""
@@ -111,6 +139,9 @@ class AbortSignal:
             self._reason = reason
             listeners = self._listeners or ()
             self._listeners = None
+            links, self._links = self._links, None
+        for link in links or ():
+            link.strong = None
         for listener in listeners:
             listener()
 
@@ -118,13 +149,16 @@ class AbortSignal:
     def any(cls, signals: Iterable[AbortSignal | None]) -> AbortSignal:
         """A signal that aborts as soon as any of ``signals`` does (with that signal's reason)."""
         combined = cls()
+        links: list[_Link] = []
         for signal in signals:
             if signal is None:
                 continue
-            if signal.aborted:
+            link = _Link(signal, combined)
+            if not signal._add_link(link):  # aborted already
                 combined._abort(signal.reason)
-                break
-            signal.add_listener(_forward(signal, combined))
+                return combined
+            links.append(link)
+        combined._links = tuple(links)
         return combined
 
     def __repr__(self) -> str:
@@ -132,11 +166,31 @@ class AbortSignal:
         return f"<AbortSignal {state}>"
 
 
-def _forward(source: AbortSignal, target: AbortSignal) -> Listener:
-    def listener() -> None:
-        target._abort(source.reason)
+class _Link:
+    """A signal made by :meth:`AbortSignal.any`, as a listener of one of its sources.
 
-    return listener
+    It holds that signal weakly: a long-lived source (an app-wide signal, combined with
+    each request's own) must not keep every signal made from it alive, one per request,
+    without bound; the source drops links whose signal is gone (``_add_link``). While the
+    signal has listeners of its own, the link holds it strongly too, as the DOM keeps
+    such a signal alive: someone is waiting for it to abort.
+    """
+
+    __slots__ = ("source", "strong", "weak")
+
+    def __init__(self, source: AbortSignal, target: AbortSignal) -> None:
+        self.source = source
+        self.weak = weakref.ref(target)
+        self.strong: AbortSignal | None = None
+
+    @property
+    def alive(self) -> bool:
+        return self.weak() is not None
+
+    def __call__(self) -> None:
+        target = self.weak()
+        if target is not None:
+            target._abort(self.source.reason)
 
 
 class AbortController:
