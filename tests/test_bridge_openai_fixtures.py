@@ -36,6 +36,7 @@ from chatconduit._messages import TextPart, ThinkingPart, ToolCallPart
 from chatconduit._run_input import parse_run_agent_input
 from chatconduit.agents import OpenAICompatibleAgent
 from chatconduit.events import event_to_dict
+from cyclic_garbage import no_cyclic_garbage
 from servers import RunningServer, serve
 
 FIXTURES = Path(__file__).parent / "fixtures" / "bridges"
@@ -253,3 +254,28 @@ async def test_recorded_upstream_400_is_the_same_typed_error_both_ways(
     with pytest.raises(HTTPStatusError) as raised:
         _ = [event async for event in agent(params)]
     assert raised.value.status_code == 400 and "No connected db." in raised.value.body
+
+
+async def test_a_closed_client_and_its_adapter_leave_nothing_for_the_cyclic_gc(
+    upstream: tuple[RunningServer, Upstream],
+) -> None:
+    """A ChatClient on an OpenAI adapter with a key, through a client-tool round trip,
+    then closed: nothing of the client's or the adapter's is left in a reference cycle
+    (the adapter's per-request options were once a bound method the adapter held)."""
+    server, _fake = upstream
+
+    async def one_client() -> None:
+        tools = [
+            Tool("get_weather", "weather", {"type": "object"}, lambda a: "sunny"),
+            Tool("get_time", "time", {"type": "object"}, lambda a: "noon"),
+        ]
+        options = {"model": "openai_tool_calls_split", "api_key": KEY}
+        client = ChatClient(openai_chat_completions(f"{server.url}/v1", options), tools=tools)
+        reply = await client.send_message("weather and time")
+        assert text_of(reply) == "Hello from LiteLLM's mock!", client.error
+        await client.aclose()
+
+    await one_client()
+    with no_cyclic_garbage(exclude=("server", "agents")):
+        for _ in range(3):
+            await one_client()

@@ -23,6 +23,7 @@ import pytest
 from chatconduit import ChatClient, Tool, UIMessage, vercel_ui_stream
 from chatconduit._messages import TextPart, ThinkingPart, ToolCallPart
 from chatconduit._processor import ApprovalRequest
+from cyclic_garbage import no_cyclic_garbage
 from interop_current.harness import InteropError, _read_line, _stop, interop_dir, node_executable
 
 pytestmark = pytest.mark.interop
@@ -133,3 +134,19 @@ async def test_model_error_is_a_run_error(server: str) -> None:
     assert client.error is not None
     assert "the mock model failed on purpose" in str(client.error)
     await client.aclose()
+
+
+async def test_a_closed_client_leaves_nothing_for_the_cyclic_gc(server: str) -> None:
+    """A ChatClient on the Vercel bridge, closed after a reply: nothing of the client's or
+    the adapter's is left in a reference cycle."""
+
+    async def one_client() -> None:
+        client = ChatClient(vercel_ui_stream(f"{server}/chat"))
+        reply = await client.send_message("Hello")
+        assert reply is not None, client.error
+        await client.aclose()
+
+    await one_client()
+    with no_cyclic_garbage():
+        for _ in range(3):
+            await one_client()

@@ -120,6 +120,44 @@ class VercelUIStreamAdapter(_BridgeAdapter):
         return self._run(target, Wire("vercel", decoder), abort_signal)
 
 
+class _KeyedOptions:
+    """The fetch options of an OpenAI adapter, with ``Authorization`` added per request: the
+    key is read every time (an environment variable may be rotated) and lives only in
+    that header, which the request's scrubber masks in every error and log line. An
+    object of its own, not a method of the adapter: the adapter holds its options, and a
+    bound method there would keep the adapter in a reference cycle."""
+
+    __slots__ = ("_api_key", "_api_key_env", "_fetch")
+
+    def __init__(self, fetch: FetchOptions, api_key: str | None, api_key_env: str | None) -> None:
+        self._fetch = fetch
+        self._api_key = api_key
+        self._api_key_env = api_key_env
+
+    @property
+    def has_key(self) -> bool:
+        return bool(self._api_key or self._api_key_env)
+
+    def __call__(self) -> FetchOptions:
+        key = self._api_key
+        if key is None and self._api_key_env is not None:
+            key = os.environ.get(self._api_key_env)
+            if not key:
+                raise ValueError(
+                    f"the environment variable {self._api_key_env} (api_key_env) is not set"
+                )
+        if not key:
+            return self._fetch
+        headers = merge_headers({}, self._fetch.headers)
+        headers["Authorization"] = f"Bearer {key}"
+        options = {f: getattr(self._fetch, f) for f in FetchOptions.__dataclass_fields__}
+        options["headers"] = headers
+        return FetchOptions(**options)
+
+    def __repr__(self) -> str:  # never the key
+        return "<OpenAI fetch options>"
+
+
 class OpenAIChatCompletionsAdapter(_BridgeAdapter):
     """A pull adapter for an OpenAI-compatible ``/chat/completions`` endpoint. Create it
     with :func:`openai_chat_completions`."""
@@ -144,35 +182,18 @@ class OpenAIChatCompletionsAdapter(_BridgeAdapter):
         self.model = model
         self._params = dict(params or {})
         self._system_prompt = options.get("system_prompt")
-        self._api_key: str | None = options.get("api_key")
-        self._api_key_env: str | None = options.get("api_key_env")
         fetch = {key: value for key, value in options.items() if key not in _OPENAI_KEYS}
-        self._fetch = FetchOptions.from_mapping(fetch)  # bad keys are named now
+        self._keyed = _KeyedOptions(
+            FetchOptions.from_mapping(fetch),  # bad keys are named now
+            options.get("api_key"),
+            options.get("api_key_env"),
+        )
         base = base_url.rstrip("/")
         url = base if base.endswith("/chat/completions") else f"{base}/chat/completions"
-        super().__init__(url, self._with_key)
-
-    def _with_key(self) -> FetchOptions:
-        """The fetch options with ``Authorization``: the key is read for every request
-        (an environment variable may be rotated) and lives only in that header, which
-        the request's scrubber masks in every error and log line."""
-        key = self._api_key
-        if key is None and self._api_key_env is not None:
-            key = os.environ.get(self._api_key_env)
-            if not key:
-                raise ValueError(
-                    f"the environment variable {self._api_key_env} (api_key_env) is not set"
-                )
-        if not key:
-            return self._fetch
-        headers = merge_headers({}, self._fetch.headers)
-        headers["Authorization"] = f"Bearer {key}"
-        options = {f: getattr(self._fetch, f) for f in FetchOptions.__dataclass_fields__}
-        options["headers"] = headers
-        return FetchOptions(**options)
+        super().__init__(url, self._keyed)
 
     def __repr__(self) -> str:
-        key = "set" if self._api_key or self._api_key_env else "none"
+        key = "set" if self._keyed.has_key else "none"
         url = redact_url(str(self._url))
         return f"openai_chat_completions({url!r}, model={self.model!r}, key={key})"
 
