@@ -20,6 +20,7 @@ from chatconduit.server import (
     to_server_sent_events_response,
 )
 from chatconduit.server._heartbeat import HEARTBEAT, with_heartbeats
+from cyclic_garbage import no_cyclic_garbage
 from servers import Install, serve_handlers
 
 START = {"type": "RUN_STARTED", "threadId": "t", "runId": "r"}
@@ -150,8 +151,6 @@ async def test_a_finished_stream_leaves_nothing_for_the_cyclic_gc(
     streams pays for every such object). Two were: the heartbeat timer, a function that
     rescheduled itself by name, and a failure re-raised from a local, which its own
     traceback's frame held."""
-    import gc
-
     from chatconduit.server._streams import event_bytes
 
     async def agent() -> AsyncIterator[dict[str, Any]]:
@@ -175,26 +174,9 @@ async def test_a_finished_stream_leaves_nothing_for_the_cyclic_gc(
         chunks = [chunk async for chunk in event_bytes(agent(), framing="sse", heartbeat=heartbeat)]
         return b"".join(chunks).count(b"data: ")  # a failure ends with one RUN_ERROR
 
-    def ours(thing: object) -> bool:
-        """Made by chatconduit or by this test (other threads of the test process may
-        leave garbage of their own meanwhile: not this test's business)."""
-        code = getattr(thing, "ag_code", None) or getattr(thing, "cr_code", None)
-        if code is not None:
-            return "chatconduit" in code.co_filename or code.co_filename == __file__
-        module = getattr(thing, "__module__", None) if callable(thing) else None
-        module = module or type(thing).__module__
-        return module.startswith("chatconduit") or module == __name__
-
     await one_stream()  # first-use caches (imports, key orders) are not the stream's
-    gc.collect()
-    gc.disable()
-    gc.set_debug(gc.DEBUG_SAVEALL)  # what a collection finds stays in gc.garbage
-    try:
+    # Other threads of the test process may leave garbage of their own meanwhile (not
+    # this test's business): only chatconduit's objects and this test's count.
+    with no_cyclic_garbage(also=__name__):
         for _ in range(5):
             assert await one_stream() == 3
-        gc.collect()
-        assert [thing for thing in gc.garbage if ours(thing)] == []
-    finally:
-        gc.set_debug(0)
-        gc.garbage.clear()
-        gc.enable()
