@@ -10,6 +10,7 @@ and the conversation continues with their results, approvals are asked and answe
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import Any
@@ -150,9 +151,7 @@ class _KeyedOptions:
             return self._fetch
         headers = merge_headers({}, self._fetch.headers)
         headers["Authorization"] = f"Bearer {key}"
-        options = {f: getattr(self._fetch, f) for f in FetchOptions.__dataclass_fields__}
-        options["headers"] = headers
-        return FetchOptions(**options)
+        return dataclasses.replace(self._fetch, headers=headers)
 
     def __repr__(self) -> str:  # never the key
         return "<OpenAI fetch options>"

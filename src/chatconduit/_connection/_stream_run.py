@@ -279,7 +279,8 @@ class StreamRun:
 
     def _delay_after_failed_open(self, failed: OpenFailed) -> float:
         """How long to wait before trying again; raises the error when we must not."""
-        # Raised through spent(): raised here, the error's __context__ is ``failed``.
+        # The error is raised through failed.spent(), which lets go of it: raised here,
+        # its __context__ is ``failed``, and the two would hold each other.
         error = failed.error
         if self._resuming:
             # Getting a resumable stream back: a failure counts as no progress.

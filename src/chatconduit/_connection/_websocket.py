@@ -342,15 +342,14 @@ class WebSocketAdapter(WebSocketBase):
             except Aborted:
                 return
             finally:
-                try:
-                    if not finished:
-                        await self._abandon(run_id, sent=sent)
-                    elif self._socket is not None and not self._socket.reusable:
-                        await self._drop()  # a resume socket serves one run only
-                finally:
-                    # Off the signal's listeners: a signal that outlives the turn (one
-                    # for many calls) would otherwise collect a scope per turn.
-                    scope.close()
+                # Off the signal's listeners first (nothing below awaits through the
+                # scope): a signal that outlives the turn (one for many calls) would
+                # otherwise collect a scope per turn.
+                scope.close()
+                if not finished:
+                    await self._abandon(run_id, sent=sent)
+                elif self._socket is not None and not self._socket.reusable:
+                    await self._drop()  # a resume socket serves one run only
 
     # -- joining a durable run --------------------------------------------------------------
 
