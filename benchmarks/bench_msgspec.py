@@ -10,16 +10,29 @@ each, interleaved, median of ``--repeat``:
     ours              ``parse_event_json_batch`` in slices of 48, what the decoder does:
                       pydantic models, validated, unknown fields kept, key order kept
 
+``--sockets`` measures the same question over real loopback sockets instead: the
+500k-event SSE stream of ``bench_sockets.py``, each contender pinned to its own CPU as
+there, median of ``--repeat``:
+
+    cc connect()          ``fetch_server_sent_events(url).connect()`` as shipped
+    cc connect(), msgspec the same call, its decoder's batch parser replaced by msgspec's
+                          (an experiment: the events it yields are the structs above, not
+                          the public event classes, and nothing but their decoding differs)
+    tanstack js           ``@tanstack/ai-client@0.33.2``'s adapter, for the ratio
+
 msgspec is not a dependency; install it somewhere and put it on the path to run this:
 
     pip install --target /tmp/msgspec_pkg msgspec
-    PYTHONPATH=/tmp/msgspec_pkg .venv/bin/python benchmarks/bench_msgspec.py
+    PYTHONPATH=/tmp/msgspec_pkg .venv/bin/python benchmarks/bench_msgspec.py [--sockets]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -27,27 +40,27 @@ from typing import Any, Union
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_sockets
 from bench_sockets import build_body
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=200_000)
-    parser.add_argument("--repeat", type=int, default=5)
-    args = parser.parse_args()
+def struct_decoder() -> Any:
+    """msgspec's decoder into a tagged union of structs for the stream's five event types
+    (camelCase renamed, unknown fields ignored: less than ours keeps)."""
     try:
         import msgspec
     except ImportError:
         raise SystemExit("msgspec is not installed (see this script's docstring)") from None
-    import orjson
-
-    from chatconduit._events._parse import parse_event_json_batch
 
     class Base(msgspec.Struct, tag_field="type", rename="camel"):
         timestamp: float | None = None
         model: str | None = None
         raw_event: Any = None
         metadata: dict[str, Any] | None = None
+
+        @property
+        def type(self) -> str:  # what the stream reader asks of every event
+            return str(self.__struct_config__.tag)
 
     class RunStarted(Base, tag="RUN_STARTED"):
         thread_id: str | None = None
@@ -70,7 +83,28 @@ def main() -> None:
         message_id: str | None = None
 
     events = Union[RunStarted, RunFinished, TextStart, TextContent, TextEnd]  # noqa: UP007
-    decoder = msgspec.json.Decoder(events)
+    return msgspec.json.Decoder(events)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--sockets", action="store_true", help="over loopback sockets")
+    parser.add_argument("--client", help=argparse.SUPPRESS)  # internal: one contender
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.client:
+        print(json.dumps(asyncio.run(connect_with_structs(args.url))))
+        return
+    if args.sockets:
+        sockets(args.repeat)
+        return
+    decoder = struct_decoder()
+    import orjson
+
+    from chatconduit._events._parse import parse_event_json_batch
+
     lines = [line for line in build_body("ndjson", args.events).split(b"\n") if line]
 
     def run_msgspec() -> None:
@@ -102,6 +136,93 @@ def main() -> None:
             f"| {name} | {len(lines) / median:,.0f} | {median / len(lines) * 1e6:.2f} "
             f"| {ours / median:.2f}x |"
         )
+
+
+TEXT_DELTA = "TEXT_MESSAGE_CONTENT"
+
+
+async def connect_with_structs(url: str) -> dict[str, Any]:
+    """``cc connect()``'s loop, with msgspec structs where the decoder validates a slice."""
+    from chatconduit._codec import _event_decoder
+    from chatconduit.events import parse_event_json
+
+    decode = struct_decoder().decode
+
+    def parse_batch(payloads: list[bytes]) -> list[Any]:
+        # The stream's text deltas as structs; its four other events as the library reads
+        # them, since the reader asks the run's end of our classes (fields set, __dict__).
+        events = [decode(payload) for payload in payloads]
+        pairs = zip(events, payloads, strict=True)
+        return [event if event.type == TEXT_DELTA else parse_event_json(p) for event, p in pairs]
+
+    _event_decoder.parse_event_json_batch = parse_batch  # type: ignore[assignment]
+    from chatconduit._connection._pool import shared_client
+
+    shared_client()  # made before the clock, as in bench_sockets
+    start = time.perf_counter()
+    cpu_start = bench_sockets.cpu_seconds()
+    events = content = 0
+    async for event in bench_sockets._adapter(url, "sse").connect(bench_sockets.USER):
+        events += 1
+        if event.type == TEXT_DELTA:
+            content += 1
+    wall = time.perf_counter() - start
+    return {
+        "events": events,
+        "content": content,
+        "wall": wall,
+        "cpu": bench_sockets.cpu_seconds() - cpu_start,
+    }
+
+
+def sockets(repeat: int) -> None:
+    n = 500_000
+    bench_sockets.check_pin()
+    server = subprocess.Popen(
+        [sys.executable, bench_sockets.__file__, "--serve"],
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=bench_sockets.before_exec(bench_sockets.SERVER_CPU),
+    )
+    try:
+        assert server.stdout is not None
+        url = f"http://127.0.0.1:{int(server.stdout.readline())}/sse/{n}"
+        cpu = bench_sockets.CLIENT_CPU
+
+        def structs() -> dict[str, Any]:
+            proc = subprocess.run(
+                [sys.executable, __file__, "--client", "structs", "--url", url],
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=True,
+                preexec_fn=bench_sockets.before_exec(cpu),
+            )
+            return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+        runs: dict[str, Any] = {
+            "tanstack js": lambda: bench_sockets.measure("tanstack js", url, "sse", 1, 300, cpu),
+            "cc connect()": lambda: bench_sockets.measure("cc connect()", url, "sse", 1, 300, cpu),
+            "cc connect(), msgspec": structs,
+        }
+        structs()  # the server builds the body once, before timing
+        rates: dict[str, list[float]] = {name: [] for name in runs}
+        for _ in range(repeat):
+            for name, run in runs.items():
+                result = run()
+                if result.get("content") != n:
+                    raise SystemExit(f"{name}: {result}")
+                rates[name].append(result["content"] / result["wall"])
+        tanstack = statistics.median(rates["tanstack js"])
+        print(f"# {n:,} text deltas over SSE, pinned, median of {repeat} interleaved rounds\n")
+        print("| contender | events/s | µs/event | vs TanStack JS |")
+        print("| --- | ---: | ---: | ---: |")
+        for name, values in rates.items():
+            rate = statistics.median(values)
+            print(f"| {name} | {rate:,.0f} | {1e6 / rate:.2f} | {rate / tanstack:.2f}x |")
+    finally:
+        server.terminate()
+        server.wait()
 
 
 if __name__ == "__main__":
