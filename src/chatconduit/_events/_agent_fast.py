@@ -3,40 +3,96 @@
 A streaming agent yields one content delta per token: TEXT_MESSAGE_CONTENT,
 REASONING_MESSAGE_CONTENT and TOOL_CALL_ARGS as plain dicts of strings. Normalising such a
 dict through the model (:func:`~._encode.event_to_dict`: validate into an event, dump back)
-was ~37 % of the server's time per event. For those three types, with only their own
-string fields plus ``model`` (a string) and ``timestamp`` (an ``int``, as TanStack stamps
-every event), that round trip cannot change anything but the key order (``type`` first,
-the rest as they came) and cannot fail, so this checks exactly that by hand and returns
-the dict itself (or, ``type`` not first, a copy with it first). The same holds for an
-extra key the model keeps as it is: one that names no field of the class in any spelling,
-with a ``str`` or ``int`` value (an agent's own stamp such as ``emittedNs``; one delta in
-ten carrying one cost the server ~20 % more per event on the model path). Anything else -
-another type, an extra with any other value, a key that spells a field (``message_id``,
-``rawEvent``, ``metadata``), an own field whose value is not exactly a ``str`` (``None``,
-a subclass, a number), a timestamp that is not exactly an ``int`` (a float, a bool, a
-string the model would turn into a number), a key that is not exactly a ``str``, a
-model, a Mapping that is not a dict - gets ``None`` and takes the model path, which
-alone decides what is valid and words every error.
+was ~37 % of the server's time per event. Every turn also opens and closes its run and its
+messages (RUN_STARTED, TEXT_MESSAGE_START, ...): ~3 µs each through the model, ~15 µs of a
+short turn's ~45 µs of stream making. For these types (``_FAST_TYPES``), with only their
+own ``str | None`` fields given as strings plus ``model`` (a string) and ``timestamp`` (an
+``int``, as TanStack stamps every event), that round trip cannot change anything but the
+key order (``type`` first, the rest as they came) and cannot fail, so this checks exactly
+that by hand and returns the dict itself (or, ``type`` not first, a copy with it first).
+The same holds for an extra key the model keeps as it is: one that names no field of the
+class in any spelling, with a ``str`` or ``int`` value (an agent's own stamp such as
+``emittedNs``; one delta in ten carrying one cost the server ~20 % more per event on the
+model path). Anything else - another type, an extra with any other value, a key that
+spells a field (``message_id``, ``rawEvent``, ``metadata``), an own field whose value is
+not exactly a ``str`` (``None``, a subclass, a number), a field that is no ``str | None``
+(RUN_STARTED's ``input``, RUN_FINISHED's ``result``), a timestamp that is not exactly an
+``int`` (a float, a bool, a string the model would turn into a number), a key that is
+not exactly a ``str``, a model, a Mapping that is not a dict - gets ``None`` and takes
+the model path, which alone decides what is valid and words every error.
 ``tests/test_speed_server_fast.py`` checks that both give the same dicts and bytes.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from types import NoneType, UnionType
+from typing import Any, Union, get_args, get_origin
 
+from ._base import BaseEvent, WireModel
 from ._union import _EVENT_CLASSES
 
 __all__ = ["fast_event_dict"]
 
-# Per type, the keys whose values the model keeps as they are when they are strings
-# (each is a ``str | None`` field; the BaseEvent fields of other types, and any extra,
-# always go the model way), and ``timestamp`` (``int | float``), taken as an exact int:
-# each key with the one exact type its value may have (one lookup per key).
+# The types taken here: the content deltas, and the events that open and close a run,
+# a message, a tool call, a reasoning span or a step. Their classes have no validators and
+# no required field (checked below: a class that gains either leaves the table).
+_FAST_TYPES = (
+    "TEXT_MESSAGE_CONTENT",
+    "REASONING_MESSAGE_CONTENT",
+    "TOOL_CALL_ARGS",
+    "RUN_STARTED",
+    "RUN_FINISHED",
+    "TEXT_MESSAGE_START",
+    "TEXT_MESSAGE_END",
+    "TOOL_CALL_START",
+    "TOOL_CALL_END",
+    "REASONING_START",
+    "REASONING_END",
+    "REASONING_MESSAGE_START",
+    "REASONING_MESSAGE_END",
+    "STEP_STARTED",
+    "STEP_FINISHED",
+)
+
+
+def _is_optional_str(annotation: Any) -> bool:
+    origin = get_origin(annotation)
+    return (origin is UnionType or origin is Union) and set(get_args(annotation)) == {
+        str,
+        NoneType,
+    }
+
+
+def _plain_class(cls: type[WireModel]) -> bool:
+    """No validator and no required field: a dict of the right types always validates, and
+    into exactly what it holds."""
+    decorators = cls.__pydantic_decorators__
+    return not (
+        decorators.model_validators
+        or decorators.field_validators
+        or any(info.is_required() for name, info in cls.model_fields.items() if name != "type")
+    )
+
+
+def _own_string_keys(cls: type[WireModel]) -> dict[str, type]:
+    """The wire keys of the class's own ``str | None`` fields: the model keeps a str there
+    as it is. Its other fields (a number, an object, ``Any``) always go the model way."""
+    return {
+        info.alias or name: str
+        for name, info in cls.model_fields.items()
+        if name not in BaseEvent.model_fields and _is_optional_str(info.annotation)
+    }
+
+
+# Per type, each key with the one exact type its value may have here (one lookup per key):
+# the class's own ``str | None`` fields, ``model`` (a str) and ``timestamp`` (``int |
+# float`` in the model, taken as an exact int). The BaseEvent fields of other types, and
+# extras, are judged in the loop of fast_event_dict.
 _COMMON: dict[str, type] = {"type": str, "model": str, "timestamp": int}
 _FAST_KEYS: dict[str, dict[str, type]] = {
-    "TEXT_MESSAGE_CONTENT": {**_COMMON, "messageId": str, "delta": str, "content": str},
-    "REASONING_MESSAGE_CONTENT": {**_COMMON, "messageId": str, "delta": str},
-    "TOOL_CALL_ARGS": {**_COMMON, "toolCallId": str, "delta": str, "args": str},
+    kind: {**_COMMON, **_own_string_keys(_EVENT_CLASSES[kind])}
+    for kind in _FAST_TYPES
+    if _plain_class(_EVENT_CLASSES[kind])
 }
 
 
@@ -83,7 +139,7 @@ def fast_event_dict(item: object) -> dict[str, Any] | None:
             type(kind_key) is str
             and type(id_key) is str
             and type(delta_key) is str  # a str subclass equal to "delta" is the model's
-            and (kind_key, id_key, delta_key) == _PLAIN[kind]
+            and (kind_key, id_key, delta_key) == _PLAIN.get(kind)  # deltas only
         ):
             return item if type(item[id_key]) is str and type(item[delta_key]) is str else None
     fields = _FIELD_KEYS[kind]

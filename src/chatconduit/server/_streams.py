@@ -5,9 +5,9 @@ of ``bytes``. Hand them to any streaming response; Starlette users can take the
 ready-made responses in ``_responses``. What they add over a plain loop:
 
 * every item is checked and normalised (:func:`~chatconduit._events.event_to_dict`; the
-  plain content deltas agents send most by a hand check that gives the same dict,
-  ``_events/_agent_fast``), so an agent yielding garbage is reported as a RUN_ERROR, not a
-  broken stream;
+  plain events agents send most - content deltas, the opening and closing of runs and
+  messages - by a hand check that gives the same dict, ``_events/_agent_fast``), so an
+  agent yielding garbage is reported as a RUN_ERROR, not a broken stream;
 * an exception from the agent becomes one RUN_ERROR (see ``_errors`` for what the
   client is told) and the stream ends, as the reference's helpers do;
 * heartbeats during silence (``_heartbeat``);
@@ -139,8 +139,8 @@ class DialectStream:
 
     def events_for(self, item: object) -> list[dict[str, Any]]:
         """What the agent's next ``item`` is written as (none, one or several events)."""
-        # The content deltas agents yield most, as plain dicts of strings: checked by
-        # hand, no model built (same dict as event_to_dict's; anything else gets None).
+        # The events agents yield most, as plain dicts of strings: checked by hand, no
+        # model built (same dict as event_to_dict's; anything else gets None).
         event = fast_event_dict(item)
         if event is None:
             event = _normalize(item, self._index)
