@@ -129,6 +129,35 @@ def test_the_fast_table_is_the_models_string_fields() -> None:
     }
 
 
+def test_a_class_that_could_change_a_plain_dict_stays_off_the_table() -> None:
+    from pydantic import field_validator, model_validator
+
+    from chatconduit._events import TextMessageEndEvent
+    from chatconduit._events._agent_fast import _plain_class
+
+    class Validated(TextMessageEndEvent):
+        @field_validator("message_id")
+        @classmethod
+        def _upper(cls, value: str | None) -> str | None:
+            return value.upper() if value else value
+
+    class Whole(TextMessageEndEvent):
+        @model_validator(mode="after")
+        def _check(self) -> Whole:
+            return self
+
+    class Required(TextMessageEndEvent):
+        message_id: str  # type: ignore[assignment]
+
+    class Hooked(TextMessageEndEvent):
+        def model_post_init(self, context: Any) -> None:
+            pass
+
+    assert _plain_class(TextMessageEndEvent)
+    for cls in (Validated, Whole, Required, Hooked):
+        assert not _plain_class(cls), cls.__name__
+
+
 @given(plain_deltas())
 def test_the_fast_path_takes_plain_deltas_and_writes_the_same(event: dict[str, Any]) -> None:
     fast = fast_event_dict(event)

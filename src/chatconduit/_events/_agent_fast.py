@@ -28,6 +28,8 @@ from __future__ import annotations
 from types import NoneType, UnionType
 from typing import Any, Union, get_args, get_origin
 
+from pydantic import BaseModel
+
 from ._base import BaseEvent, WireModel
 from ._union import _EVENT_CLASSES
 
@@ -35,7 +37,7 @@ __all__ = ["fast_event_dict"]
 
 # The types taken here: the content deltas, and the events that open and close a run,
 # a message, a tool call, a reasoning span or a step. Their classes have no validators and
-# no required field (checked below: a class that gains either leaves the table).
+# no required field (checked below: a class that gains one leaves the table).
 _FAST_TYPES = (
     "TEXT_MESSAGE_CONTENT",
     "REASONING_MESSAGE_CONTENT",
@@ -64,12 +66,16 @@ def _is_optional_str(annotation: Any) -> bool:
 
 
 def _plain_class(cls: type[WireModel]) -> bool:
-    """No validator and no required field: a dict of the right types always validates, and
-    into exactly what it holds."""
+    """No validator, serializer, computed field, post-init hook or required field: a dict
+    of the right types always validates, into exactly what it holds."""
     decorators = cls.__pydantic_decorators__
     return not (
         decorators.model_validators
         or decorators.field_validators
+        or decorators.field_serializers
+        or decorators.model_serializers
+        or decorators.computed_fields
+        or cls.model_post_init is not BaseModel.model_post_init
         or any(info.is_required() for name, info in cls.model_fields.items() if name != "type")
     )
 
