@@ -81,7 +81,7 @@ class Text(str):
 
 
 @st.composite
-def plain_deltas(draw: st.DrawFn) -> dict[str, Any]:
+def plain_events(draw: st.DrawFn) -> dict[str, Any]:
     """An event the fast path must take: own keys only, string values, any key order."""
     kind = draw(st.sampled_from(FAST_TYPES))
     keys = draw(st.lists(st.sampled_from((*OWN_KEYS[kind], "model", "timestamp")), unique=True))
@@ -93,9 +93,9 @@ def plain_deltas(draw: st.DrawFn) -> dict[str, Any]:
 
 @st.composite
 def any_events(draw: st.DrawFn) -> dict[str, Any]:
-    """Near misses of the fast shapes: a plain delta with one or two things changed (an
-    odd key, an odd value for an own key, another type), or a delta of another type."""
-    event = draw(plain_deltas())
+    """Near misses of the fast shapes: a plain event with one or two things changed (an
+    odd key, an odd value for an own key, another type), or an event of another type."""
+    event = draw(plain_events())
     for _ in range(draw(st.integers(1, 2))):
         change = draw(st.sampled_from(("add", "value", "type")))
         if change == "add":
@@ -158,8 +158,8 @@ def test_a_class_that_could_change_a_plain_dict_stays_off_the_table() -> None:
         assert not _plain_class(cls), cls.__name__
 
 
-@given(plain_deltas())
-def test_the_fast_path_takes_plain_deltas_and_writes_the_same(event: dict[str, Any]) -> None:
+@given(plain_events())
+def test_the_fast_path_takes_plain_events_and_writes_the_same(event: dict[str, Any]) -> None:
     fast = fast_event_dict(event)
     assert fast is not None
     # The agent's own dict when it is already in wire order (nothing keeps or changes it
@@ -323,7 +323,7 @@ def _assert_same_both_ways(events: list[Any]) -> None:
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.one_of(plain_deltas(), any_events()), max_size=12))
+@given(st.lists(st.one_of(plain_events(), any_events()), max_size=12))
 def test_streams_are_byte_identical_with_and_without_the_fast_path(
     events: list[dict[str, Any]],
 ) -> None:
