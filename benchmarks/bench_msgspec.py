@@ -126,23 +126,20 @@ def main() -> None:
             start = time.perf_counter()
             run()
             times[name].append(time.perf_counter() - start)
-    ours = statistics.median(times["ours"])
-    print(f"# {len(lines):,} payloads, median of {args.repeat} interleaved rounds\n")
-    print("| decoder | events/s | µs/event | vs ours |")
-    print("| --- | ---: | ---: | ---: |")
-    for name, values in times.items():
-        median = statistics.median(values)
-        print(
-            f"| {name} | {len(lines) / median:,.0f} | {median / len(lines) * 1e6:.2f} "
-            f"| {ours / median:.2f}x |"
-        )
+    rate_table(
+        f"{len(lines):,} payloads, median of {args.repeat} interleaved rounds",
+        {name: len(lines) / statistics.median(values) for name, values in times.items()},
+        "ours",
+    )
 
 
 TEXT_DELTA = "TEXT_MESSAGE_CONTENT"
+STRUCTS = "cc connect(), msgspec"  # the experiment's row
 
 
 async def connect_with_structs(url: str) -> dict[str, Any]:
-    """``cc connect()``'s loop, with msgspec structs where the decoder validates a slice."""
+    """``bench_sockets.py``'s ``cc connect()`` contender (same loop, clock and result), with
+    msgspec structs where the decoder validates a slice."""
     from chatconduit._codec import _event_decoder
     from chatconduit.events import parse_event_json
 
@@ -156,23 +153,17 @@ async def connect_with_structs(url: str) -> dict[str, Any]:
         return [event if event.type == TEXT_DELTA else parse_event_json(p) for event, p in pairs]
 
     _event_decoder.parse_event_json_batch = parse_batch  # type: ignore[assignment]
-    from chatconduit._connection._pool import shared_client
+    return await bench_sockets.run_contender("cc connect()", url, "sse", 1)
 
-    shared_client()  # made before the clock, as in bench_sockets
-    start = time.perf_counter()
-    cpu_start = bench_sockets.cpu_seconds()
-    events = content = 0
-    async for event in bench_sockets._adapter(url, "sse").connect(bench_sockets.USER):
-        events += 1
-        if event.type == TEXT_DELTA:
-            content += 1
-    wall = time.perf_counter() - start
-    return {
-        "events": events,
-        "content": content,
-        "wall": wall,
-        "cpu": bench_sockets.cpu_seconds() - cpu_start,
-    }
+
+def rate_table(title: str, rates: dict[str, float], against: str) -> None:
+    """One row per contender: its events/s, µs per event and ratio to ``against``'s."""
+    base = rates[against]
+    print(f"# {title}\n")
+    print(f"| contender | events/s | µs/event | vs {against} |")
+    print("| --- | ---: | ---: | ---: |")
+    for name, rate in rates.items():
+        print(f"| {name} | {rate:,.0f} | {1e6 / rate:.2f} | {rate / base:.2f}x |")
 
 
 def sockets(repeat: int) -> None:
@@ -189,7 +180,9 @@ def sockets(repeat: int) -> None:
         url = f"http://127.0.0.1:{int(server.stdout.readline())}/sse/{n}"
         cpu = bench_sockets.CLIENT_CPU
 
-        def structs() -> dict[str, Any]:
+        def run(name: str) -> dict[str, Any]:
+            if name != STRUCTS:
+                return bench_sockets.measure(name, url, "sse", 1, 300, cpu)
             proc = subprocess.run(
                 [sys.executable, __file__, "--client", "structs", "--url", url],
                 capture_output=True,
@@ -200,26 +193,16 @@ def sockets(repeat: int) -> None:
             )
             return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
 
-        runs: dict[str, Any] = {
-            "tanstack js": lambda: bench_sockets.measure("tanstack js", url, "sse", 1, 300, cpu),
-            "cc connect()": lambda: bench_sockets.measure("cc connect()", url, "sse", 1, 300, cpu),
-            "cc connect(), msgspec": structs,
-        }
-        structs()  # the server builds the body once, before timing
-        rates: dict[str, list[float]] = {name: [] for name in runs}
-        for _ in range(repeat):
-            for name, run in runs.items():
-                result = run()
-                if result.get("content") != n:
-                    raise SystemExit(f"{name}: {result}")
-                rates[name].append(result["content"] / result["wall"])
-        tanstack = statistics.median(rates["tanstack js"])
-        print(f"# {n:,} text deltas over SSE, pinned, median of {repeat} interleaved rounds\n")
-        print("| contender | events/s | µs/event | vs TanStack JS |")
-        print("| --- | ---: | ---: | ---: |")
-        for name, values in rates.items():
-            rate = statistics.median(values)
-            print(f"| {name} | {rate:,.0f} | {1e6 / rate:.2f} | {rate / tanstack:.2f}x |")
+        run(STRUCTS)  # the server builds the body once, before timing
+        rows = bench_sockets.interleaved(["tanstack js", "cc connect()", STRUCTS], run, repeat)
+        for name, result in rows:
+            if result.get("content") != n:
+                raise SystemExit(f"{name}: {result}")
+        rate_table(
+            f"{n:,} text deltas over SSE, pinned, median of {repeat} interleaved rounds",
+            {name: result["content"] / result["wall"] for name, result in rows},
+            "tanstack js",
+        )
     finally:
         server.terminate()
         server.wait()
