@@ -121,10 +121,10 @@ def _same(fast: dict[str, Any], slow: dict[str, Any]) -> None:
 def test_the_fast_table_is_the_models_string_fields() -> None:
     """The path's table is derived from the event classes; if a class gained a validator, a
     required field or a field of another type, the type or key would leave the table."""
-    from chatconduit._events._agent_fast import _FAST_KEYS
+    from chatconduit._events._plain import PLAIN_KEYS
 
     common = {"type", "model", "timestamp"}
-    assert {kind: set(keys) - common for kind, keys in _FAST_KEYS.items()} == {
+    assert {kind: set(keys) - common for kind, keys in PLAIN_KEYS.items()} == {
         kind: set(keys) for kind, keys in OWN_KEYS.items()
     }
 
@@ -133,7 +133,7 @@ def test_a_class_that_could_change_a_plain_dict_stays_off_the_table() -> None:
     from pydantic import field_validator, model_validator
 
     from chatconduit._events import TextMessageEndEvent
-    from chatconduit._events._agent_fast import _plain_class
+    from chatconduit._events._plain import plain_class
 
     class Validated(TextMessageEndEvent):
         @field_validator("message_id")
@@ -153,9 +153,9 @@ def test_a_class_that_could_change_a_plain_dict_stays_off_the_table() -> None:
         def model_post_init(self, context: Any) -> None:
             pass
 
-    assert _plain_class(TextMessageEndEvent)
+    assert plain_class(TextMessageEndEvent)
     for cls in (Validated, Whole, Required, Hooked):
-        assert not _plain_class(cls), cls.__name__
+        assert not plain_class(cls), cls.__name__
 
 
 @given(plain_events())
