@@ -19,6 +19,7 @@ from .._exceptions import MalformedEventError
 from ._base import _key_order, _set_wire_keys
 from ._custom import UnknownEvent
 from ._fast import _INFINITY_BYTES, _NAN_BYTES, _fast_many, _fast_one
+from ._hand_built import hand_built_available, hand_built_events
 from ._tanstack import restore_tanstack as _restore_tanstack
 from ._union import _EVENT_CLASSES, Event
 
@@ -188,18 +189,36 @@ def parse_event_json(data: str | bytes) -> Event:
 
 
 def parse_event_json_batch(payloads: Sequence[bytes]) -> list[Event]:
-    """Parse many payloads in one call into pydantic's core: all of them, or none.
+    """Parse many payloads at once: all of them, or none.
 
-    Returns one event per payload, exactly what :func:`parse_event_json` returns for each;
+    Returns one event per payload, equal to what :func:`parse_event_json` returns for each;
     raises ``ValueError`` (pydantic's ``ValidationError``) when any payload is not a plain
     event of a known type - an unknown type, a ping, ``[DONE]``, bad JSON, or one of the
     inputs the reference parser has to read - and the caller then parses them one by one.
     Payloads must be ``bytes`` (the events keep them, for key order).
+
+    The plain payloads (a text delta, a run or message opening or closing, all strings) are
+    built by hand (``_hand_built``, ~0.45 µs an event against ~0.95 µs for pydantic's core);
+    the rest go through pydantic's core in one call.
     """
-    if _fast_many is None:  # pragma: no cover - no fast path
-        raise ValueError("no batch parser with this pydantic")
     if not set(map(type, payloads)) <= _BYTES_ONLY:
         raise ValueError("payloads must be bytes")  # the events keep them
+    if not hand_built_available:  # pragma: no cover - orjson is a dependency
+        return _validated_batch(payloads)
+    events, misses = hand_built_events(payloads)
+    if misses:
+        if len(misses) == len(payloads):
+            return _validated_batch(payloads)
+        others = _validated_batch([payloads[index] for index in misses])
+        for index, event in zip(misses, others, strict=True):
+            events[index] = event
+    return events  # type: ignore[return-value]  # no None is left
+
+
+def _validated_batch(payloads: Sequence[bytes]) -> list[Event]:
+    """:func:`parse_event_json_batch` through pydantic's core alone."""
+    if _fast_many is None:  # pragma: no cover - no fast path
+        raise ValueError("no batch parser with this pydantic")
     joined = b"".join(payloads)  # one scan per slice beats one call per payload (measured)
     if _NAN_BYTES(joined) is not None or _INFINITY_BYTES(joined) is not None:
         raise ValueError("NaN or Infinity: the reference parser decides")

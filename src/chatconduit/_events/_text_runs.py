@@ -4,7 +4,7 @@ What a ``ChatClient`` does with a streamed text delta is add its ``delta`` to th
 text. Validating each one into a ``TextMessageContentEvent`` first cost ~0.8 µs of pydantic
 per delta, more than everything else the client did with it. So the slices that
 ``ChatClient``'s pull driver reads from our own adapters (and only those: ``connect()``
-yields typed events as before) read a slice's payloads with orjson, and a payload that is
+yields typed events as before) read each payload with orjson, and a payload that is
 exactly ``{"type": "TEXT_MESSAGE_CONTENT", "messageId": <str>, "delta": <non-empty str>}``
 - nothing else that the model would keep, so nothing a run could lose - is checked by
 hand; consecutive ones for one message become one :class:`PlainTextRun`.
@@ -71,20 +71,20 @@ def plain_text_slice(payloads: Sequence[bytes]) -> list[SliceItem]:
     """The slice's plain text deltas as runs, the other payloads as typed events (through
     :func:`parse_event_json_batch`, whose ``ValueError`` this raises, for the caller to
     decode the slice one payload at a time)."""
-    try:
-        assert _loads is not None
-        values = _loads(b"[" + b",".join(payloads) + b"]")
-    except ValueError:  # orjson's JSONDecodeError: let pydantic's reading decide
-        return cast("list[SliceItem]", parse_event_json_batch(payloads))
-    # Each payload is at least one JSON value, or the array is no JSON: so a payload
-    # holding two values (``1,2``) shows as a count that does not match.
-    if len(values) != len(payloads):
-        return cast("list[SliceItem]", parse_event_json_batch(payloads))
+    loads = _loads
+    assert loads is not None, "check text_runs_available first"
     out: list[SliceItem | None] = []
     others: list[bytes] = []  # the payloads that are no plain delta, in order
     slots: list[int] = []  # where each of them goes in out
     run: PlainTextRun | None = None
-    for value, payload in zip(values, payloads, strict=True):
+    for payload in payloads:
+        # Each payload is read alone. One read of the slice as a JSON array would be
+        # cheaper, but it could not tell where each payload ends: two payloads that are no
+        # JSON, split inside a string (``{...,"delta":"x`` and ``y"}``), read as one value.
+        try:
+            value = loads(payload)
+        except ValueError:  # orjson's JSONDecodeError: the reference parser words it
+            value = None
         # Three keys, all of them these, all strings: the model could keep nothing else.
         if type(value) is dict and len(value) == 3 and value.get("type") == _TEXT_DELTA:
             message_id = value.get("messageId")
