@@ -31,7 +31,8 @@ from pydantic import TypeAdapter
 
 from chatconduit import ChatClient, MalformedEventError, fetch_http_stream, fetch_server_sent_events
 from chatconduit._events import parse_event_json, parse_event_json_batch
-from chatconduit._events._hand_built import hand_built_events
+from chatconduit._events._hand_built import hand_built_event, hand_built_events
+from chatconduit._events._parse import _parse_reference
 from chatconduit._events._text_runs import plain_text_slice
 from chatconduit.events import Event, event_to_dict, event_to_json
 from faulty_app import ndjson_line, sse_frame, text_run
@@ -64,15 +65,32 @@ def _spelled(draw: st.DrawFn, event: dict[str, Any]) -> bytes:
 
 
 def _reference(payload: bytes) -> Event | None:
+    """The validator's event (``parse_event_json`` builds plain payloads by hand too)."""
     try:
-        return parse_event_json(payload)
+        return _parse_reference(payload)
     except MalformedEventError:
         return None
 
 
+def _validated(payload: bytes) -> Event:
+    event = _reference(payload)
+    assert event is not None, payload
+    return event
+
+
 def _check_batch(payloads: list[bytes]) -> None:
-    """The batch gives each payload's own event, or refuses where one payload is refused."""
+    """The batch gives each payload's own event, or refuses where one payload is refused;
+    ``parse_event_json`` gives each payload's event, or refuses it."""
     wanted = [_reference(payload) for payload in payloads]
+    for payload, event in zip(payloads, wanted, strict=True):
+        if event is None:
+            with pytest.raises(MalformedEventError):
+                parse_event_json(payload)
+        else:
+            _same(parse_event_json(payload), event)
+            alone = hand_built_event(payload)
+            if alone is not None:
+                _same(alone, event)
     try:
         got = parse_event_json_batch(payloads)
     except ValueError:
@@ -99,9 +117,12 @@ def test_plain_payloads_are_built_by_hand_into_the_validators_events(data: st.Da
     for index, event in enumerate(events):
         stamp = event.get("timestamp")
         if stamp is None or -(2**63) <= stamp < 2**64:  # orjson's ints; beyond, a double
-            assert index not in misses, payloads[index]  # the path is really taken
-            assert built[index] is not None
-            _same(built[index], parse_event_json(payloads[index]))
+            # Every plain shape is taken, alone or in a batch (the path is really taken).
+            alone = hand_built_event(payloads[index])
+            assert alone is not None, payloads[index]
+            _same(alone, _validated(payloads[index]))
+            assert index not in misses, payloads[index]
+            _same(built[index], _validated(payloads[index]))
     _check_batch(payloads)
 
 
@@ -147,16 +168,34 @@ def test_what_is_not_plain_goes_to_the_validator(payload: bytes) -> None:
     _check_batch([DELTA % b"a", payload, DELTA % b"b"])
 
 
+def test_large_payloads() -> None:
+    """Above 512 bytes, a payload whose type, written first, is never plain is left to the
+    validator unread; a large plain one is still built by hand, whatever its key order."""
+    text = "é" * 600
+    plain = [
+        DELTA % text.encode(),
+        json.dumps({"delta": text, "messageId": "m", "type": "TEXT_MESSAGE_CONTENT"}).encode(),
+        json.dumps({"type": "TEXT_MESSAGE_START", "messageId": "m", "name": text}).encode(),
+    ]
+    for payload in plain:
+        assert len(payload) > 512
+        assert hand_built_event(payload) is not None
+    assert hand_built_events(plain)[1] == []
+    snapshot = json.dumps({"type": "STATE_SNAPSHOT", "snapshot": {"text": text}}).encode()
+    assert hand_built_event(snapshot) is None and hand_built_events([snapshot])[1] == [0]
+    _check_batch([*plain, snapshot, DELTA % b"a", DELTA % b"b"])
+
+
 def test_duplicate_keys_read_as_json_parse_reads_them() -> None:
     payload = b'{"type":"TEXT_MESSAGE_CONTENT","messageId":"m","delta":"a","delta":"b"}'
     (event,), misses = hand_built_events([payload])
     assert misses == [] and event is not None and event.delta == "b"
-    _same(event, parse_event_json(payload))
+    _same(event, _validated(payload))
 
 
 def _hand_built(payload: bytes) -> Any:
-    (event,), misses = hand_built_events([payload])
-    assert not misses
+    event = hand_built_event(payload)
+    assert event is not None
     return event
 
 
@@ -179,14 +218,14 @@ def test_pydantics_state_is_filled_in_on_first_read_from_the_payload() -> None:
 
 def test_a_hand_built_event_behaves_as_a_validated_one() -> None:
     payload = DELTA % b"hello"
-    event, reference = _hand_built(payload), parse_event_json(payload)
+    event, reference = _hand_built(payload), _validated(payload)
     event.delta = "changed"  # pydantic's assignment: the field joins fields_set
     reference.delta = "changed"
     _same(event, reference)
-    other, fresh = _hand_built(payload), parse_event_json(payload)
+    other, fresh = _hand_built(payload), _validated(payload)
     _same(other.model_copy(update={"content": "c"}), fresh.model_copy(update={"content": "c"}))
     for twin in (copy.copy(other), copy.deepcopy(other), pickle.loads(pickle.dumps(other))):
-        assert twin == parse_event_json(payload)
+        assert twin == _validated(payload)
         assert twin.model_fields_set == {"type", "message_id", "delta"}
     assert TypeAdapter(Event).validate_python(other) is other
     assert TypeAdapter(Event).validate_python(other.model_dump(by_alias=True)) == other
@@ -207,7 +246,7 @@ def test_hand_built_events_round_trip_with_ag_ui() -> None:
     for payload in payloads:
         event = _hand_built(payload)
         theirs = adapter.validate_python(event_to_dict(event))
-        back = parse_event_json(theirs.model_dump_json(by_alias=True, exclude_none=True))
+        back = _validated(theirs.model_dump_json(by_alias=True, exclude_none=True).encode())
         assert back == event
 
 

@@ -180,29 +180,42 @@ _PYDANTIC_STATE = frozenset(
 _fields_set_slot = BaseModel.__dict__["__pydantic_fields_set__"]
 _extra_slot = BaseModel.__dict__["__pydantic_extra__"]
 _private_slot = BaseModel.__dict__["__pydantic_private__"]
+# The fields set a hand-built event's payload keys make, per class and key order (a
+# producer writes every event of a type the same way, so this stays small).
+_FIELDS_OF_KEYS: dict[tuple[type, tuple[str, ...]], frozenset[str]] = {}
+# Reads the fields set without BaseEvent.__getattr__: raises AttributeError while unset.
+_fields_set_of: Callable[[Any], set[str]] = _fields_set_slot.__get__
 
 
 def _fill_hand_built_state(event: BaseEvent) -> bool:
     """Give a hand-built event the state pydantic's validation would have given it; False
     for any other event (then a missing attribute is pydantic's business).
 
-    The hand-built path only takes payloads whose keys all name fields of the class and
-    that carry no extras (see ``_hand_built``), so the fields set are the payload's keys,
-    and the extras and private values are what validation sets for such an input.
+    Only called when one of those slots is unset, which after validation, ``model_copy``,
+    ``model_construct`` or unpickling none is: so an event here is either a hand-built one,
+    which keeps its payload, or one pydantic is still building, which has none yet. The
+    hand-built path only takes payloads whose keys all name fields of the class and that
+    carry no extras (see ``_hand_built``), so the fields set are the payload's keys, and the
+    extras and private values are what validation sets for such an input.
     """
-    try:
-        _fields_set_slot.__get__(event, type(event))
-    except AttributeError:
-        pass
-    else:
-        return False  # the state is there: the attribute really is missing
     try:
         wire = _get_wire_keys(event)
     except AttributeError:
         return False  # no payload: pydantic is still building this one
-    keys = wire if isinstance(wire, tuple) else _arrival_order(wire)
-    names = type(event)._cc_alias_to_name
-    _fields_set_slot.__set__(event, {"type", *(names[key] for key in keys if key in names)})
+    if isinstance(wire, tuple):
+        keys = wire
+    else:  # read the key order once, for the encoder too (as it would do itself)
+        keys = _arrival_order(wire)
+        _set_wire_keys(event, keys)
+    cls = type(event)
+    fields = _FIELDS_OF_KEYS.get((cls, keys))
+    if fields is None:
+        if len(_FIELDS_OF_KEYS) > _KEY_ORDERS_MAX:  # bounded: the wire is not trusted
+            _FIELDS_OF_KEYS.clear()
+        names = cls._cc_alias_to_name
+        fields = frozenset({"type", *(names[key] for key in keys if key in names)})
+        _FIELDS_OF_KEYS[cls, keys] = fields
+    _fields_set_slot.__set__(event, set(fields))
     _extra_slot.__set__(event, {})
     _private_slot.__set__(event, None)
     return True

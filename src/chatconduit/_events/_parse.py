@@ -19,7 +19,7 @@ from .._exceptions import MalformedEventError
 from ._base import _key_order, _set_wire_keys
 from ._custom import UnknownEvent
 from ._fast import _INFINITY_BYTES, _NAN_BYTES, _fast_many, _fast_one
-from ._hand_built import hand_built_available, hand_built_events
+from ._hand_built import hand_built_available, hand_built_event, hand_built_events
 from ._tanstack import restore_tanstack as _restore_tanstack
 from ._union import _EVENT_CLASSES, Event
 
@@ -142,33 +142,40 @@ def _parse_reference(data: str | bytes) -> Event:
 def parse_event_json(data: str | bytes) -> Event:
     """Parse one JSON payload (an SSE ``data`` value or an NDJSON line) into an event.
 
-    This is the hot path of the library. Per event, on the 124 NDJSON fixture lines
-    (CPython 3.11.7 built without PGO, pydantic 2.14, orjson 3.13; best of 5 runs;
-    re-measure with ``python tests/test_events.py``)::
+    This is the hot path of the library. A plain payload - a delta, or what opens and
+    closes a run, a message, a tool call, reasoning or a step, with strings where strings go
+    - is read by orjson and its event built by hand (``_hand_built``: ~0.8 µs for a text
+    delta against ~1.2 µs through the validator). Anything else is validated straight from
+    the bytes into the model with a schema derived from the event classes (see the comment
+    atop ``_fast.py``); what that refuses - unknown types, pings, bad JSON, the few inputs
+    where jiter and ``JSON.parse`` differ - goes through ``_json.loads`` and per-class
+    validation, which also words every error.
 
-        orjson.loads alone                                      0.39 us
-        parse_event_json (this: the fast path)                  1.73 us  (~580k events/s)
-        parse_event_json_batch, slices of 48                    1.50 us
-        reference path (orjson.loads + per-class validation)    1.97 us
-        TypeAdapter(Event).validate_json                        2.28 us
-        orjson.loads + TypeAdapter(Event).validate_python       2.15 us
-        json.loads + model_validate                             3.72 us
-        orjson.loads + model_construct (and no validation!)     3.83 us
-        parse_event_json + first event_to_json                  4.67 us
-        reference path + first event_to_json                    3.88 us
+    Per event, on the 124 NDJSON fixture lines (TanStack 0.18's events, a third of them not
+    deltas; CPython 3.11.7 built without PGO, pydantic 2.14, orjson 3.13; best of 5, one
+    pinned core; re-measure with ``python tests/test_events.py``), before (9934327) and
+    after the hand-built path::
 
-    The fast path validates the bytes straight into the model with a schema derived from the
-    event classes (see the comment atop ``_fast.py``); what it refuses - unknown types,
-    pings, bad JSON, the few inputs where jiter and ``JSON.parse`` differ - goes through
-    ``_json.loads`` and per-class validation, which also words every error. Of its 1.73 us,
-    ~0.2 us is the NaN/Infinity check. The payload is kept on the event (a ``bytes`` object
+                                                            before    after
+        orjson.loads alone                                  0.34 us   0.36 us
+        parse_event_json (this)                             1.77 us   1.66 us
+        parse_event_json_batch, slices of 48                1.55 us   1.72 us
+        reference path (orjson.loads + per-class validation) 2.10 us  2.16 us
+        parse_event_json + first event_to_json              4.74 us   5.70 us
+
+    A payload that is not plain pays for the orjson read it was given first: ~0.4 µs more
+    than before, and ~1 µs more for one whose type is plain but a field is not
+    (RUN_FINISHED with ``usage``); the batch row above has many. A stream is mostly deltas,
+    which are where the time goes. The payload is kept on the event (a ``bytes`` object
     costs the garbage collector nothing) and the key order is read from it only when the
-    event is first encoded: decoding pays nothing for it, and code that re-encodes every
-    parsed event pays ~0.65 us once per event (the last two rows). ``TypeAdapter(Event)``
-    is slower because its discriminator is a Python callable; ``model_construct`` runs in
-    Python.
+    event is first encoded (the last row, ~0.65 µs of it; a hand-built event's pydantic
+    state is filled in then too).
     """
     if type(data) is bytes:
+        if hand_built_available:  # a plain payload needs no validator (see _hand_built)
+            built = hand_built_event(data)
+            if built is not None:
+                return built
         if _NAN_BYTES(data) is not None or _INFINITY_BYTES(data) is not None:
             return _parse_reference(data)
     elif isinstance(data, str):
@@ -198,8 +205,8 @@ def parse_event_json_batch(payloads: Sequence[bytes]) -> list[Event]:
     Payloads must be ``bytes`` (the events keep them, for key order).
 
     The plain payloads (a text delta, a run or message opening or closing, all strings) are
-    built by hand (``_hand_built``, ~0.45 µs an event against ~0.95 µs for pydantic's core);
-    the rest go through pydantic's core in one call.
+    built by hand (``_hand_built``: ~0.7 µs for a text delta, against ~0.95 µs for
+    pydantic's core in a batch); the rest go through pydantic's core in one call.
     """
     if not set(map(type, payloads)) <= _BYTES_ONLY:
         raise ValueError("payloads must be bytes")  # the events keep them
