@@ -47,6 +47,9 @@ from test_hostile_server import RawServer, body_of
 from test_speed_slices import _adapter, _body, _content, _strategies
 from test_speed_slices import _mixed_run as _slices_mixed_run
 
+# Slice boundaries are what these tests cross: see conftest.small_slices.
+pytestmark = pytest.mark.usefixtures("small_slices")
+
 # --------------------------------------------------------------------------- the slice
 
 

@@ -12,6 +12,7 @@ import os
 from itertools import islice, pairwise
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -30,6 +31,9 @@ from chatconduit.events import (
     parse_event,
     parse_event_json,
 )
+
+# Slice boundaries are what these tests cross: see conftest.small_slices.
+pytestmark = pytest.mark.usefixtures("small_slices")
 
 # CODEC_EXAMPLES=5000 for a long soak; the default keeps the suite at a few seconds.
 SETTINGS = settings(
@@ -424,9 +428,10 @@ def test_fast_path_parses_exactly_like_the_reference(payload: bytes) -> None:
 
 # --- reads bigger than one slice, lazy iteration, [DONE] -------------------------------------
 #
-# EventDecoder validates a read in slices of 48 payloads, falling back to one payload at a
-# time for a slice holding anything unusual; iter_feed does it lazily. Whatever the reads,
-# the result must be what one-payload-per-read decoding (which never batches) gives.
+# EventDecoder validates a read in slices (of 16 here: small_slices), falling back to one
+# payload at a time for a slice holding anything unusual; iter_feed does it lazily.
+# Whatever the reads, the result must be what one-payload-per-read decoding (which never
+# batches) gives.
 
 _ODDITY = st.sampled_from(
     [

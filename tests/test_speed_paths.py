@@ -1,7 +1,7 @@
 """The fast paths of issue 12 against the general ones they shortcut.
 
 * The HTTP reader hands events to the run in batches (one hop through its generator per
-  batch of up to 48 events of one read): order, exact bytes, unknown events, ids and resume,
+  batch of up to a slice of events of one read): order, exact bytes, unknown events, ids and resume,
   and a malformed line after many good ones in the same read (the events before it are
   delivered, then the same typed error naming its line) - over a real loopback socket.
 * ``is_terminal`` / ``coerce_event`` decide by the event's class before any model work:
@@ -41,6 +41,9 @@ from test_hostile_server import (
     frame,
     response_head,
 )
+
+# Slice boundaries are what these tests cross: see conftest.small_slices.
+pytestmark = pytest.mark.usefixtures("small_slices")
 
 # --------------------------------------------------------------------------- the reader
 
@@ -305,4 +308,5 @@ def test_pairs_to_slices_delivers_what_came_before_a_failure() -> None:
     with pytest.raises(RecursionError):
         for sliced, ids in pairs_to_slices(pairs()):
             got.append((len(sliced), ids))
-    assert got == [(48, None), (12, None), (1, ["id-60"]), (4, None)]
+    # Slices of 16 (small_slices): the 60 events before the id in full slices, then the rest.
+    assert got == [(16, None)] * 3 + [(12, None), (1, ["id-60"]), (4, None)]

@@ -33,6 +33,9 @@ from chatconduit.events import event_to_dict
 from faulty_app import ndjson_line, sse_frame, text_run
 from test_hostile_server import RawServer, body_of
 
+# Slice boundaries are what these tests cross: see conftest.small_slices.
+pytestmark = pytest.mark.usefixtures("small_slices")
+
 
 def _mixed_run() -> list[dict[str, Any]]:
     """Text, a tool call in the middle, more text, a second message: runs of deltas of

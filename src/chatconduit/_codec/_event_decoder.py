@@ -85,11 +85,14 @@ EventSlice: TypeAlias = tuple[list[SliceItem], list[str | None] | None]
 ``events[i]``, or ``ids`` is ``None`` when none of them has one (only then, and only with
 ``text_runs=True``, may the slice hold ``PlainTextRun`` items)."""
 
-# Payloads per call into pydantic. Measured on 200k text events in reads of ~230, each
-# event consumed and dropped: 32-64 per call decode equally fast with the GC on or off; 8
-# pays for the calls, and 128 keeps enough events alive at once that the garbage
-# collector promotes and traverses them (~25% slower with the GC on, same with it off).
-_SLICE = 48
+# Payloads per slice: per call into the parser, and per hop through the reader's
+# generators. When every event went through pydantic (each with a set of its own), slices
+# over ~64 kept enough objects alive at once for the garbage collector to promote and
+# traverse them (128: ~25% slower with the GC on). Hand-built events (_events._hand_built)
+# leave fewer: over real sockets (bench_sockets.py --pin, issue 12 round 9), 192 against 48
+# gave connect() +6% (SSE) / +2% (NDJSON), ChatClient +2-5%, 1,000 streams the same, and
+# the same peak RSS.
+_SLICE = 192
 # After a slice fails (an unknown type, a ping, bad input), decode this many slices one
 # payload at a time before trying again, so a stream full of vendor events does not pay
 # for a failed slice every time.

@@ -99,7 +99,7 @@ class ResponseReader:
         scrubber: Scrubber,
     ) -> AsyncGenerator[list[SliceItem], None]:
         """Yield the new events of one response in batches: the decoder's slices (at most
-        48 events, all from one read: one hop through this generator per slice rather than
+        192 events, all from one read: one hop through this generator per slice rather than
         per event, and a big read never has all its events alive at once). A drop is
         raised as a transport error."""
         self._options, self._safe_url, self._scrubber = options, safe_url, scrubber
