@@ -227,6 +227,17 @@ def test_a_hand_built_event_behaves_as_a_validated_one() -> None:
     for twin in (copy.copy(other), copy.deepcopy(other), pickle.loads(pickle.dumps(other))):
         assert twin == _validated(payload)
         assert twin.model_fields_set == {"type", "message_id", "delta"}
+    for read in (
+        lambda e: e.model_dump_json(),
+        lambda e: e.model_dump_json(by_alias=True, exclude_unset=True),
+        lambda e: e.model_dump(mode="json", exclude_defaults=True),
+        lambda e: list(e),
+    ):
+        assert read(_hand_built(payload)) == read(_validated(payload))
+    extra, validated = _hand_built(payload), _validated(payload)
+    extra.vendor = 1  # an extra set later (extra="allow")
+    validated.vendor = 1
+    _same(extra, validated)
     assert TypeAdapter(Event).validate_python(other) is other
     assert TypeAdapter(Event).validate_python(other.model_dump(by_alias=True)) == other
     with pytest.raises(AttributeError):
