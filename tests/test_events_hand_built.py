@@ -349,3 +349,16 @@ async def test_chat_client_refuses_payloads_that_are_json_only_together(framing:
         ]
         await client.aclose()
     assert not any("x,y" in text for text in texts)
+
+
+def test_the_path_is_on_and_checks_itself_at_import(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On with this pydantic; and the import-time check refuses a builder whose events
+    differ from the validator's (here: a wrong default), which would turn the path off."""
+    from chatconduit._events import _hand_built
+
+    assert _hand_built.hand_built_available is True
+    assert _hand_built._agrees_with_the_validator()
+    cls, defaults, *rest = _hand_built._DELTAS["TEXT_MESSAGE_CONTENT"]
+    wrong = (cls, {**defaults, "content": "not the default"}, *rest)
+    monkeypatch.setitem(_hand_built._DELTAS, "TEXT_MESSAGE_CONTENT", wrong)
+    assert not _hand_built._agrees_with_the_validator()

@@ -10,7 +10,8 @@ pydantic, and ``_arrival_order`` reads it lazily from a stored payload.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from types import MappingProxyType, UnionType
+from operator import attrgetter
+from types import GetSetDescriptorType, MappingProxyType, MemberDescriptorType, UnionType
 from typing import TYPE_CHECKING, Any, ClassVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, ModelWrapValidatorHandler, model_validator
@@ -177,14 +178,30 @@ def _arrival_order(payload: bytes | str) -> tuple[str, ...]:
 _PYDANTIC_STATE = frozenset(
     {"__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__"}
 )
-_fields_set_slot = BaseModel.__dict__["__pydantic_fields_set__"]
-_extra_slot = BaseModel.__dict__["__pydantic_extra__"]
-_private_slot = BaseModel.__dict__["__pydantic_private__"]
+# Their descriptors, and ``__dict__``'s. A pydantic that keeps this state elsewhere has no
+# such slots: then no event is built by hand (``_hand_built`` also checks, at import, that
+# what it builds equals what the validator makes).
+_SLOTS: tuple[Any, ...] = tuple(
+    BaseModel.__dict__.get(name)
+    for name in (
+        "__pydantic_fields_set__",
+        "__pydantic_extra__",
+        "__pydantic_private__",
+        "__dict__",
+    )
+)
+_fields_set_slot, _extra_slot, _private_slot, _dict_slot = _SLOTS
+HAND_BUILDABLE = all(
+    isinstance(slot, MemberDescriptorType)
+    for slot in (_fields_set_slot, _extra_slot, _private_slot)
+) and isinstance(_dict_slot, GetSetDescriptorType)
 # The fields set a hand-built event's payload keys make, per class and key order (a
 # producer writes every event of a type the same way, so this stays small).
 _FIELDS_OF_KEYS: dict[tuple[type, tuple[str, ...]], frozenset[str]] = {}
 # Reads the fields set without BaseEvent.__getattr__: raises AttributeError while unset.
-_fields_set_of: Callable[[Any], set[str]] = _fields_set_slot.__get__
+_fields_set_of: Callable[[Any], set[str]] = (
+    _fields_set_slot.__get__ if HAND_BUILDABLE else attrgetter("__pydantic_fields_set__")
+)
 
 
 def _fill_hand_built_state(event: BaseEvent) -> bool:
@@ -198,6 +215,8 @@ def _fill_hand_built_state(event: BaseEvent) -> bool:
     carry no extras (see ``_hand_built``), so the fields set are the payload's keys, and the
     extras and private values are what validation sets for such an input.
     """
+    if not HAND_BUILDABLE:
+        return False
     try:
         wire = _get_wire_keys(event)
     except AttributeError:

@@ -32,21 +32,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel
-
 from .. import _json
-from ._base import _set_wire_keys
+from ._base import HAND_BUILDABLE, _dict_slot, _set_wire_keys
 from ._plain import DELTA_KEYS, PLAIN_KEYS
 from ._union import _EVENT_CLASSES, Event
 
 __all__ = ["hand_built_available", "hand_built_event", "hand_built_events"]
 
 _loads = _json.orjson_loads
-hand_built_available = _loads is not None
-"""Without orjson, the stdlib's parser would cost more than the validator saves."""
-
 _new = object.__new__
-_set_dict = BaseModel.__dict__["__dict__"].__set__  # past BaseModel.__setattr__
+# Sets __dict__ past BaseModel.__setattr__ (None with a pydantic this path cannot serve).
+_set_dict: Any = _dict_slot.__set__ if HAND_BUILDABLE else None
 
 # Per type: the class, its fields' defaults (to copy per event) and, per wire key, the field
 # name and the exact type its value must have.
@@ -229,3 +225,44 @@ def _delta_event(delta: _Delta, value: dict[str, Any], payload: bytes) -> Any:
     _set_dict(event, fields)
     _set_wire_keys(event, payload)
     return event
+
+
+# Checked once at import, as ``_fast`` checks its schema: one payload of each route here,
+# and what is built must be what the validator makes of it.
+_SAMPLES = (
+    b'{"type":"TEXT_MESSAGE_CONTENT","messageId":"m","delta":"d"}',
+    b'{"type":"TEXT_MESSAGE_CONTENT","messageId":"m","timestamp":1,"delta":"d"}',
+    b'{"type":"TOOL_CALL_ARGS","toolCallId":"c","model":"x","delta":"{","args":"{"}',
+    b'{"type":"TEXT_MESSAGE_START","messageId":"m","role":"assistant"}',
+)
+
+
+def _agrees_with_the_validator() -> bool:
+    """Whether this pydantic keeps an event's state as this path builds it; should a
+    release keep it otherwise, the path stays off rather than make events that differ."""
+    assert _loads is not None
+    try:
+        built, misses = hand_built_events(_SAMPLES)
+        event: Any
+        for event, payload in zip(built, _SAMPLES, strict=True):
+            value = _loads(payload)
+            validator = _EVENT_CLASSES[value["type"]].__pydantic_validator__
+            reference = validator.validate_python(value, by_alias=True, by_name=False)
+            if not (
+                type(event) is type(reference)
+                and event == reference
+                and event.model_fields_set == reference.model_fields_set
+                and event.model_extra == reference.model_extra
+                and event.model_dump() == reference.model_dump()
+                and event.model_dump_json(by_alias=True, exclude_unset=True)
+                == reference.model_dump_json(by_alias=True, exclude_unset=True)
+            ):
+                return False  # pragma: no cover - depends on the pydantic release
+        return not misses and hand_built_event(_SAMPLES[0]) == built[0]
+    except Exception:  # pragma: no cover - depends on the pydantic release
+        return False
+
+
+hand_built_available = _loads is not None and HAND_BUILDABLE and _agrees_with_the_validator()
+"""Off without orjson (the stdlib's parser would cost more than the validator saves) and
+with a pydantic whose events this path cannot build as its validator does."""
