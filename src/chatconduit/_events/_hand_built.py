@@ -158,11 +158,11 @@ def hand_built_events(payloads: Sequence[bytes]) -> tuple[list[Event | None], li
 
 
 def _general(value: dict[str, Any], payload: bytes) -> Any:
-    """The event of a decoded object when it has a plain shape, key by key; else None."""
-    kind = value.get("type")
-    if type(kind) is not str:
-        return None
-    shape = _SHAPES.get(kind)
+    """The event of a decoded object when it has a plain shape, key by key; else None.
+
+    Both callers have already looked its ``type`` up (so it is there, and hashable); a
+    ``type`` that is no str names no shape."""
+    shape = _SHAPES.get(value["type"])
     if shape is None:
         return None
     cls, defaults, keys = shape
