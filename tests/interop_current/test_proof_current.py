@@ -125,8 +125,11 @@ def wait_for(condition: Any, timeout: float = 10) -> None:
 @pytest.fixture(scope="module")
 def server() -> Iterator[Ts058Server]:
     require_node_modules()
-    with ts058_server() as srv:
-        yield srv
+    # Open to all even when locked_server (module scope too) is up and has the token set.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("TS058_BEARER_TOKEN", raising=False)
+        with ts058_server() as srv:
+            yield srv
 
 
 @pytest.fixture(scope="module")
