@@ -18,7 +18,14 @@ import pytest
 from chatconduit import FetchOptions, RunContext, fetch_server_sent_events
 from chatconduit._connection import _pool
 from chatconduit._connection._options import resolve_options
-from chatconduit._connection._request import prepare, run_target
+from chatconduit._connection._request import (
+    Prepared,
+    Target,
+    hydrate_target,
+    join_target,
+    prepare,
+    run_target,
+)
 from servers import RunningServer, serve
 
 CTX = RunContext(thread_id="thread-d", run_id="run-d")
@@ -32,28 +39,99 @@ HEADER_SETS: list[dict[str, str] | list[tuple[str, str]] | None] = [
 ]
 
 
-@pytest.mark.parametrize("headers", HEADER_SETS)
-async def test_the_request_is_the_one_build_request_makes(headers: Any) -> None:
+HEADER_SETS_OF_OWN_NAMES: list[dict[str, str] | list[tuple[str, str]] | None] = [
+    # Names httpx fills in itself: such requests take the general path (see _request).
+    {"Host": "elsewhere.example"},
+    {"content-length": "2"},
+    [("X-Trace", "abc"), ("Transfer-Encoding", "chunked")],
+]
+
+TARGETS = {
+    "run": lambda options: run_target("sse", USER, None, CTX, options),
+    "run, ndjson, no run context": lambda options: run_target("ndjson", USER, None, None, options),
+    "join": lambda options: join_target("sse", "run-9", "12"),
+    "hydrate": lambda options: hydrate_target("thread-d", 50, None),
+}
+
+
+async def _both(
+    make_target: Any, headers: Any, url: str, last_event_id: str | None
+) -> tuple[Prepared, Prepared]:
+    """The request prepare() makes for a default client, and for a plain client with the
+    same settings: not a default client, so prepare() calls build_request for it."""
     client = _pool.new_client()
+    plain = httpx.AsyncClient(follow_redirects=True)
     try:
         options = await resolve_options({"headers": headers} if headers is not None else None)
-        target = run_target("sse", USER, None, CTX, options)
-        url = "http://127.0.0.1:9/chat?x=1"
-        direct = prepare(target, url, options, client, last_event_id="7").request
-        assert _pool.is_default_client(client)
-        # The same request through httpx's own path: a plain client with the same
-        # settings is not a default client, so prepare() calls build_request for it.
-        plain = httpx.AsyncClient(follow_redirects=True)
-        try:
-            reference = prepare(target, url, options, plain, last_event_id="7").request
-        finally:
-            await plain.aclose()
-        assert not _pool.is_default_client(plain)
-        assert direct.method == reference.method
-        assert str(direct.url) == str(reference.url)
-        assert direct.headers.raw == reference.headers.raw
-        assert direct.content == reference.content
-        assert direct.extensions == reference.extensions
+        target = make_target(options)
+        direct = prepare(target, url, options, client, last_event_id=last_event_id)
+        reference = prepare(target, url, options, plain, last_event_id=last_event_id)
+    finally:
+        await plain.aclose()
+        await client.aclose()
+    assert _pool.is_default_client(client)
+    assert not _pool.is_default_client(plain)
+    return direct, reference
+
+
+def _assert_same_request(direct: httpx.Request, reference: httpx.Request) -> None:
+    assert direct.method == reference.method
+    assert str(direct.url) == str(reference.url)
+    assert direct.headers.raw == reference.headers.raw
+    assert direct.content == reference.content
+    assert direct.extensions == reference.extensions
+
+
+@pytest.mark.parametrize("last_event_id", [None, "7"])
+@pytest.mark.parametrize("target", list(TARGETS))
+@pytest.mark.parametrize("headers", HEADER_SETS + HEADER_SETS_OF_OWN_NAMES)
+async def test_the_request_is_the_one_build_request_makes(
+    headers: Any, target: str, last_event_id: str | None
+) -> None:
+    url = "http://127.0.0.1:9/chat?x=1"
+    direct, reference = await _both(TARGETS[target], headers, url, last_event_id)
+    _assert_same_request(direct.request, reference.request)
+    assert direct.safe_url == reference.safe_url
+
+
+async def test_requests_of_one_shape_share_nothing_they_change() -> None:
+    """The second request of a shape comes from the remembered parts: still the same
+    request as httpx's, with its own body, run id and header list."""
+    client = _pool.new_client()
+    try:
+        options = await resolve_options({"headers": {"Authorization": "Bearer tok-12345"}})
+        url = "http://127.0.0.1:9/chat"
+        first = prepare(run_target("sse", USER, None, CTX, options), url, options, client)
+        other = RunContext(thread_id="thread-e", run_id="run-e")
+        second = prepare(
+            run_target("sse", USER, None, other, options), url, options, client, last_event_id="3"
+        )
+        assert first.request.headers["x-run-id"] == "run-d"
+        assert second.request.headers["x-run-id"] == "run-e"
+        assert "last-event-id" not in first.request.headers
+        assert second.request.headers["last-event-id"] == "3"
+        assert b"run-e" in second.request.content and b"run-e" not in first.request.content
+        second.request.headers["X-Later"] = "1"
+        assert "x-later" not in first.request.headers
+        third = prepare(run_target("sse", USER, None, CTX, options), url, options, client)
+        assert third.request.headers.raw == first.request.headers.raw
+        # The shape's secrets are the request's.
+        for prepared in (first, second, third):
+            assert "tok-12345" not in prepared.scrubber.text("echo: tok-12345 and Bearer tok-12345")
+    finally:
+        await client.aclose()
+
+
+async def test_a_secret_the_target_adds_is_known_to_the_scrubber() -> None:
+    """A per-request header that is a credential is not left out of the request's
+    secrets (such a target takes the general path)."""
+    client = _pool.new_client()
+    try:
+        options = await resolve_options(None)
+        target = Target("POST", "text/event-stream", b"{}", headers=(("X-Api-Key", "sk-12345"),))
+        prepared = prepare(target, "http://127.0.0.1:9/chat", options, client)
+        assert prepared.request.headers["x-api-key"] == "sk-12345"
+        assert "sk-12345" not in prepared.scrubber.text("key sk-12345")
     finally:
         await client.aclose()
 

@@ -12,7 +12,8 @@ secrets. What differs between the calls is a :class:`Target`, made once per call
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+import weakref
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import quote_plus, unquote_plus
@@ -20,10 +21,10 @@ from urllib.parse import quote_plus, unquote_plus
 import httpx
 
 from .._codec import Framing
-from .._redact import Scrubber, redact_url
+from .._redact import Scrubber, is_sensitive_header, redact_url
 from .._run_input import encode_run_agent_input, generate_run_id
 from ._encoding import ACCEPT_ENCODING
-from ._options import FetchOptions, cookie_items, merge_headers
+from ._options import FetchOptions, HeadersInput, cookie_items, merge_headers
 from ._pool import is_default_client
 from ._protocols import RunContext
 from ._resume import usable_event_id
@@ -95,15 +96,11 @@ def prepare(
     """The request for ``target`` at ``url`` with ``options`` (all resolved already)."""
     if target.params:
         url = with_search_params(url, target.params)
-    defaults = {
-        "Accept": target.accept,
-        # What _encoding decodes in bounded steps; httpx would also offer br and zstd
-        # when their packages happen to be installed.
-        "Accept-Encoding": ACCEPT_ENCODING,
-    }
-    if target.content is not None:
-        defaults = {"Content-Type": "application/json", **defaults}
-    headers = merge_headers(defaults, options.headers)
+    if options.cookies is None and is_default_client(client):
+        shape = _shape_for(client, target, url, options)
+        if shape is not None:
+            return _from_shape(shape, target, options, client, last_event_id)
+    headers = _merged(target, options)
     for name, value in target.headers:
         headers[name] = value  # replaces a user header of that name, case-insensitively
     if last_event_id is not None:
@@ -141,6 +138,19 @@ def prepare(
     )
 
 
+def _merged(target: Target, options: FetchOptions) -> httpx.Headers:
+    """Our default headers for ``target`` with the user's over them."""
+    defaults = {
+        "Accept": target.accept,
+        # What _encoding decodes in bounded steps; httpx would also offer br and zstd
+        # when their packages happen to be installed.
+        "Accept-Encoding": ACCEPT_ENCODING,
+    }
+    if target.content is not None:
+        defaults = {"Content-Type": "application/json", **defaults}
+    return merge_headers(defaults, options.headers)
+
+
 def _under(base: httpx.Headers, ours: httpx.Headers) -> list[tuple[bytes, bytes]]:
     """``base`` with ``ours`` on top, as httpx merges a client's headers into a request's:
     base's names that ours does not have (in base's order), then all of ours, each name
@@ -148,6 +158,137 @@ def _under(base: httpx.Headers, ours: httpx.Headers) -> list[tuple[bytes, bytes]
     mine = ours.raw
     names = {name.lower() for name, _ in mine}
     return [(name, value) for name, value in base.raw if name.lower() not in names] + mine
+
+
+# -- requests of one shape -----------------------------------------------------------------
+#
+# Every conversation of an app posts to the same url with the same headers; only the
+# body, the run id (and on a resume the event id) differ. Merging the headers, adding
+# Host, finding the secrets and redacting the url were done per request, and the
+# httpx.Request kept its own copy of every header: ~0.1 ms of a conversation's CPU when
+# 1,000 run at once, most of it in allocations and the collector's passes over them
+# (benchmarks/README.md, round 10). For the default client those parts are now made
+# once per shape and shared: a request copies the shape's header list (its entries are
+# immutable tuples) and appends its own. What goes on the wire is byte for byte what
+# the general path sends (tests/test_connection_default_client.py).
+
+# Names a shape never takes from the user: httpx treats them specially (it adds Host
+# and Content-Length itself unless they are given), so those requests take the general
+# path and keep exactly httpx's behaviour.
+_OWN_NAMES = frozenset({b"host", b"content-length", b"transfer-encoding"})
+
+_SHAPES_PER_CLIENT = 64  # distinct urls x header sets; past it the oldest is forgotten
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What every request of one target kind to one url with one header set shares."""
+
+    url: httpx.URL
+    headers: httpx.Headers  # Host, the client's, ours and the user's, in httpx's order
+    safe_url: str
+    scrubber: Scrubber
+
+
+_shapes: weakref.WeakKeyDictionary[httpx.AsyncClient, dict[Hashable, _Shape]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _headers_key(headers: HeadersInput | None) -> Hashable:
+    """The user's headers as a dict key: their names and values in order."""
+    if headers is None:
+        return None
+    if isinstance(headers, httpx.Headers):
+        return tuple(headers.raw)
+    if isinstance(headers, Mapping):
+        return tuple(headers.items())
+    return tuple(tuple(pair) for pair in headers)
+
+
+def _shape_for(
+    client: httpx.AsyncClient, target: Target, url: str, options: FetchOptions
+) -> _Shape | None:
+    """The shape of this request for a default client, or ``None`` when it has none (a
+    body that is empty, per-request headers that are secrets, unhashable header input)."""
+    if not target.content and target.method == "POST":
+        return None  # httpx puts an empty body's Content-Length first: the general path
+    for name, _ in target.headers:
+        if is_sensitive_header(name):
+            return None
+    try:
+        key = (
+            url,
+            target.method,
+            target.accept,
+            target.content is not None,
+            _headers_key(options.headers),
+        )
+        hash(key)
+    except TypeError:  # a header value that is no str (the general path words the error)
+        return None
+    shapes = _shapes.get(client)
+    if shapes is None:
+        shapes = _shapes[client] = {}
+    shape = shapes.get(key)
+    if shape is None:
+        shape = _new_shape(client, target, url, options)
+        if shape is not None:
+            if len(shapes) >= _SHAPES_PER_CLIENT:
+                del shapes[next(iter(shapes))]
+            shapes[key] = shape
+    return shape
+
+
+def _new_shape(
+    client: httpx.AsyncClient, target: Target, url: str, options: FetchOptions
+) -> _Shape | None:
+    headers = _merged(target, options)
+    if any(name.lower() in _OWN_NAMES for name, _ in headers.raw):
+        return None
+    parsed = parse_url(url)
+    raw = _under(client.headers, headers)
+    if parsed.host:
+        raw = [(b"Host", parsed.netloc), *raw]
+    return _Shape(
+        url=parsed,
+        headers=httpx.Headers(raw),
+        safe_url=redact_url(parsed),
+        scrubber=Scrubber.for_request(parsed, headers),
+    )
+
+
+def _from_shape(
+    shape: _Shape,
+    target: Target,
+    options: FetchOptions,
+    client: httpx.AsyncClient,
+    last_event_id: str | None,
+) -> Prepared:
+    content = target.content if target.content is not None else b""
+    request = httpx.Request(
+        target.method,
+        shape.url,
+        headers=shape.headers,  # copied by the request: the shape's stays as it is
+        # stream=: httpx adds no headers of its own; the shape has Host, and
+        # Content-Length is set below, where httpx's content= path would put it.
+        stream=httpx.ByteStream(content),
+        extensions={"timeout": _timeouts(options.connect_timeout)},
+    )
+    request.read()  # the body as request.content, as content= would have it
+    own = request.headers
+    for name, value in target.headers:
+        own[name] = value
+    if last_event_id is not None:
+        own["Last-Event-ID"] = last_event_id
+    if target.content is not None:
+        own["Content-Length"] = str(len(content))
+    return Prepared(client, request, shape.safe_url, shape.scrubber)
+
+
+def _timeouts(connect: float | None) -> dict[str, float | None]:
+    """``httpx.Timeout(connect=connect, read=None, write=None, pool=connect).as_dict()``."""
+    return {"connect": connect, "read": None, "write": None, "pool": connect}
 
 
 # -- the three calls ---------------------------------------------------------------------
