@@ -9,14 +9,17 @@ passes in always goes through httpx.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from chatconduit import FetchOptions, RunContext, fetch_server_sent_events
+from chatconduit import ConnectError, FetchOptions, RunContext, fetch_server_sent_events
 from chatconduit._connection import _pool
+from chatconduit._connection._aiohttp import _client_timeout
 from chatconduit._connection._options import resolve_options
 from chatconduit._connection._request import (
     Prepared,
@@ -237,3 +240,51 @@ async def test_a_closed_default_client_is_replaced_not_used() -> None:
     await client.aclose()
     assert _pool.default_client_transport(client, httpx.URL("http://127.0.0.1/")) is None
     await asyncio.sleep(0)
+
+
+async def test_connect_timeout_bounds_opening_the_connection() -> None:
+    """A server whose listen backlog is full never completes the handshake:
+    ``connect_timeout`` ends the attempt (aiohttp's ``connect`` alone carries it, see
+    ``_aiohttp._client_timeout``)."""
+    listener = socket.socket()
+    fillers: list[socket.socket] = []
+    try:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        for _ in range(3):  # fill the backlog; later handshakes are left unanswered
+            filler = socket.socket()
+            filler.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                filler.connect(("127.0.0.1", port))
+            fillers.append(filler)
+        adapter = fetch_server_sent_events(
+            f"http://127.0.0.1:{port}/chat", FetchOptions(connect_timeout=0.3, retry=False)
+        )
+
+        async def drain() -> None:
+            async for _ in adapter.connect(USER):
+                pass
+
+        with pytest.raises(ConnectError, match=r"timed out connecting to .*ConnectTimeout"):
+            await asyncio.wait_for(drain(), 30)  # a guard against a hang, not a speed claim
+    finally:
+        for sock in (listener, *fillers):
+            sock.close()
+
+
+@pytest.mark.parametrize(
+    ("pool", "connect", "pooled", "expected"),
+    [
+        (5.0, 5.0, False, (5.0, None)),  # no pool wait: connect alone bounds the opening
+        (5.0, 5.0, True, (5.0, 5.0)),
+        (9.0, 5.0, False, (9.0, 5.0)),
+        (None, None, False, (None, None)),
+    ],
+)
+def test_httpx_timeouts_as_aiohttp_ones(
+    pool: float | None, connect: float | None, pooled: bool, expected: tuple[Any, Any]
+) -> None:
+    timeout = _client_timeout(pool, connect, None, pooled=pooled)
+    assert (timeout.connect, timeout.sock_connect) == expected
+    assert timeout.total is None and timeout.sock_read is None

@@ -21,6 +21,7 @@ made of it, and maps a lost connection to ``ConnectTimeout``.
 
 from __future__ import annotations
 
+import functools
 import ssl
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
@@ -114,6 +115,28 @@ class _Body(httpx.AsyncByteStream):
         self._response.release()
 
 
+@functools.lru_cache(maxsize=256)
+def _target(scheme: str, netloc: bytes, raw_path: bytes) -> URL:
+    """The url aiohttp is given: exactly the bytes httpx would send (no re-encoding),
+    without the user info httpx has already turned into an Authorization header.
+    Remembered: an app's conversations go to a few urls, and a yarl URL is immutable."""
+    return URL(f"{scheme}://{netloc.decode('ascii')}{raw_path.decode('ascii')}", encoded=True)
+
+
+@functools.lru_cache(maxsize=64)
+def _client_timeout(
+    pool: float | None, connect: float | None, read: float | None, *, pooled: bool
+) -> aiohttp.ClientTimeout:
+    """httpx's timeouts as aiohttp's (immutable, so shared). aiohttp's ``connect`` bounds
+    getting a connection: the wait for a free one in a limited pool, then opening it
+    (its ``sock_connect`` bounds the opening alone). Without a limit there is no wait,
+    so when both are the same, ``connect`` alone says it: one timer per request
+    instead of two nested ones."""
+    if not pooled and pool == connect:
+        return aiohttp.ClientTimeout(total=None, connect=connect, sock_read=read)
+    return aiohttp.ClientTimeout(total=None, connect=pool, sock_connect=connect, sock_read=read)
+
+
 class AiohttpTransport(httpx.AsyncBaseTransport):
     """httpx's transport interface over one ``aiohttp.ClientSession``."""
 
@@ -141,12 +164,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         session = self._session_now()
         url = request.url
-        # Exactly the bytes httpx would send (no re-encoding), without the user info
-        # httpx has already turned into an Authorization header.
-        target = URL(
-            f"{url.scheme}://{url.netloc.decode('ascii')}{url.raw_path.decode('ascii')}",
-            encoded=True,
-        )
+        target = _target(url.scheme, url.netloc, url.raw_path)
         timeout: dict[str, Any] = request.extensions.get("timeout", {})
         data: Any
         try:
@@ -168,11 +186,11 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 auto_decompress=False,
                 compress=None,
                 server_hostname=request.extensions.get("sni_hostname"),
-                timeout=aiohttp.ClientTimeout(
-                    total=None,
-                    connect=timeout.get("pool"),
-                    sock_connect=timeout.get("connect"),
-                    sock_read=timeout.get("read"),
+                timeout=_client_timeout(
+                    timeout.get("pool"),
+                    timeout.get("connect"),
+                    timeout.get("read"),
+                    pooled=bool(self._limits.max_connections),
                 ),
             )
         except aiohttp.ClientError as exc:
