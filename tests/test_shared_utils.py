@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import json
 import re
 
@@ -16,9 +17,10 @@ from chatconduit import (
     ProtocolError,
     StreamTruncatedError,
     TransportError,
+    _ids,
     _json,
 )
-from chatconduit._ids import generate_id, to_base36
+from chatconduit._ids import generate_id, random_base36, to_base36
 from chatconduit._redact import redact_headers, redact_url
 from chatconduit.events import EventDecoder, Framing
 from chatconduit.server import redact_text
@@ -62,6 +64,27 @@ def test_generated_ids_have_the_reference_shape_and_are_unique() -> None:
     assert to_base36(0) == "0"
     assert to_base36(35) == "z"
     assert to_base36(36) == "10"
+
+
+def test_random_base36_characters_are_uniform() -> None:
+    drawn = "".join(random_base36(7) for _ in range(20_000))
+    counts = collections.Counter(drawn)
+    assert set(counts) == set("0123456789abcdefghijklmnopqrstuvwxyz")
+    expected = len(drawn) / 36
+    chi_square = sum((n - expected) ** 2 / expected for n in counts.values())
+    # 35 degrees of freedom: a fair draw goes above 80 less than once in 10**4 runs;
+    # bytes mapped mod 36 without dropping 252..255 give ~350 here.
+    assert chi_square < 80
+
+
+def test_random_base36_draws_again_when_too_many_bytes_are_dropped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    draws = [bytes([255] * 14 + [1]), bytes([0, 1, 2, 35, 36, 251, 252] + [7] * 8)]
+    monkeypatch.setattr(_ids.os, "urandom", lambda n: draws.pop(0)[:n])
+    # 0 1 2 35 36 251 -> 0 1 2 z 0 z; 252 is dropped; 7 -> 7
+    assert random_base36(7) == "012z0z7"
+    assert not draws
 
 
 def test_redact_headers_masks_credentials_case_insensitively() -> None:
