@@ -93,7 +93,9 @@ class ObservableState:
 
     def finished(self, message: UIMessage) -> None:
         """A reply completed: ``on_finish`` gets a copy it may keep."""
-        self.calls.emit(self.callbacks.on_finish, freeze_message(message))
+        on_finish = self.callbacks.on_finish
+        if on_finish is not None:  # the copy costs four model copies: only for a taker
+            self.calls.emit(on_finish, freeze_message(message))
 
     # ------------------------------------------------------------------ the other values
 

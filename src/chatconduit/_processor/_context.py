@@ -120,9 +120,8 @@ class Context:
 
     def drop_callbacks(self) -> None:
         """Every ``on_*`` callback back to ``None`` (see ``StreamProcessor.drop_callbacks``)."""
-        for field in fields(self):
-            if field.name.startswith("on_"):
-                setattr(self, field.name, None)
+        for name in _CALLBACK_FIELDS:
+            setattr(self, name, None)
 
     def emit_messages(self) -> None:
         if self.on_messages_change is not None:
@@ -202,3 +201,9 @@ class Context:
         message_id = preferred_id or generate_id("msg")
         self.pending_manual_id = message_id
         return self.start_message(message_id, "assistant")
+
+
+# Read once: dataclasses.fields() builds its tuple anew on every call.
+_CALLBACK_FIELDS: tuple[str, ...] = tuple(
+    field.name for field in fields(Context) if field.name.startswith("on_")
+)
