@@ -157,6 +157,42 @@ async def test_stop_closes_the_connection_and_the_server_sees_it(
         assert not app.completed.is_set()
 
 
+@pytest.mark.parametrize("framing", ["sse", "ndjson"])
+async def test_stop_while_an_async_callback_holds_the_stream(
+    chat_server: tuple[RunningServer, ChatApp], framing: str
+) -> None:
+    """The stream waits for async callbacks; stop() ends that wait too (our adapter's run
+    watches the abort for its reads, the driver's scope for the callbacks')."""
+    server, app = chat_server
+    waiting = asyncio.Event()
+    never = asyncio.Event()
+    finished_waits: list[str] = []
+
+    async def on_chunk(event: Any) -> None:
+        if event.type == "TEXT_MESSAGE_CONTENT" and not waiting.is_set():
+            waiting.set()
+            try:
+                await never.wait()
+            finally:
+                finished_waits.append(event.delta)
+
+    async with adapter(server, "slow", framing) as http:
+        client = ChatClient(http, on_chunk=on_chunk)
+        turn = asyncio.create_task(client.send_message("go"))
+        await asyncio.wait_for(waiting.wait(), 5)
+        client.stop()
+        reply = await asyncio.wait_for(turn, 5)
+        assert client.status is ChatStatus.READY and client.error is None
+        assert client.connection_status is ChatConnectionStatus.DISCONNECTED
+        assert reply is not None and isinstance(reply.parts[0], TextPart)
+        assert await asyncio.to_thread(app.closed.wait, 5)
+        assert not app.completed.is_set()
+        assert finished_waits == []  # the callback itself is the app's: not cancelled
+        never.set()
+        await client.aclose()
+        assert len(finished_waits) == 1
+
+
 async def test_cancelling_send_message_closes_the_connection(
     chat_server: tuple[RunningServer, ChatApp],
 ) -> None:

@@ -10,7 +10,7 @@ subscription that stays ``connected`` forever; there is nothing to subscribe to.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Coroutine
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from .._connection._abort import Aborted, AbortScope
@@ -62,22 +62,18 @@ class PullDriver:
 
     async def run(self, request: Request, messages: list[UIMessage], data: dict[str, Any]) -> None:
         observable = self._observable
-        scope = AbortScope(request.controller.signal)
         try:
-            try:
-                observable.set_connection(ChatConnectionStatus.CONNECTING)
-                # The whole consumption runs inside the scope: an abort cancels whatever
-                # it awaits (a network read, an async callback), never the processing
-                # between. Awaited from here, without a coroutine layer per step.
-                consumption = self._consumption(request, messages, data)
-                # The request body is made from them when the run starts: this frame
-                # need not keep them alive for the whole stream.
+            observable.set_connection(ChatConnectionStatus.CONNECTING)
+            slices = self._slices(request, messages, data)
+            # The request body is made from them when the run starts: this frame need not
+            # keep them alive for the whole stream.
+            if slices is not None:
                 del messages, data
-                await scope.run(consumption)
-            except Aborted:
-                pass  # stop() / reload(): the request is already stale
-            finally:
-                scope.close()
+                # Our adapter's run watches the request's signal itself (an abort ends its
+                # reads quietly), so only the other awaits need a scope: see below.
+                await self._consume_slices(request, slices)
+            else:
+                await self._consume_in_scope(request, messages, data)
         except Exception as exc:
             if not request.is_stale():
                 observable.set_connection(
@@ -91,22 +87,35 @@ class PullDriver:
             observable.set_connection(ChatConnectionStatus.DISCONNECTED)
             observable.clear_runs()
 
-    def _consumption(
+    def _slices(
         self, request: Request, messages: list[UIMessage], data: dict[str, Any]
-    ) -> Coroutine[Any, Any, None]:
-        """What reads the response: our own adapter's run in slices, else ``connect()``."""
+    ) -> AsyncGenerator[list[SliceItem], None] | None:
+        """Our own adapter's run in slices, or ``None`` for any other adapter."""
         adapter = self.adapter
-        if _reads_slices(adapter):
-            assert isinstance(adapter, HTTPStreamAdapter)
-            signal, run_context = request.controller.signal, request.run_context
-            # Text deltas as plain runs unless on_chunk wants each as an event (it would
-            # then be made twice; one added meanwhile still gets them: on_events makes them).
-            text_runs = self._observable.callbacks.on_chunk is None
-            slices = adapter.connect_slices(
-                messages, data, signal, run_context, text_runs=text_runs
-            )
-            return self._consume_slices(request, slices)
-        return self._consume(request, messages, data)
+        if not _reads_slices(adapter):
+            return None
+        assert isinstance(adapter, HTTPStreamAdapter)
+        # Text deltas as plain runs unless on_chunk wants each as an event (it would then
+        # be made twice; one added meanwhile still gets them: on_events makes them).
+        text_runs = self._observable.callbacks.on_chunk is None
+        signal, run_context = request.controller.signal, request.run_context
+        return adapter.connect_slices(messages, data, signal, run_context, text_runs=text_runs)
+
+    async def _consume_in_scope(
+        self, request: Request, messages: list[UIMessage], data: dict[str, Any]
+    ) -> None:
+        """``connect()`` read inside one scope: an abort cancels whatever the consumption
+        awaits (the adapter's next event, an async callback), never the processing between.
+        Awaited from here, without a coroutine layer per step."""
+        scope = AbortScope(request.controller.signal)
+        try:
+            consumption = self._consume(request, messages, data)
+            del messages, data
+            await scope.run(consumption)
+        except Aborted:
+            pass  # stop() / reload(): the request is already stale
+        finally:
+            scope.close()
 
     async def _consume(
         self, request: Request, messages: list[UIMessage], data: dict[str, Any]
@@ -142,6 +151,10 @@ class PullDriver:
         and the async callbacks it queued are awaited after it."""
         conversation = self._conversation  # no bound method kept alive for the stream
         calls = self._observable.calls
+        # For awaiting async callbacks, made by the first that is queued: one scope (its
+        # coroutine and its place among the signal's watchers) per conversation for the
+        # whole stream was a good part of what an open ChatClient kept for the collector.
+        scope: AbortScope | None = None
         try:
             first = True
             async for batch in slices:
@@ -153,8 +166,15 @@ class PullDriver:
                 conversation.on_events(batch, request)
                 del batch  # applied: not kept while the next read waits
                 if calls.queue:
-                    await calls.flush()
+                    if scope is None:
+                        scope = AbortScope(request.controller.signal)
+                    try:
+                        await scope.run(calls.flush())
+                    except Aborted:
+                        return  # stop() / reload(): the request is already stale
         finally:
+            if scope is not None:
+                scope.close()
             await slices.aclose()  # closes the HTTP response, as close_iterator does
 
     def cancelled(self, request: Request) -> None:
