@@ -104,7 +104,7 @@ class Conversation:
         self._deferred: list[Callable[[], None]] | None = None
         self._cancels = 0  # requests cancelled so far (stop / reload / unsubscribe / swap)
         self._idle_tool_tasks: set[asyncio.Task[None]] | None = None  # of server-pushed runs
-        self._freezer = MessageFreezer()
+        self._freezer: MessageFreezer | None = None  # made by the first snapshot
         # The last run that ended waiting for the client, until a request answers it.
         self.interrupted: InterruptedRun | None = None
         # Calls a TanStack 0.58 server asked about with an interrupt: every request writes
@@ -492,6 +492,8 @@ class Conversation:
 
     def freeze(self) -> tuple[tuple[UIMessage, ...], Any, int]:
         """Copies of the messages and the agent state for a snapshot, and their cost."""
+        if self._freezer is None:
+            self._freezer = MessageFreezer()
         messages, cost = self._freezer.freeze(self.processor.messages)
         if self._state_copy[0] != self._state_version:
             self._state_copy = (self._state_version, copy_json(self.processor.state))  # any depth
