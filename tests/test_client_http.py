@@ -130,6 +130,18 @@ def adapter(server: RunningServer, path: str, framing: str, **options: Any) -> A
     return make(url, {"retry": False, **options})
 
 
+async def stop_once(client: ChatClient, started: asyncio.Event) -> Any:
+    """Send, ``stop()`` once ``started`` is set, and return the reply: the client is
+    idle again, without an error, and disconnected."""
+    turn = asyncio.create_task(client.send_message("go"))
+    await asyncio.wait_for(started.wait(), 5)
+    client.stop()
+    reply = await asyncio.wait_for(turn, 5)
+    assert client.status is ChatStatus.READY and client.error is None
+    assert client.connection_status is ChatConnectionStatus.DISCONNECTED
+    return reply
+
+
 @pytest.mark.parametrize("framing", ["sse", "ndjson"])
 async def test_stop_closes_the_connection_and_the_server_sees_it(
     chat_server: tuple[RunningServer, ChatApp], framing: str
@@ -143,13 +155,8 @@ async def test_stop_closes_the_connection_and_the_server_sees_it(
 
     async with adapter(server, "slow", framing) as http:
         client = ChatClient(http, on_chunk=on_chunk)
-        turn = asyncio.create_task(client.send_message("go"))
-        await asyncio.wait_for(got_text.wait(), 5)
-        client.stop()
-        reply = await asyncio.wait_for(turn, 5)
-        assert client.status is ChatStatus.READY and client.error is None
+        reply = await stop_once(client, got_text)
         assert client.session_generating is False
-        assert client.connection_status is ChatConnectionStatus.DISCONNECTED
         assert reply is not None and isinstance(reply.parts[0], TextPart)
         assert reply.parts[0].content.startswith("0 ")
         # The server notices the disconnect long before its 30 s stream would end.
@@ -178,12 +185,7 @@ async def test_stop_while_an_async_callback_holds_the_stream(
 
     async with adapter(server, "slow", framing) as http:
         client = ChatClient(http, on_chunk=on_chunk)
-        turn = asyncio.create_task(client.send_message("go"))
-        await asyncio.wait_for(waiting.wait(), 5)
-        client.stop()
-        reply = await asyncio.wait_for(turn, 5)
-        assert client.status is ChatStatus.READY and client.error is None
-        assert client.connection_status is ChatConnectionStatus.DISCONNECTED
+        reply = await stop_once(client, waiting)
         assert reply is not None and isinstance(reply.parts[0], TextPart)
         assert await asyncio.to_thread(app.closed.wait, 5)
         assert not app.completed.is_set()
