@@ -142,8 +142,10 @@ class StreamRun:
     def _status(self, kind: ConnectionStatus, **extra: Any) -> None:
         if kind in (ConnectionStatus.CLOSED, ConnectionStatus.ERROR):
             self._reported_end = True
-        event = ConnectionStatusEvent(kind, self._safe_url, attempt=self._attempt, **extra)
-        notify(self._options.on_status, event)
+        callback = self._options.on_status
+        if callback is not None:  # most runs have none: no event is made for nobody
+            event = ConnectionStatusEvent(kind, self._safe_url, attempt=self._attempt, **extra)
+            notify(callback, event)
 
     def _shown_id(self, *, short: bool = False) -> str | None:
         """The last event id as status events and log lines show it: the server chose
@@ -255,15 +257,14 @@ class StreamRun:
             client, request = await self._request()
             self._status(ConnectionStatus.CONNECTING, last_event_id=self._shown_id())
             try:
-                response = await self._scope.run(
-                    open_stream(
-                        client,
-                        request,
-                        cookies=self._options.cookies,
-                        idle=self._deadline.bounded(self._options.idle_timeout),
-                        safe_url=self._safe_url,
-                        scrubber=self._scrubber,
-                    )
+                response = await open_stream(
+                    client,
+                    request,
+                    cookies=self._options.cookies,
+                    idle=self._deadline.bounded(self._options.idle_timeout),
+                    safe_url=self._safe_url,
+                    scrubber=self._scrubber,
+                    guard=self._scope,
                 )
             except OpenFailed as failed:
                 error = self._deadline.passed(self._safe_url, failed.error)
