@@ -384,10 +384,20 @@ async def test_idle_resumable_stream_reconnects(app: FaultyApp, server: Switchbo
     assert reconnect.last_event_id == "3"
 
 
-async def test_no_response_headers_in_time(app: FaultyApp, server: Switchboard) -> None:
+@pytest.mark.parametrize("with_signal", [False, True])
+async def test_no_response_headers_in_time(
+    app: FaultyApp, server: Switchboard, with_signal: bool
+) -> None:
+    """The idle limit of the exchange, kept by the run's scope: alone, and beside an abort
+    signal that stays quiet (a ChatClient's requests always have one)."""
     app.set_plans(Plan(head_delay=30))
+    adapter = fetch_server_sent_events(server.url, FetchOptions(idle_timeout=0.5))
+    signal = AbortController().signal if with_signal else None
     with pytest.raises(StreamTimeoutError, match=r"no response from .* within 0\.5s"):
-        await run(fetch_server_sent_events(server.url, FetchOptions(idle_timeout=0.5)))
+        async with asyncio.timeout(20):  # liveness bound only
+            async for _ in adapter.connect(USER, None, signal, CTX):
+                pass
+    await adapter.aclose()
     assert await app.await_finished()
 
 

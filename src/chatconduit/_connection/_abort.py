@@ -258,17 +258,20 @@ class AbortScope:
     def aborted(self) -> bool:
         return self._signal is not None and self._signal.aborted
 
-    def run(self, awaitable: Awaitable[T]) -> Awaitable[T]:
-        """Await ``awaitable``; raise :class:`Aborted` instead if the signal aborts first.
+    def run(self, awaitable: Awaitable[T], wait: float | None = None) -> Awaitable[T]:
+        """Await ``awaitable``; raise :class:`Aborted` instead if the signal aborts first,
+        and ``TimeoutError`` after ``wait`` seconds (the scope's one timer, as for reads:
+        no ``asyncio.timeout`` with its own timer and copied context per call).
 
         Used as ``await scope.run(...)``. Not a coroutine itself: it hands back the one
         that does the work, so a stream's await chain has no extra frame for it."""
         if self._signal is None:
-            return awaitable
-        if self._signal.aborted:
+            if wait is None:
+                return awaitable
+        elif self._signal.aborted:
             _discard(awaitable)
             return _aborted()
-        return self._guarded(awaitable, None)
+        return self._guarded(awaitable, wait)
 
     def read(self, chunks: AsyncIterator[bytes], wait: float | None) -> Awaitable[bytes | None]:
         """The next piece of a body (``None`` at its end), awaited as ``run()`` awaits:

@@ -27,7 +27,7 @@ as the adapter's own client does, like ``fetch``):
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 
 import httpx
 
@@ -40,6 +40,7 @@ from .._exceptions import (
     TransportError,
 )
 from .._redact import Scrubber, is_sensitive_header, redact_url
+from ._abort import AbortScope
 from ._encoding import BodyDecoder
 from ._options import CookiesInput, cookie_items
 from ._pool import DEFAULT_LIMITS, default_client_transport, new_client
@@ -99,15 +100,24 @@ async def open_stream(
     idle: float | None,
     safe_url: str,
     scrubber: Scrubber,
+    guard: AbortScope | None = None,
 ) -> httpx.Response:
     """Send ``request``, following redirects by the rules above; return a 2xx streaming
-    response or raise :class:`OpenFailed`."""
+    response or raise :class:`OpenFailed`. With a ``guard`` (a stream run's scope), each
+    exchange and the reading of an error's body are awaited under it: :class:`Aborted`
+    when its signal aborts, and each exchange's ``idle`` limit kept by its timer."""
     origin = request.url
     left_origin = False  # a hop went elsewhere: credentials are gone for good
     hops = 0
     while True:
         response = await _send(
-            client, request, idle=idle, safe_url=safe_url, scrubber=scrubber, bare=left_origin
+            client,
+            request,
+            idle=idle,
+            safe_url=safe_url,
+            scrubber=scrubber,
+            bare=left_origin,
+            guard=guard,
         )
         if response.is_success:
             return response
@@ -131,7 +141,8 @@ async def open_stream(
                 finally:
                     await response.aclose()  # a redirect's body is never read
                 continue
-        raise await _status_failure(response, idle=idle, safe_url=safe_url, scrubber=scrubber)
+        failure = _status_failure(response, idle=idle, safe_url=safe_url, scrubber=scrubber)
+        raise await (guard.run(failure) if guard is not None else failure)
 
 
 async def _send(
@@ -142,21 +153,26 @@ async def _send(
     safe_url: str,
     scrubber: Scrubber,
     bare: bool,
+    guard: AbortScope | None,
 ) -> httpx.Response:
     """One HTTP exchange, no redirects. ``bare``: without the client's ``auth``."""
     transport = default_client_transport(client, request.url)
+    exchange: Awaitable[httpx.Response]
+    if transport is not None:  # our own client: send() would add nothing
+        exchange = transport.handle_async_request(request)
+    else:
+        exchange = client.send(
+            request,
+            stream=True,
+            follow_redirects=False,
+            auth=None if bare else httpx.USE_CLIENT_DEFAULT,
+        )
     try:
-        async with asyncio.timeout(idle):
-            if transport is not None:  # our own client: send() would add nothing
-                response = await transport.handle_async_request(request)
-                response.request = request
-            else:
-                response = await client.send(
-                    request,
-                    stream=True,
-                    follow_redirects=False,
-                    auth=None if bare else httpx.USE_CLIENT_DEFAULT,
-                )
+        if guard is not None:
+            response = await guard.run(exchange, idle)
+        else:
+            async with asyncio.timeout(idle):
+                response = await exchange
     except TimeoutError:
         error: TransportError = StreamTimeoutError(
             f"no response from {safe_url} within {idle}s (idle_timeout)"
@@ -180,6 +196,7 @@ async def _send(
         detail = scrubber.text(str(exc) or type(exc).__name__)
         error = ConnectError(f"request to {safe_url} failed: {detail}")
         raise OpenFailed(_with_cause(error, exc), retryable=False) from None
+    response.request = request
     return response
 
 
