@@ -24,7 +24,7 @@ from .._codec import Framing
 from .._redact import Scrubber, is_sensitive_header, redact_url
 from .._run_input import encode_run_agent_input, generate_run_id
 from ._encoding import ACCEPT_ENCODING
-from ._options import FetchOptions, HeadersInput, cookie_items, merge_headers
+from ._options import FetchOptions, HeadersInput, cookie_items, header_items, merge_headers
 from ._pool import is_default_client
 from ._protocols import RunContext
 from ._resume import usable_event_id
@@ -96,30 +96,28 @@ def prepare(
     """The request for ``target`` at ``url`` with ``options`` (all resolved already)."""
     if target.params:
         url = with_search_params(url, target.params)
-    if options.cookies is None and is_default_client(client):
+    cookies = cookie_items(options.cookies)
+    # Our own client without cookies: what build_request() would make (no base url, params
+    # or jar), without its merging passes; from the url's shape when it has one.
+    direct = not cookies and is_default_client(client)
+    if direct:
         shape = _shape_for(client, target, url, options)
         if shape is not None:
             return _from_shape(shape, target, options, client, last_event_id)
-    headers = _merged(target, options)
+    headers = _merged(target, options.headers)
     for name, value in target.headers:
         headers[name] = value  # replaces a user header of that name, case-insensitively
     if last_event_id is not None:
         headers["Last-Event-ID"] = last_event_id
-    cookies = cookie_items(options.cookies)
     parsed = parse_url(url)  # once, for the request, its shown url and its secrets
-    # Overrides the client's own: reads are the idle watchdog's business.
-    timeout = httpx.Timeout(
-        connect=options.connect_timeout, read=None, write=None, pool=options.connect_timeout
-    )
-    if not cookies and is_default_client(client):
-        # What build_request() makes for our own client (no base url, params or jar):
-        # its headers under ours, the timeout as an extension; without its merging passes.
+    if direct:
+        # The client's headers under ours, the timeout as an extension.
         request = httpx.Request(
             target.method,
             parsed,
             content=target.content,
             headers=_under(client.headers, headers),
-            extensions={"timeout": timeout.as_dict()},
+            extensions={"timeout": _timeouts(options.connect_timeout)},
         )
     else:
         request = client.build_request(
@@ -128,7 +126,13 @@ def prepare(
             content=target.content,
             headers=headers,
             cookies=dict(cookies) or None,
-            timeout=timeout,
+            # Overrides the client's own: reads are the idle watchdog's business.
+            timeout=httpx.Timeout(
+                connect=options.connect_timeout,
+                read=None,
+                write=None,
+                pool=options.connect_timeout,
+            ),
         )
     return Prepared(
         client=client,
@@ -138,7 +142,7 @@ def prepare(
     )
 
 
-def _merged(target: Target, options: FetchOptions) -> httpx.Headers:
+def _merged(target: Target, users: HeadersInput | None) -> httpx.Headers:
     """Our default headers for ``target`` with the user's over them."""
     defaults = {
         "Accept": target.accept,
@@ -148,7 +152,7 @@ def _merged(target: Target, options: FetchOptions) -> httpx.Headers:
     }
     if target.content is not None:
         defaults = {"Content-Type": "application/json", **defaults}
-    return merge_headers(defaults, options.headers)
+    return merge_headers(defaults, users)
 
 
 def _under(base: httpx.Headers, ours: httpx.Headers) -> list[tuple[bytes, bytes]]:
@@ -190,60 +194,43 @@ class _Shape:
     scrubber: Scrubber
 
 
-_shapes: weakref.WeakKeyDictionary[httpx.AsyncClient, dict[Hashable, _Shape]] = (
+# None for a key whose requests take the general path (found once, not again per request).
+_shapes: weakref.WeakKeyDictionary[httpx.AsyncClient, dict[Hashable, _Shape | None]] = (
     weakref.WeakKeyDictionary()
 )
-
-
-def _headers_key(headers: HeadersInput | None) -> Hashable:
-    """The user's headers as a dict key: their names and values in order."""
-    if headers is None:
-        return None
-    if isinstance(headers, httpx.Headers):
-        return tuple(headers.raw)
-    if isinstance(headers, Mapping):
-        return tuple(headers.items())
-    return tuple(tuple(pair) for pair in headers)
+_UNSEEN: Any = object()
 
 
 def _shape_for(
     client: httpx.AsyncClient, target: Target, url: str, options: FetchOptions
 ) -> _Shape | None:
     """The shape of this request for a default client, or ``None`` when it has none (a
-    body that is empty, per-request headers that are secrets, unhashable header input)."""
+    body that is empty, per-request headers that are secrets, names httpx fills in)."""
     if not target.content and target.method == "POST":
         return None  # httpx puts an empty body's Content-Length first: the general path
     for name, _ in target.headers:
         if is_sensitive_header(name):
             return None
-    try:
-        key = (
-            url,
-            target.method,
-            target.accept,
-            target.content is not None,
-            _headers_key(options.headers),
-        )
-        hash(key)
-    except TypeError:  # a header value that is no str (the general path words the error)
-        return None
+    # The user's headers as merge_headers reads them (names and values as str, in order),
+    # read once: the key, and the shape when it is new, are made from these.
+    users = None if options.headers is None else tuple(header_items(options.headers))
+    key = (url, target.method, target.accept, target.content is not None, users)
     shapes = _shapes.get(client)
     if shapes is None:
         shapes = _shapes[client] = {}
-    shape = shapes.get(key)
-    if shape is None:
-        shape = _new_shape(client, target, url, options)
-        if shape is not None:
-            if len(shapes) >= _SHAPES_PER_CLIENT:
-                del shapes[next(iter(shapes))]
-            shapes[key] = shape
-    return shape
+    shape = shapes.get(key, _UNSEEN)
+    if shape is _UNSEEN:
+        shape = _new_shape(client, target, url, users)
+        if len(shapes) >= _SHAPES_PER_CLIENT:
+            del shapes[next(iter(shapes))]
+        shapes[key] = shape
+    return shape  # type: ignore[no-any-return]
 
 
 def _new_shape(
-    client: httpx.AsyncClient, target: Target, url: str, options: FetchOptions
+    client: httpx.AsyncClient, target: Target, url: str, users: HeadersInput | None
 ) -> _Shape | None:
-    headers = _merged(target, options)
+    headers = _merged(target, users)
     if any(name.lower() in _OWN_NAMES for name, _ in headers.raw):
         return None
     parsed = parse_url(url)
