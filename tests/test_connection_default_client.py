@@ -125,6 +125,21 @@ async def test_requests_of_one_shape_share_nothing_they_change() -> None:
         await client.aclose()
 
 
+async def test_headers_given_once_as_an_iterator_reach_every_request() -> None:
+    """FetchOptions keeps a one-shot iterable of headers as a tuple: every request of the
+    run has them (a retry or a resume reads them again), on both paths."""
+    pairs = [("X-Trace", "abc"), ("Authorization", "Bearer tok-12345")]
+    url = "http://127.0.0.1:9/chat"
+    for attempt in range(2):  # the shape is made, then found
+        direct, reference = await _both(TARGETS["run"], iter(pairs), url, None)
+        _assert_same_request(direct.request, reference.request)
+        assert direct.request.headers["x-trace"] == "abc", attempt
+        assert "tok-12345" not in direct.scrubber.text("echo tok-12345")
+    options = FetchOptions(headers=iter(pairs))
+    assert "X-Trace" in repr(options)  # the repr reads them too
+    assert options.headers == tuple(pairs)
+
+
 async def test_a_secret_the_target_adds_is_known_to_the_scrubber() -> None:
     """A per-request header that is a credential is not left out of the request's
     secrets (such a target takes the general path)."""

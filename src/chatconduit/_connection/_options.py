@@ -96,6 +96,10 @@ class FetchOptions:
     max_frame_bytes: int = 4 * 1024 * 1024
 
     def __post_init__(self) -> None:
+        if self.headers is not None and not isinstance(self.headers, Mapping | httpx.Headers):
+            # Every request of every run reads them (retries and resumes too): a one-shot
+            # iterable would be empty after the first, and those would go without them.
+            object.__setattr__(self, "headers", tuple(self.headers))
         for name in ("connect_timeout", "idle_timeout", "event_timeout", "deadline"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int | float) or value <= 0):
@@ -140,7 +144,7 @@ class FetchOptions:
     def __repr__(self) -> str:
         parts: list[str] = []
         if self.headers is not None:
-            parts.append(f"headers={redact_headers(_header_items(self.headers))!r}")
+            parts.append(f"headers={redact_headers(header_items(self.headers))!r}")
         if self.body is not None:
             # Keys only: values are user data and may hold credentials.
             parts.append(f"body=<keys {sorted(map(str, self.body))}>")
@@ -201,7 +205,7 @@ async def resolve_options(options: OptionsInput) -> FetchOptions:
     )
 
 
-def _header_items(headers: HeadersInput) -> list[tuple[str, str]]:
+def header_items(headers: HeadersInput) -> list[tuple[str, str]]:
     if isinstance(headers, httpx.Headers):
         return list(headers.multi_items())
     if isinstance(headers, Mapping):
@@ -220,7 +224,7 @@ def merge_headers(defaults: Mapping[str, str], custom: HeadersInput | None) -> h
     merged = httpx.Headers(dict(defaults))
     if custom is None:
         return merged
-    items = _header_items(custom)
+    items = header_items(custom)
     for name in {name.lower() for name, _ in items}:
         if name in merged:
             del merged[name]
