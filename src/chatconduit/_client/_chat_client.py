@@ -79,7 +79,6 @@ class ChatClient:
             self._settings,
             options.get("initial_messages"),
             options.get("chunk_strategy"),
-            lambda: self._turns.continue_if_ready(None),  # after a tool answered while idle
         )
         self._turns = TurnRunner(
             self._conversation,
@@ -87,6 +86,7 @@ class ChatClient:
             self._settings,
             driver_for(adapter, self._conversation, self._observable),
         )
+        self._conversation.after_idle_tool = self._turns.continue_if_ready
 
     @property
     def _driver(self) -> Driver:

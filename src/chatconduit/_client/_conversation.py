@@ -8,7 +8,7 @@ interrupted stream as still being generated. A change to the messages caused by 
 reply moves the status from ``submitted`` to ``streaming``.
 
 The server asks for client tools and approvals in three ways, all ending up in the same
-place (:meth:`Conversation._on_tool_call`, ``on_approval_request``): TanStack 0.10's
+place (:meth:`Conversation.on_tool_call`, ``on_approval_request``): TanStack 0.10's
 CUSTOM events (through the processor), a run's interrupts (TanStack 0.58, pydantic-ai:
 :meth:`Conversation._on_interrupts`, answered by the next request, see ``_interrupts``),
 and, plain AG-UI, a call to a declared client tool the run left unanswered
@@ -42,7 +42,7 @@ from ._interrupts import InterruptedRun, is_answered
 from ._observable import ObservableState
 from ._options import Settings
 from ._request import Phase, Request, resolve
-from ._reused_ids import OPENING_EVENTS, ReusedIdGuard
+from ._reused_ids import OPENING_EVENTS, ReusedIdGuard, check_reused_id
 from ._state import ChatStatus, Trigger, text_weight
 from ._tools import Tool, run_tool
 
@@ -67,24 +67,20 @@ logger = logging.getLogger("chatconduit.client")
 class Conversation:
     """The messages, the live request, and what each event of a reply does to them."""
 
+    # A tool of a server-pushed run answered while idle: the client may continue. Set by
+    # the client once its TurnRunner (which needs this conversation) exists.
+    after_idle_tool: Callable[[], Awaitable[object]]
+
     def __init__(
         self,
         observable: ObservableState,
         settings: Settings,
         initial_messages: Iterable[UIMessage | Mapping[str, Any]] | None,
         chunk_strategy: ChunkStrategy | None,
-        after_idle_tool: Callable[[], Awaitable[object]],
     ) -> None:
+        # This conversation is the processor's listener: its on_* methods below.
         self.processor = StreamProcessor(
-            initial_messages=initial_messages,
-            chunk_strategy=chunk_strategy,
-            on_messages_change=self._on_messages_change,
-            on_stream_start=self._on_stream_start,
-            on_stream_end=self._on_stream_end,
-            on_tool_call=self._on_tool_call,
-            on_approval_request=self._on_approval_request,
-            on_custom_event=self._on_custom_event,
-            on_state_change=self._on_state_change,
+            initial_messages=initial_messages, chunk_strategy=chunk_strategy, listener=self
         )
         self._observable = observable
         # Held directly: the hot path reads them for every event.
@@ -93,8 +89,6 @@ class Conversation:
         self._calls = observable.calls
         self._hub = observable.hub
         self._settings = settings
-        # A tool of a server-pushed run answered while idle: the client may continue.
-        self.after_idle_tool = after_idle_tool
         self.request: Request | None = None  # the live request: set exactly while loading
         self.closed = False
         self.turn_changed = False  # the reply changed the messages during this turn
@@ -113,7 +107,8 @@ class Conversation:
         self.tanstack_calls: frozenset[str] = _NO_CALLS
         self._state_version = 0
         self._state_copy: tuple[int, Any] = (0, None)
-        self._reused_ids = ReusedIdGuard()  # a new reply under an earlier turn's message id
+        # A new reply under an earlier turn's message id: made by the first (see check_reused_id).
+        self._reused_ids: ReusedIdGuard | None = None
 
     # ------------------------------------------------------------------ the live request
 
@@ -151,7 +146,9 @@ class Conversation:
         kind = event.type
         opening = OPENING_EVENTS.get(kind)
         if opening is not None:
-            self._reused_ids.check(event, opening, self.processor.messages)
+            self._reused_ids = check_reused_id(
+                self._reused_ids, event, opening, self.processor.messages
+            )
         self._in_event = True
         try:
             self.processor.process(event)
@@ -239,8 +236,11 @@ class Conversation:
                     action()
 
     # ------------------------------------------------------------------ processor callbacks
+    # The processor's listener (see _processor._listener): the callbacks it has, and None
+    # for those it does not want.
+    on_error = on_text_update = on_thinking_update = on_tool_call_state_change = None
 
-    def _on_messages_change(self, view: MessagesView) -> None:
+    def on_messages_change(self, view: MessagesView) -> None:
         if self.request is not None:
             self.turn_changed = True
             # The slot, not the property: this runs for every change of a streamed reply.
@@ -251,21 +251,21 @@ class Conversation:
         if callback is not None:
             self._calls.emit(callback, view)
 
-    def _on_stream_start(self, message: UIMessage) -> None:
+    def on_stream_start(self, message: UIMessage) -> None:
         if self.request is not None and message.role == "assistant":
             self.request.created.append(message)
 
-    def _on_stream_end(self, message: UIMessage) -> None:
+    def on_stream_end(self, message: UIMessage) -> None:
         self.finished = message
 
-    def _on_state_change(self, state: Any) -> None:
+    def on_state_change(self, state: Any) -> None:
         self._state_version += 1
         self._hub.changed()
 
-    def _on_custom_event(self, name: str, value: Any, tool_call_id: str | None) -> None:
+    def on_custom_event(self, name: str, value: Any, tool_call_id: str | None) -> None:
         self._calls.emit(self._cb.on_custom_event, name, value, tool_call_id)
 
-    def _on_approval_request(self, request: ApprovalRequest) -> None:
+    def on_approval_request(self, request: ApprovalRequest) -> None:
         self._calls.emit(self._cb.on_approval_request, request)
 
     # ------------------------------------------------------------------ interrupts
@@ -280,14 +280,14 @@ class Conversation:
         requests = interrupted.requests(messages)
         for request in requests:
             if isinstance(request, ToolCallRequest):
-                self._on_tool_call(request)
+                self.on_tool_call(request)
                 continue
             assert request.tool_call_id is not None
             found = newest_tool_call(messages, request.tool_call_id)
             if found is not None:
                 mark_approval_requested(found[1], request.approval_id)
-                self._on_messages_change(messages)
-            self._on_approval_request(request)
+                self.on_messages_change(messages)
+            self.on_approval_request(request)
         unanswerable = len(interrupts) - len(requests)
         if unanswerable:
             logger.warning(
@@ -347,9 +347,9 @@ class Conversation:
             if part.approval is not None or is_answered(message, part):
                 continue
             arguments = self.processor.tool_call_arguments(tool_call_id)
-            self._on_tool_call(ToolCallRequest(tool_call_id, part.name, arguments))
+            self.on_tool_call(ToolCallRequest(tool_call_id, part.name, arguments))
 
-    def _on_tool_call(self, request: ToolCallRequest) -> None:
+    def on_tool_call(self, request: ToolCallRequest) -> None:
         owner = self.request
         if owner is not None and request.tool_call_id in owner.tool_calls:
             return  # asked twice (an interrupt after a CUSTOM event): run it once

@@ -43,7 +43,9 @@ class ObservableState:
         self.connection = ChatConnectionStatus.DISCONNECTED
         self.generating = False
         self.subscribed = False
-        self._runs: set[str | None] = set()  # runs seen on the connection and not ended
+        # Runs seen on the connection and not ended, as dict keys: a dict of strings is not
+        # tracked by the garbage collector (a set always is), and every live client has one.
+        self._runs: dict[str | None, None] = {}
         self._idle_waiters: list[asyncio.Future[None]] | None = None  # made when one waits
 
     @property
@@ -129,11 +131,11 @@ class ObservableState:
         """A RUN_STARTED / RUN_FINISHED / RUN_ERROR went by: update ``generating``."""
         runs = self._runs
         if kind == _RUN_STARTED:
-            runs.add(run_id)
+            runs[run_id] = None
             self.set_generating(True)
             return
         if run_id in runs:
-            runs.discard(run_id)
+            del runs[run_id]
         elif kind == _RUN_ERROR and run_id is None:
             runs.clear()  # a RUN_ERROR naming no run ends them all
         self.set_generating(bool(runs))

@@ -21,7 +21,7 @@ from typing import Final
 from .._events import BaseEvent, EventType
 from .._messages import UIMessage
 
-__all__ = ["OPENING_EVENTS", "ReusedIdGuard"]
+__all__ = ["OPENING_EVENTS", "ReusedIdGuard", "check_reused_id"]
 
 logger = logging.getLogger("chatconduit.client")
 
@@ -34,6 +34,23 @@ OPENING_EVENTS: Final[dict[str, str]] = {
 }
 
 
+def check_reused_id(
+    guard: ReusedIdGuard | None, event: BaseEvent, field: str, messages: Sequence[UIMessage]
+) -> ReusedIdGuard | None:
+    """Check an opening event; returns the guard, made by the first rename (most clients
+    never need one, and thousands of live conversations would each hold one)."""
+    message_id = event.__dict__.get(field)
+    if not isinstance(message_id, str):
+        return guard
+    earlier = _earlier_turn_message(messages, message_id)
+    if earlier is None:
+        return guard
+    if guard is None:
+        guard = ReusedIdGuard()
+    guard.rename(earlier, message_id, messages)
+    return guard
+
+
 class ReusedIdGuard:
     """Renames an earlier turn's message whose id a new reply opens again; warns once."""
 
@@ -43,13 +60,7 @@ class ReusedIdGuard:
         self.warned = False
         self._renamed = 0
 
-    def check(self, event: BaseEvent, field: str, messages: Sequence[UIMessage]) -> None:
-        message_id = event.__dict__.get(field)
-        if not isinstance(message_id, str):
-            return
-        earlier = _earlier_turn_message(messages, message_id)
-        if earlier is None:
-            return
+    def rename(self, earlier: UIMessage, message_id: str, messages: Sequence[UIMessage]) -> None:
         self._renamed += 1
         new_id = f"{message_id}~{self._renamed}"
         while any(m.id == new_id for m in messages):

@@ -85,7 +85,7 @@ class TurnRunner:
 
     # ------------------------------------------------------------------ starting and stopping
 
-    async def continue_if_ready(self, raise_on_error: bool | None) -> UIMessage | None:
+    async def continue_if_ready(self, raise_on_error: bool | None = None) -> UIMessage | None:
         """Send the follow-up of answered tool calls, when idle and every call is answered."""
         conversation = self._conversation
         if conversation.closed or conversation.request is not None or not self._should_auto_send():
@@ -210,7 +210,8 @@ class TurnRunner:
             thread_id=self._settings.thread_id,
             run_id=generate_run_id("run"),
             parent_run_id=parent_run_id,
-            client_tools=[t.spec() for t in self._settings.tools.values()],
+            # A tuple: the shared empty one when there are no tools (most clients).
+            client_tools=tuple([t.spec() for t in self._settings.tools.values()]),
             forwarded_props=dict(data),
         )
         processor.prepare_assistant_message()

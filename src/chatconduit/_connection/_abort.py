@@ -41,13 +41,24 @@ def _resolve(fut: asyncio.Future[None]) -> None:
 class AbortSignal:
     """An abort flag to watch: ``aborted``, ``reason``, listeners and ``wait()``."""
 
-    __slots__ = ("__weakref__", "_aborted", "_links", "_listeners", "_pruned_at", "_reason")
+    __slots__ = (
+        "__weakref__",
+        "_aborted",
+        "_first",
+        "_links",
+        "_listeners",
+        "_pruned_at",
+        "_reason",
+    )
 
     def __init__(self) -> None:
         self._aborted = False
         self._reason: object = None
-        # Made by the first listener: most signals (one per request) get one or two, and
-        # thousands of live conversations would each hold an empty list otherwise.
+        # The first listener, in a slot of its own: most signals (one per request) have
+        # just one (the stream's scope), and thousands of live conversations would each
+        # hold a list for it otherwise. The others, in order, in a list made when needed;
+        # ``_first`` is only filled while that list is empty, so it always runs first.
+        self._first: Listener | None = None
         self._listeners: list[Listener] | None = None
         # A signal made by any(): its links in its sources' listeners (see _Link).
         self._links: tuple[_Link, ...] | None = None
@@ -81,7 +92,9 @@ class AbortSignal:
         with _LOCK:
             if self._aborted:
                 return False
-            if self._listeners is None:
+            if self._first is None and not self._listeners:
+                self._first = listener
+            elif self._listeners is None:
                 self._listeners = [listener]
             else:
                 self._listeners.append(listener)
@@ -92,11 +105,13 @@ class AbortSignal:
 
     def _unwatch(self, listener: Listener) -> None:
         with _LOCK, contextlib.suppress(ValueError):  # already ran, or removed twice
-            if self._listeners is not None:
+            if self._first is not None and self._first == listener:  # as list.remove compares
+                self._first = None
+            elif self._listeners is not None:
                 self._listeners.remove(listener)
-                if not self._listeners and self._links is not None:
-                    for link in self._links:
-                        link.strong = None
+            if self._first is None and not self._listeners and self._links is not None:
+                for link in self._links:
+                    link.strong = None
 
     def _add_link(self, link: _Link) -> bool:
         """:meth:`_watch` for a signal made by :meth:`any`; first drops the links whose
@@ -137,8 +152,11 @@ class AbortSignal:
                 return
             self._aborted = True
             self._reason = reason
+            first, self._first = self._first, None
             listeners = self._listeners or ()
             self._listeners = None
+            if first is not None:
+                listeners = [first, *listeners]
             links, self._links = self._links, None
         for link in links or ():
             link.strong = None

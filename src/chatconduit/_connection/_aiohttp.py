@@ -78,6 +78,19 @@ def _header_text(value: bytes) -> str:
         return value.decode("latin-1")
 
 
+def _headers(raw: list[tuple[bytes, bytes]], *, has_body: bool) -> CIMultiDict[str]:
+    """The request's headers for aiohttp (which sets Transfer-Encoding itself for a body).
+    A function of its own: made inline, the coroutine below would keep what it made them
+    with (a cell, or a list of pairs) alive while the response streams."""
+    return CIMultiDict(
+        [
+            (name.decode("latin-1"), _header_text(value))
+            for name, value in raw
+            if not (has_body and name.lower() == b"transfer-encoding")
+        ]
+    )
+
+
 class _Body(httpx.AsyncByteStream):
     __slots__ = ("_response",)
 
@@ -171,16 +184,12 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             data = request.content or None
         except httpx.RequestNotRead:
             data = request.stream
-        headers = CIMultiDict(
-            (name.decode("latin-1"), _header_text(value))
-            for name, value in request.headers.raw
-            if not (data is not None and name.lower() == b"transfer-encoding")
-        )
         try:
             response = await session.request(
                 request.method,
                 target,
-                headers=headers,
+                # Not kept in a variable: aiohttp copies it, and this frame outlives the call.
+                headers=_headers(request.headers.raw, has_body=data is not None),
                 data=data,
                 allow_redirects=False,
                 auto_decompress=False,

@@ -260,7 +260,7 @@ def _from_shape(
         # stream=: httpx adds no headers of its own; the shape has Host, and
         # Content-Length is set below, where httpx's content= path would put it.
         stream=httpx.ByteStream(content),
-        extensions={"timeout": _timeouts(options.connect_timeout)},
+        extensions=_shared_extensions(options.connect_timeout),
     )
     request.read()  # the body as request.content, as content= would have it
     own = request.headers
@@ -276,6 +276,14 @@ def _from_shape(
 def _timeouts(connect: float | None) -> dict[str, float | None]:
     """``httpx.Timeout(connect=connect, read=None, write=None, pool=connect).as_dict()``."""
     return {"connect": connect, "read": None, "write": None, "pool": connect}
+
+
+@functools.lru_cache(maxsize=32)
+def _shared_extensions(connect: float | None) -> dict[str, Any]:
+    """A shaped request's extensions, one dict per connect timeout shared by its requests:
+    our transport only reads them (a redirect copies them), and a dict holding a dict is
+    an object the garbage collector tracks, one per live stream otherwise."""
+    return {"timeout": _timeouts(connect)}
 
 
 # -- the three calls ---------------------------------------------------------------------

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, Iterator
+from collections.abc import Set as AbstractSet
 from itertools import repeat
 from typing import Any, Literal
 
@@ -58,6 +59,7 @@ Limit = Literal["idle", "event", "deadline"]
 # What a read's slice variables are reset to once it is handed on (never mutated).
 _NO_SLICES: Iterator[EventSlice] = iter(())
 _NO_EVENTS: list[SliceItem] = []
+_NO_TYPES: frozenset[str] = frozenset()
 
 
 class ResponseReader:
@@ -76,7 +78,8 @@ class ResponseReader:
         self._expect = wire.protocol if wire is not None else "agui"
         # Types of the unknown events read while no known one came: a stream of nothing
         # else is another protocol's (a Vercel stream without its header), not a reply.
-        self._unknown: set[str] | None = set()
+        # A set made by the first unknown event; None once a known one came.
+        self._unknown: AbstractSet[str] | None = _NO_TYPES
         self._tracker = tracker
         self._scope = scope
         self._deadline = deadline
@@ -231,11 +234,14 @@ class ResponseReader:
                 tracker.progressed = True
             if event.__class__ is RunErrorEvent and self._scrubber:
                 event = _scrub_run_error(event, self._scrubber)
-            if self._unknown is not None:
-                if event.__class__ is UnknownEvent:
-                    self._unknown.add(str(event.type))
-                else:
+            unknown = self._unknown
+            if unknown is not None:
+                if event.__class__ is not UnknownEvent:
                     self._unknown = None
+                elif isinstance(unknown, set):
+                    unknown.add(str(event.type))
+                else:
+                    self._unknown = {str(event.type)}
             batch.append(event)
         return batch
 

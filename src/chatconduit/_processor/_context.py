@@ -1,7 +1,7 @@
 """``Context``: what every event handler reads and writes (reference §4.3 processor state).
 
 It holds the conversation (the messages, the shared agent state), the owner's chunk
-strategy and callbacks (flat: each costs one attribute load per event), and the
+strategy and listener (``_listener``: who hears of changes), and the
 *stream-scoped* state that :meth:`Context.reset_stream` clears. It also answers the
 question most handlers start with: which message does this event land in
 (:meth:`Context.ensure_assistant`).
@@ -9,31 +9,21 @@ question most handlers start with: which message does this event land in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeAlias
+from typing import Any
 
 from .._events import BaseEvent, Usage
 from .._exceptions import MalformedEventError, RunError
 from .._ids import generate_id
-from .._messages import Role, TextPart, ToolCallPart, ToolCallState, UIMessage
+from .._messages import Role, TextPart, ToolCallPart, UIMessage
+from ._listener import NO_CALLBACKS, ProcessorListener
 from ._message_state import MessageState, StreamToolCall
-from ._records import ApprovalRequest, MessagesView, RunInfo, ToolCallRequest
+from ._records import MessagesView, RunInfo
 from ._strategies import ChunkStrategy, reset_strategy
 
 __all__ = ["Context", "newest_tool_call", "now", "require"]
-
-MessagesChangeCallback: TypeAlias = Callable[[MessagesView], None]
-MessageCallback: TypeAlias = Callable[[UIMessage], None]
-ErrorCallback: TypeAlias = Callable[[RunError], None]
-ToolCallCallback: TypeAlias = Callable[[ToolCallRequest], None]
-ApprovalCallback: TypeAlias = Callable[[ApprovalRequest], None]
-CustomEventCallback: TypeAlias = Callable[[str, Any, "str | None"], None]
-TextUpdateCallback: TypeAlias = Callable[[str, str], None]
-ThinkingUpdateCallback: TypeAlias = Callable[[str, str, str], None]
-ToolCallStateCallback: TypeAlias = Callable[[str, str, ToolCallState, str], None]
-StateChangeCallback: TypeAlias = Callable[[Any], None]
 
 
 def now() -> datetime:
@@ -71,19 +61,8 @@ class Context:
     # Conversation-scoped: kept across streams.
     messages: list[UIMessage]
     strategy: ChunkStrategy
-    # The owner's callbacks: StreamProcessor's on_* arguments (its docstring says when
-    # each fires).
-    on_messages_change: MessagesChangeCallback | None = None
-    on_stream_start: MessageCallback | None = None
-    on_stream_end: MessageCallback | None = None
-    on_error: ErrorCallback | None = None
-    on_tool_call: ToolCallCallback | None = None
-    on_approval_request: ApprovalCallback | None = None
-    on_custom_event: CustomEventCallback | None = None
-    on_text_update: TextUpdateCallback | None = None
-    on_thinking_update: ThinkingUpdateCallback | None = None
-    on_tool_call_state_change: ToolCallStateCallback | None = None
-    on_state_change: StateChangeCallback | None = None
+    # Who hears of changes: the owner itself, or its on_* callbacks (see _listener).
+    listener: ProcessorListener = NO_CALLBACKS
 
     def __post_init__(self) -> None:
         self.view = MessagesView(self.messages)
@@ -119,13 +98,13 @@ class Context:
         self.chunk: tuple[str, str] | None = None
 
     def drop_callbacks(self) -> None:
-        """Every ``on_*`` callback back to ``None`` (see ``StreamProcessor.drop_callbacks``)."""
-        for name in _CALLBACK_FIELDS:
-            setattr(self, name, None)
+        """Nobody listens any more (see ``StreamProcessor.drop_callbacks``)."""
+        self.listener = NO_CALLBACKS
 
     def emit_messages(self) -> None:
-        if self.on_messages_change is not None:
-            self.on_messages_change(self.view)
+        callback = self.listener.on_messages_change
+        if callback is not None:
+            callback(self.view)
 
     # ------------------------------------------------------------------ lookups
 
@@ -165,8 +144,9 @@ class Context:
         message = UIMessage(id=message_id, role=role, parts=[], created_at=now())
         self.messages.append(message)
         ms = self.new_state(message)
-        if self.on_stream_start is not None:
-            self.on_stream_start(message)
+        callback = self.listener.on_stream_start
+        if callback is not None:
+            callback(message)
         self.emit_messages()
         return ms
 
@@ -201,9 +181,3 @@ class Context:
         message_id = preferred_id or generate_id("msg")
         self.pending_manual_id = message_id
         return self.start_message(message_id, "assistant")
-
-
-# Read once: dataclasses.fields() builds its tuple anew on every call.
-_CALLBACK_FIELDS: tuple[str, ...] = tuple(
-    field.name for field in fields(Context) if field.name.startswith("on_")
-)

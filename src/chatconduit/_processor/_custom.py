@@ -46,8 +46,9 @@ def on_custom(ctx: Context, ev: CustomEvent) -> None:
     name = ev.name or ""
     value = ev.value
     if name == "tool-input-available" and value and isinstance(value, Mapping):
-        if ctx.on_tool_call is not None:
-            ctx.on_tool_call(
+        on_tool_call = ctx.listener.on_tool_call
+        if on_tool_call is not None:
+            on_tool_call(
                 ToolCallRequest(
                     tool_call_id=value.get("toolCallId"),
                     tool_name=value.get("toolName"),
@@ -58,9 +59,10 @@ def on_custom(ctx: Context, ev: CustomEvent) -> None:
     if name == "approval-requested" and value and isinstance(value, Mapping):
         _on_approval_requested(ctx, value)
         return
-    if ctx.on_custom_event is not None:
+    on_custom_event = ctx.listener.on_custom_event
+    if on_custom_event is not None:
         tool_call_id = value.get("toolCallId") if isinstance(value, Mapping) else None
-        ctx.on_custom_event(name, value, tool_call_id)
+        on_custom_event(name, value, tool_call_id)
 
 
 def _on_approval_requested(ctx: Context, value: Mapping[str, Any]) -> None:
@@ -73,8 +75,9 @@ def _on_approval_requested(ctx: Context, value: Mapping[str, Any]) -> None:
     if part is not None:
         mark_approval_requested(part, approval_id)
         ctx.emit_messages()
-    if ctx.on_approval_request is not None:
-        ctx.on_approval_request(
+    on_approval_request = ctx.listener.on_approval_request
+    if on_approval_request is not None:
+        on_approval_request(
             ApprovalRequest(
                 tool_call_id=tool_call_id,
                 tool_name=value.get("toolName"),

@@ -116,8 +116,9 @@ def on_run_error(ctx: Context, ev: RunErrorEvent) -> None:
         info = _run(ctx, run_id)
         info.status = "error"
         info.error = error
-    if ctx.on_error is not None:
-        ctx.on_error(error)
+    on_error = ctx.listener.on_error
+    if on_error is not None:
+        on_error(error)
 
 
 def finalize(ctx: Context) -> None:
@@ -145,5 +146,6 @@ def finalize(ctx: Context) -> None:
             del ctx.messages[index]
         ctx.emit_messages()
         return
-    if ctx.on_stream_end is not None:
-        ctx.on_stream_end(last_assistant)
+    on_stream_end = ctx.listener.on_stream_end
+    if on_stream_end is not None:
+        on_stream_end(last_assistant)

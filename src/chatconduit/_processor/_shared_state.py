@@ -29,5 +29,6 @@ def on_state_delta(ctx: Context, ev: StateDeltaEvent) -> None:
 
 
 def _changed(ctx: Context) -> None:
-    if ctx.on_state_change is not None:
-        ctx.on_state_change(ctx.agent_state)
+    on_state_change = ctx.listener.on_state_change
+    if on_state_change is not None:
+        on_state_change(ctx.agent_state)

@@ -15,21 +15,24 @@ from .._exceptions import RunError
 from .._messages import UIMessage
 from . import _conversation
 from ._chunks import CLOSES_CHUNK, close_chunk
-from ._context import (
+from ._context import Context
+from ._conversation import MessageInput, PartInput, coerce_messages
+from ._handlers import HANDLERS
+from ._listener import (
+    NO_CALLBACKS,
     ApprovalCallback,
-    Context,
+    Callbacks,
     CustomEventCallback,
     ErrorCallback,
     MessageCallback,
     MessagesChangeCallback,
+    ProcessorListener,
     StateChangeCallback,
     TextUpdateCallback,
     ThinkingUpdateCallback,
     ToolCallCallback,
     ToolCallStateCallback,
 )
-from ._conversation import MessageInput, PartInput, coerce_messages
-from ._handlers import HANDLERS
 from ._message_state import StreamToolCall
 from ._records import MessagesView, RunInfo
 from ._runs import finalize
@@ -44,6 +47,9 @@ EventInput: TypeAlias = BaseEvent | Mapping[str, Any]
 # Bound once. (Written `HANDLERS.get(kind)` in process(), CPython 3.11 would build a bound
 # method per event: it compiles method calls on imported names as attribute loads.)
 _handler_for = HANDLERS.get
+
+# Stateless, so every processor without a strategy of its own shares this one.
+_IMMEDIATE = ImmediateStrategy()
 
 
 class StreamProcessor:
@@ -72,6 +78,8 @@ class StreamProcessor:
     ``on_thinking_update(message_id, step_id, text)`` and
     ``on_tool_call_state_change(message_id, tool_call_id, state, arguments)`` report
     content changes; ``on_state_change(state)`` reports the shared agent state.
+    Instead of these keywords, ``listener`` may be one object with all eleven ``on_*``
+    attributes (methods or ``None``): an owner can pass itself.
     """
 
     def __init__(
@@ -90,15 +98,14 @@ class StreamProcessor:
         on_thinking_update: ThinkingUpdateCallback | None = None,
         on_tool_call_state_change: ToolCallStateCallback | None = None,
         on_state_change: StateChangeCallback | None = None,
+        listener: ProcessorListener | None = None,
     ) -> None:
         messages = (
             coerce_messages(initial_messages, "initial_messages")
             if initial_messages is not None
             else []
         )
-        self._ctx = Context(
-            messages=messages,
-            strategy=chunk_strategy or ImmediateStrategy(),
+        callbacks = Callbacks(
             on_messages_change=on_messages_change,
             on_stream_start=on_stream_start,
             on_stream_end=on_stream_end,
@@ -111,10 +118,17 @@ class StreamProcessor:
             on_tool_call_state_change=on_tool_call_state_change,
             on_state_change=on_state_change,
         )
+        if listener is None:
+            listener = callbacks if callbacks.given() else NO_CALLBACKS
+        elif callbacks.given():
+            raise TypeError("StreamProcessor takes a listener or on_* callbacks, not both")
+        self._ctx = Context(
+            messages=messages, strategy=chunk_strategy or _IMMEDIATE, listener=listener
+        )
 
     def drop_callbacks(self) -> None:
-        """Forget every ``on_*`` callback: events are still applied, and nobody is told.
-        An owner whose callbacks are its own methods calls this when done, so that the
+        """Forget the listener (every ``on_*`` callback): events are still applied, and
+        nobody is told. An owner that listens itself calls this when done, so that the
         two do not keep each other alive in a reference cycle."""
         self._ctx.drop_callbacks()
 

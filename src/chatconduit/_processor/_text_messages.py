@@ -55,8 +55,9 @@ def announce_text(ctx: Context, ms: MessageState) -> None:
     segment = ms.segment
     ms.emitted_len = len(segment.content) if segment is not None else 0
     ctx.emit_messages()
-    if ctx.on_text_update is not None:
-        ctx.on_text_update(ms.id, ms.segment_text())
+    on_text_update = ctx.listener.on_text_update
+    if on_text_update is not None:
+        on_text_update(ms.id, ms.segment_text())
 
 
 def flush_text(ctx: Context, ms: MessageState) -> None:
@@ -174,8 +175,9 @@ def on_text_message_content(ctx: Context, ev: TextMessageContentEvent) -> None:
                 if size != ms.emitted_len:
                     ms.emitted_len = size
                     ctx.emit_messages()
-                    if ctx.on_text_update is not None:
-                        ctx.on_text_update(ms.id, current.content)
+                    on_text_update = ctx.listener.on_text_update
+                    if on_text_update is not None:
+                        on_text_update(ms.id, current.content)
             return
     complete_tool_calls(ctx, ms)
     delta = delta or ""

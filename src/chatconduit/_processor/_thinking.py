@@ -68,8 +68,9 @@ def _content_step(ctx: Context, ms: MessageState, own_id: str | None) -> tuple[s
 
 def _thinking_updated(ctx: Context, ms: MessageState, step_id: str, part: ThinkingPart) -> None:
     ctx.emit_messages()
-    if ctx.on_thinking_update is not None:
-        ctx.on_thinking_update(ms.id, step_id, part.content)
+    on_thinking_update = ctx.listener.on_thinking_update
+    if on_thinking_update is not None:
+        on_thinking_update(ms.id, step_id, part.content)
 
 
 def on_step_started(ctx: Context, ev: StepStartedEvent) -> None:

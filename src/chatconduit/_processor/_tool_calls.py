@@ -61,7 +61,7 @@ def tool_call_arguments(ctx: Context, tool_call_id: str) -> Any:
 
 
 def _state_changed(ctx: Context, call: StreamToolCall, state: ToolCallState) -> None:
-    callback = ctx.on_tool_call_state_change
+    callback = ctx.listener.on_tool_call_state_change
     if callback is not None:
         callback(call._message.id, call._part.id, state, call._part.arguments)
 
