@@ -306,9 +306,9 @@ async def test_an_on_chunk_set_after_the_request_started_still_sees_every_event(
             # the reply has text, a callback wants every event as it is applied.
             replying = any(m.role == "assistant" and m.parts for m in view)
             if replying and client._observable.callbacks.on_chunk is None:
-                client._observable.callbacks.on_chunk = lambda e: seen.append(event_to_dict(e))
+                client.update_options(on_chunk=lambda e: seen.append(event_to_dict(e)))
 
-        client._observable.callbacks.on_messages_change = on_messages_change
+        client.update_options(on_messages_change=on_messages_change)
         async with asyncio.timeout(30):
             await client.send_message("hi")
         got = [_content(m.model_dump()) for m in client.messages][1:]

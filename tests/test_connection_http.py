@@ -280,14 +280,15 @@ async def test_user_client_is_used_and_left_open(app: FaultyApp, server: Switchb
     assert seen == ["/mine"]
 
 
-async def test_own_client_is_created_lazily_and_closed(app: FaultyApp, server: Switchboard) -> None:
+async def test_shared_client_is_used_lazily_and_closing_ends_the_adapter(
+    app: FaultyApp, server: Switchboard
+) -> None:
     app.set_plans(Plan(headers=SSE, body=[sse_frame(e) for e in text_run(0)]))
     async with fetch_server_sent_events(server.url) as adapter:
-        assert adapter._client is None
+        assert not adapter._used_shared
         _ = [e async for e in adapter.connect(USER, None, None, CTX)]
-        client = adapter._client
-        assert client is not None and not client.is_closed
-    assert client.is_closed
+        assert adapter._used_shared and not adapter._closed
+    assert adapter._closed
     with pytest.raises(RuntimeError, match="closed"):
         _ = [e async for e in adapter.connect(USER, None, None, CTX)]
 

@@ -27,8 +27,11 @@ Callback: TypeAlias = Callable[..., object]
 """A callback may be a plain function or return an awaitable (``async def``)."""
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Callbacks:
+    """A client's ``on_*`` callbacks. Frozen: ``update_options`` replaces the whole
+    object, so every client without callbacks can share :data:`NO_CALLBACKS`."""
+
     on_chunk: Callable[[BaseEvent], object] | None = None
     on_response: Callable[[], object] | None = None
     on_finish: Callable[[UIMessage], object] | None = None
@@ -46,6 +49,7 @@ class Callbacks:
 
 
 CALLBACK_NAMES: Final = frozenset(f.name for f in fields(Callbacks))
+NO_CALLBACKS: Final = Callbacks()
 
 
 def check_callables(named: Iterable[tuple[str, object]]) -> None:

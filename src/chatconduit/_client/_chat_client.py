@@ -86,7 +86,7 @@ class ChatClient:
             self._settings,
             driver_for(adapter, self._conversation, self._observable),
         )
-        self._conversation.after_idle_tool = self._turns.continue_if_ready
+        self._conversation.follow_up = self._turns
 
     @property
     def _driver(self) -> Driver:
@@ -473,7 +473,9 @@ class ChatClient:
             self._turns.driver = driver_for(adapter, self._conversation, self._observable)
             if was_subscribed:
                 self.subscribe()
-        apply_changes(self._settings, self._observable.callbacks, changes, tools)
+        self._observable.callbacks = apply_changes(
+            self._settings, self._observable.callbacks, changes, tools
+        )
 
     async def aclose(self) -> None:
         """Stop everything (turn, subscription, tools) and end ``updates()`` iterators."""

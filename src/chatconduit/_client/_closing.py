@@ -21,7 +21,7 @@ def release(conversation: Conversation, error: BaseException | None) -> None:
     """Drop the callbacks and hooks of a closed ``conversation``; ``error`` (the client's
     last, which stays readable) keeps its traceback's lines but not the frames' variables."""
     conversation.processor.drop_callbacks()
-    conversation.after_idle_tool = _nothing
+    conversation.follow_up = _NO_FOLLOW_UP
     seen: set[int] = set()
     pending = [error]
     while pending:  # the error and those it was raised from or during
@@ -33,5 +33,11 @@ def release(conversation: Conversation, error: BaseException | None) -> None:
         pending += (exc.__cause__, exc.__context__)
 
 
-async def _nothing() -> None:
-    """The follow-up hook of a closed conversation."""
+class _NoFollowUp:
+    """The follow-up of a closed conversation: nothing."""
+
+    async def continue_if_ready(self) -> None:
+        return None
+
+
+_NO_FOLLOW_UP = _NoFollowUp()

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final, TypeAlias, cast
 
 from .._events import BaseEvent, EventType, RunFinishedEvent, TextMessageContentEvent
@@ -44,7 +44,7 @@ from ._options import Settings
 from ._request import Phase, Request, resolve
 from ._reused_ids import OPENING_EVENTS, ReusedIdGuard, check_reused_id
 from ._state import ChatStatus, Trigger, text_weight
-from ._tools import Tool, run_tool
+from ._tools import FollowUp, Tool, run_tool
 
 _RUN_EVENTS: Final = frozenset({EventType.RUN_STARTED, EventType.RUN_FINISHED, EventType.RUN_ERROR})
 _RUN_FINISHED: Final = EventType.RUN_FINISHED
@@ -67,9 +67,9 @@ logger = logging.getLogger("chatconduit.client")
 class Conversation:
     """The messages, the live request, and what each event of a reply does to them."""
 
-    # A tool of a server-pushed run answered while idle: the client may continue. Set by
-    # the client once its TurnRunner (which needs this conversation) exists.
-    after_idle_tool: Callable[[], Awaitable[object]]
+    # What continues the conversation after a tool of a server-pushed run answered while
+    # idle: the client's TurnRunner (which needs this conversation), set once it exists.
+    follow_up: FollowUp
 
     def __init__(
         self,
@@ -85,7 +85,6 @@ class Conversation:
         self._observable = observable
         # Held directly: the hot path reads them for every event.
         self._lifecycle = observable.lifecycle
-        self._cb = observable.callbacks
         self._calls = observable.calls
         self._hub = observable.hub
         self._settings = settings
@@ -134,7 +133,7 @@ class Conversation:
 
     def on_event(self, event: BaseEvent) -> None:
         """Everything that happens for one event, in both adapter modes (the hot path)."""
-        callback = self._cb.on_chunk
+        callback = self._observable.callbacks.on_chunk
         if callback is not None:
             cancels = self._cancels
             self._calls.emit(callback, event)
@@ -179,7 +178,7 @@ class Conversation:
             event: Any = batch[index]  # typed below by its class (no cast call per event)
             end = index + 1
             if event.__class__ is PlainTextRun:
-                if self._cb.on_chunk is None and len(event) > 1:
+                if self._observable.callbacks.on_chunk is None and len(event) > 1:
                     self._on_text_run(event)
                 else:
                     self.on_events(event.events(), request)
@@ -212,7 +211,7 @@ class Conversation:
             if hub.has_subscribers:
                 hub.growth += sum(len(delta) for delta in run.deltas)
         else:
-            callback = self._cb.on_chunk
+            callback = self._observable.callbacks.on_chunk
             if callback is not None:
                 cancels = self._cancels
                 emit = self._calls.emit
@@ -247,7 +246,7 @@ class Conversation:
             if self._in_event and self._lifecycle._status is _SUBMITTED:
                 self._observable.transition(Trigger.RECEIVE)
         self._hub.changed()
-        callback = self._cb.on_messages_change
+        callback = self._observable.callbacks.on_messages_change
         if callback is not None:
             self._calls.emit(callback, view)
 
@@ -263,10 +262,10 @@ class Conversation:
         self._hub.changed()
 
     def on_custom_event(self, name: str, value: Any, tool_call_id: str | None) -> None:
-        self._calls.emit(self._cb.on_custom_event, name, value, tool_call_id)
+        self._calls.emit(self._observable.callbacks.on_custom_event, name, value, tool_call_id)
 
     def on_approval_request(self, request: ApprovalRequest) -> None:
-        self._calls.emit(self._cb.on_approval_request, request)
+        self._calls.emit(self._observable.callbacks.on_approval_request, request)
 
     # ------------------------------------------------------------------ interrupts
 
@@ -353,7 +352,7 @@ class Conversation:
         owner = self.request
         if owner is not None and request.tool_call_id in owner.tool_calls:
             return  # asked twice (an interrupt after a CUSTOM event): run it once
-        self._calls.emit(self._cb.on_tool_call, request)
+        self._calls.emit(self._observable.callbacks.on_tool_call, request)
         if owner is not None and isinstance(request.tool_call_id, str):
             owner.add_tool_call(request.tool_call_id)
         name = request.tool_name
@@ -389,7 +388,7 @@ class Conversation:
         elif self.request is not None:
             self.request.tool_answered = True
         else:
-            await self.after_idle_tool()
+            await self.follow_up.continue_if_ready()
 
     def _record(self, name: str, tool_call_id: str, output: Any, error: str | None) -> None:
         """Answer the call; a result that cannot be recorded is answered by the error."""
@@ -413,7 +412,7 @@ class Conversation:
         for task in target.tool_tasks:
             if task is not current:
                 task.cancel()
-        target.controller.abort()  # the stream ends at its next await
+        target.abort()  # the stream ends at its next await
         return True
 
     def cancel_idle_tools(self) -> None:
@@ -426,7 +425,7 @@ class Conversation:
         """Cancel the live request: abort its adapter call and its tools, keep the partial reply."""
         self.end(request, phase)
         self._cancels += 1
-        request.controller.abort()
+        request.abort()
         self.cancel_tools(request)
         resolve(request.done)
 

@@ -8,6 +8,7 @@ to either through this protocol and never asks which one it has.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from typing import Any, Protocol
 
 from .._connection._normalize import ConnectAdapterWrapper
@@ -29,9 +30,11 @@ class Driver(Protocol):
     def adapter(self) -> object:
         """The adapter in use: the pull adapter (``connect``), or the push one."""
 
-    async def run(self, request: Request, messages: list[UIMessage], data: dict[str, Any]) -> None:
-        """Send ``request`` and return once its reply was applied; raise if it failed.
-        Returns early, without raising, when the request goes stale meanwhile."""
+    def run(
+        self, request: Request, messages: list[UIMessage], data: dict[str, Any]
+    ) -> Awaitable[None]:
+        """Send ``request``; awaited, returns once its reply was applied and raises if it
+        failed. Returns early, without raising, when the request goes stale meanwhile."""
 
     def cancelled(self, request: Request) -> None:
         """``request`` is being cancelled (called before the conversation forgets it)."""

@@ -35,7 +35,7 @@ class ObservableState:
     """Status, error, connection status, session generating, subscribed; and who hears of it."""
 
     def __init__(self, callbacks: Callbacks, hub: UpdateHub) -> None:
-        self.callbacks = callbacks  # replaced attribute by attribute by update_options
+        self.callbacks = callbacks  # replaced as a whole by update_options (frozen)
         self.calls = CallbackRunner()
         self.hub = hub
         self.lifecycle = Lifecycle()

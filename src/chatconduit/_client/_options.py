@@ -7,6 +7,7 @@ values that the client's requests read.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, TypedDict
@@ -15,7 +16,7 @@ from .._events import BaseEvent
 from .._messages import UIMessage
 from .._processor import ApprovalRequest, ChunkStrategy, MessagesView, ToolCallRequest
 from .._run_input import generate_run_id
-from ._callbacks import CALLBACK_NAMES, Callbacks, check_callables
+from ._callbacks import CALLBACK_NAMES, NO_CALLBACKS, Callbacks, check_callables
 from ._state import ChatConnectionStatus, ChatStatus
 from ._tools import Tool, ToolInput, coerce_tools
 
@@ -154,12 +155,11 @@ def settings_from(options: ChatClientOptions) -> Settings:
 
 
 def callbacks_from(options: Mapping[str, object]) -> Callbacks:
-    """The ``on_*`` entries of ``options`` (the others are ignored), checked."""
-    callbacks = Callbacks()
-    for name in CALLBACK_NAMES & options.keys():
-        setattr(callbacks, name, options[name])
-    check_callables((name, getattr(callbacks, name)) for name in CALLBACK_NAMES)
-    return callbacks
+    """The ``on_*`` entries of ``options`` (the others are ignored), checked; the
+    shared empty one when there are none."""
+    given = {name: options[name] for name in CALLBACK_NAMES & options.keys()}
+    check_callables(given.items())
+    return Callbacks(**given) if given else NO_CALLBACKS  # type: ignore[arg-type]
 
 
 def check_changes(changes: OptionChanges) -> dict[str, Tool] | None:
@@ -182,8 +182,9 @@ def check_changes(changes: OptionChanges) -> dict[str, Tool] | None:
 
 def apply_changes(
     settings: Settings, callbacks: Callbacks, changes: OptionChanges, tools: dict[str, Tool] | None
-) -> None:
-    """Apply checked changes (everything but the connection)."""
+) -> Callbacks:
+    """Apply checked changes (everything but the connection); returns the callbacks to
+    use from now on (``callbacks`` itself when none changed)."""
     if "body" in changes:
         settings.body = dict(changes["body"] or {})
     if "forwarded_props" in changes:
@@ -194,6 +195,5 @@ def apply_changes(
         settings.raise_on_error = bool(changes["raise_on_error"])
     if "max_continuations" in changes:
         settings.max_continuations = changes["max_continuations"]
-    for name, value in changes.items():
-        if name in CALLBACK_NAMES:
-            setattr(callbacks, name, value)
+    given: dict[str, Any] = {n: v for n, v in changes.items() if n in CALLBACK_NAMES}
+    return dataclasses.replace(callbacks, **given) if given else callbacks

@@ -10,7 +10,7 @@ subscription that stays ``connected`` forever; there is nothing to subscribe to.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable
 from typing import Any
 
 from .._connection._abort import Aborted, AbortScope
@@ -60,32 +60,36 @@ class PullDriver:
         self._conversation = conversation
         self._observable = observable
 
-    async def run(self, request: Request, messages: list[UIMessage], data: dict[str, Any]) -> None:
-        observable = self._observable
+    def run(
+        self, request: Request, messages: list[UIMessage], data: dict[str, Any]
+    ) -> Awaitable[None]:
+        """The coroutine that reads the reply (see the Driver protocol). Not a coroutine
+        itself: it hands that one back, so a stream's await chain has no frame for it.
+        The request body is made from ``messages`` and ``data`` when the run starts."""
+        self._observable.set_connection(ChatConnectionStatus.CONNECTING)
         try:
-            observable.set_connection(ChatConnectionStatus.CONNECTING)
             slices = self._slices(request, messages, data)
-            # The request body is made from them when the run starts: this frame need not
-            # keep them alive for the whole stream.
-            if slices is not None:
-                del messages, data
-                # Our adapter's run watches the request's signal itself (an abort ends its
-                # reads quietly), so only the other awaits need a scope: see below.
-                await self._consume_slices(request, slices)
-            else:
-                await self._consume_in_scope(request, messages, data)
         except Exception as exc:
-            if not request.is_stale():
-                observable.set_connection(
-                    ChatConnectionStatus.ERROR
-                    if is_transport_failure(exc)
-                    else ChatConnectionStatus.DISCONNECTED
-                )
-                observable.clear_runs()
+            self._ended(request, exc)
             raise
-        if not request.is_stale():
-            observable.set_connection(ChatConnectionStatus.DISCONNECTED)
-            observable.clear_runs()
+        if slices is None:
+            return self._consume_in_scope(request, messages, data)
+        # Our adapter's run watches the request's signal itself (an abort ends its reads
+        # quietly), so only the other awaits need a scope: see _consume_slices.
+        return self._consume_slices(request, slices)
+
+    def _ended(self, request: Request, error: Exception | None) -> None:
+        """The reply ended, failed with ``error`` or not: the connection is closed (or
+        broke) and no run is going on any more, unless the request went stale (then
+        whatever replaced it owns those)."""
+        if request.is_stale():
+            return
+        failed = error is not None and is_transport_failure(error)
+        observable = self._observable
+        observable.set_connection(
+            ChatConnectionStatus.ERROR if failed else ChatConnectionStatus.DISCONNECTED
+        )
+        observable.clear_runs()
 
     def _slices(
         self, request: Request, messages: list[UIMessage], data: dict[str, Any]
@@ -98,7 +102,7 @@ class PullDriver:
         # Text deltas as plain runs unless on_chunk wants each as an event (it would then
         # be made twice; one added meanwhile still gets them: on_events makes them).
         text_runs = self._observable.callbacks.on_chunk is None
-        signal, run_context = request.controller.signal, request.run_context
+        signal, run_context = request.signal, request.run_context
         return adapter.connect_slices(messages, data, signal, run_context, text_runs=text_runs)
 
     async def _consume_in_scope(
@@ -107,20 +111,25 @@ class PullDriver:
         """``connect()`` read inside one scope: an abort cancels whatever the consumption
         awaits (the adapter's next event, an async callback), never the processing between.
         Awaited from here, without a coroutine layer per step."""
-        scope = AbortScope(request.controller.signal)
+        scope = AbortScope(request.signal)
         try:
-            consumption = self._consume(request, messages, data)
-            del messages, data
-            await scope.run(consumption)
-        except Aborted:
-            pass  # stop() / reload(): the request is already stale
-        finally:
-            scope.close()
+            try:
+                consumption = self._consume(request, messages, data)
+                del messages, data
+                await scope.run(consumption)
+            except Aborted:
+                pass  # stop() / reload(): the request is already stale
+            finally:
+                scope.close()
+        except Exception as exc:
+            self._ended(request, exc)
+            raise
+        self._ended(request, None)
 
     async def _consume(
         self, request: Request, messages: list[UIMessage], data: dict[str, Any]
     ) -> None:
-        signal, run_context = request.controller.signal, request.run_context
+        signal, run_context = request.signal, request.run_context
         result = self.adapter.connect(messages, data, signal, run_context)
         iterator = await to_async_iterator(result, "connect()")
         on_event = self._conversation.on_event
@@ -155,27 +164,32 @@ class PullDriver:
         # coroutine and its place among the signal's watchers) per conversation for the
         # whole stream was a good part of what an open ChatClient kept for the collector.
         scope: AbortScope | None = None
-        try:
-            first = True
-            async for batch in slices:
-                if request.is_stale():
-                    return
-                if first:
-                    first = False
-                    self._observable.set_connection(ChatConnectionStatus.CONNECTED)
-                conversation.on_events(batch, request)
-                del batch  # applied: not kept while the next read waits
-                if calls.queue:
-                    if scope is None:
-                        scope = AbortScope(request.controller.signal)
-                    try:
-                        await scope.run(calls.flush())
-                    except Aborted:
-                        return  # stop() / reload(): the request is already stale
-        finally:
-            if scope is not None:
-                scope.close()
-            await slices.aclose()  # closes the HTTP response, as close_iterator does
+        try:  # returns early only once the request went stale (_ended would do nothing)
+            try:
+                first = True
+                async for batch in slices:
+                    if request.is_stale():
+                        return
+                    if first:
+                        first = False
+                        self._observable.set_connection(ChatConnectionStatus.CONNECTED)
+                    conversation.on_events(batch, request)
+                    del batch  # applied: not kept while the next read waits
+                    if calls.queue:
+                        if scope is None:
+                            scope = AbortScope(request.signal)
+                        try:
+                            await scope.run(calls.flush())
+                        except Aborted:
+                            return  # stop() / reload(): the request is already stale
+            finally:
+                if scope is not None:
+                    scope.close()
+                await slices.aclose()  # closes the HTTP response, as close_iterator does
+        except Exception as exc:
+            self._ended(request, exc)
+            raise
+        self._ended(request, None)
 
     def cancelled(self, request: Request) -> None:
         """Nothing to do: aborting the request closed its response."""

@@ -63,7 +63,7 @@ class PushDriver:
         if self._task is None or self._task.done():
             self.subscribe(restart=True)
         request.done = asyncio.get_running_loop().create_future()
-        signal = request.controller.signal
+        signal = request.signal
         scope = AbortScope(signal)
         try:
             sent = self.adapter.send(messages, data, signal, request.run_context)

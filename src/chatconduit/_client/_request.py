@@ -13,7 +13,7 @@ import enum
 from collections.abc import Sequence
 from typing import Final, Literal, TypeAlias
 
-from .._connection._abort import AbortController
+from .._connection._abort import AbortSignal
 from .._connection._protocols import RunContext
 from .._messages import UIMessage
 
@@ -34,16 +34,16 @@ _RUNNING: Final = Phase.RUNNING
 
 
 class Request:
-    """One request of a turn: its phase, abort controller, run context and what it did."""
+    """One request of a turn: its phase, abort signal, run context and what it did."""
 
     __slots__ = (
-        "controller",
         "created",
         "done",
         "error",
         "interrupt",
         "phase",
         "run_context",
+        "signal",
         "tool_answered",
         "tool_calls",
         "tool_tasks",
@@ -51,7 +51,9 @@ class Request:
 
     def __init__(self) -> None:
         self.phase = Phase.PENDING
-        self.controller = AbortController()
+        # What the request's awaits watch; the request is its own controller (see abort):
+        # an AbortController per request would be one more object each live client holds.
+        self.signal = AbortSignal()
         self.run_context: RunContext | None = None
         self.done: asyncio.Future[None] | None = None  # push adapters: processing complete
         self.error: BaseException | None = None
@@ -63,6 +65,10 @@ class Request:
         self.tool_tasks: Sequence[asyncio.Task[None]] = ()
         self.tool_calls: Sequence[str] = ()
         self.created: list[UIMessage] = []  # assistant messages this request created
+
+    def abort(self) -> None:
+        """Abort the request's signal (idempotent, thread-safe): what it awaits ends."""
+        self.signal._abort(None)
 
     def add_tool_call(self, tool_call_id: str) -> None:
         """Note a client-tool call the reply asked for."""

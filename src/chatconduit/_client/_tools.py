@@ -17,7 +17,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeAlias, cast
+from typing import Any, Protocol, TypeAlias, cast
 
 from pydantic import BaseModel, ValidationError
 
@@ -27,6 +27,7 @@ from .._messages import to_json_value
 from .._run_input import ToolSpec
 
 __all__ = [
+    "FollowUp",
     "Tool",
     "ToolInput",
     "ToolOutcome",
@@ -38,6 +39,14 @@ __all__ = [
 ]
 
 logger = logging.getLogger("chatconduit.client")
+
+
+class FollowUp(Protocol):
+    """What continues a conversation once a tool of a server-pushed run answered while
+    the client was idle (the client's ``TurnRunner``)."""
+
+    async def continue_if_ready(self) -> object: ...
+
 
 Schema: TypeAlias = Mapping[str, Any] | type[BaseModel]
 Execute: TypeAlias = Callable[[Any], Any]

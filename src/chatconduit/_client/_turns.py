@@ -271,7 +271,7 @@ class TurnRunner:
         pull = self.driver.kind == "pull"  # a push adapter's status is its subscription's
         if pull:
             observable.set_connection(ChatConnectionStatus.CONNECTING)
-        scope = AbortScope(request.controller.signal)
+        scope = AbortScope(request.signal)
         failed = False
         try:
             await scope.run(self._consume_join(request, join))
@@ -290,7 +290,7 @@ class TurnRunner:
                 observable.clear_runs()
 
     async def _consume_join(self, request: Request, join: Join) -> None:
-        iterator = join.events(request.controller.signal)
+        iterator = join.events(request.signal)
         conversation = self._conversation
         calls = self._observable.calls
         rebuilt = False

@@ -243,11 +243,19 @@ class AbortScope:
 
     :meth:`read` adds the read's time limit without an ``asyncio.timeout`` per read
     (a ``Timeout``, its timer handle and a copied context each time): one timer per
-    scope, moved only when it fires early (see :meth:`_expire`).
+    scope, moved only when it fires early (see :meth:`_expire`). A stream's own awaits
+    (the exchange, each read) use :meth:`guarding` instead, in their own frame::
+
+        with scope.guarding(wait):
+            piece = await anext(chunks, None)
+
+    which is what ``run`` does, without a coroutine of its own alive for every
+    suspended stream (thousands of them are objects the collector walks).
     """
 
     __slots__ = (
         "_active",
+        "_cancelling",
         "_due",
         "_fired",
         "_loop",
@@ -265,6 +273,7 @@ class AbortScope:
         self._active = False
         # What cancelled the current await: None, _ABORT or _TIMEOUT (the abort wins).
         self._fired: object = None
+        self._cancelling = 0  # the task's cancel requests when the guarded await began
         self._registered = False
         # The read watchdog: when the current read must end (loop time, None: no
         # limit), and the one timer with the time it was set for.
@@ -303,35 +312,52 @@ class AbortScope:
         return self._guarded(anext(chunks, None), wait)
 
     async def _guarded(self, awaitable: Awaitable[T], wait: float | None) -> T:
+        try:
+            self.guarding(wait)
+        except BaseException:
+            _discard(awaitable)
+            raise
+        with self:
+            return await awaitable
+
+    def guarding(self, wait: float | None) -> AbortScope:
+        """Guard the one await inside the ``with`` block this returns the scope for: as
+        :meth:`run` would. Raises :class:`Aborted` at once if the signal has aborted."""
+        signal = self._signal
+        if signal is not None and signal.aborted:
+            raise Aborted
         task = asyncio.current_task()
         if task is None:  # pragma: no cover - always inside a task under asyncio
-            _discard(awaitable)
             raise RuntimeError("AbortScope.run must be awaited inside an asyncio task")
         if self._loop is None:
             self._loop = asyncio.get_running_loop()
-        signal = self._signal
         if signal is not None and not self._registered:
             if not signal._watch(self):  # aborted from another thread since the check
-                _discard(awaitable)
                 raise Aborted
             self._registered = True
         self._task = task
         if wait is not None:
             self._arm(self._loop.time() + wait)
-        cancelling = task.cancelling()
+        self._cancelling = task.cancelling()
         self._fired = None
         self._active = True
+        return self
+
+    def __enter__(self) -> AbortScope:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: object, tb: object) -> None:
+        task = self._task
+        assert task is not None  # guarding() set it
         try:
-            return await awaitable
-        except asyncio.CancelledError:
-            fired = self._fired
-            if fired is not None:
-                self._fired = None
-                if task.uncancel() <= cancelling:
-                    if fired is _ABORT:
-                        raise Aborted from None
-                    raise TimeoutError from None
-            raise
+            if kind is not None and issubclass(kind, asyncio.CancelledError):
+                fired = self._fired
+                if fired is not None:
+                    self._fired = None
+                    if task.uncancel() <= self._cancelling:
+                        if fired is _ABORT:
+                            raise Aborted from None
+                        raise TimeoutError from None
         finally:
             self._active = False
             self._due = None

@@ -59,15 +59,6 @@ from ._stream_run import StreamRun
 __all__ = ["HTTPStreamAdapter", "fetch_http_stream", "fetch_server_sent_events"]
 
 
-class _Lease:
-    """This adapter's use of the shared client: ``is_closed`` once the adapter is."""
-
-    __slots__ = ("is_closed",)
-
-    def __init__(self) -> None:
-        self.is_closed = False
-
-
 class HTTPStreamAdapter:
     """A pull adapter streaming a POST response as SSE or NDJSON. Create it with
     :func:`fetch_server_sent_events` or :func:`fetch_http_stream`."""
@@ -87,8 +78,7 @@ class HTTPStreamAdapter:
         self._url = url
         self._options = options
         self._framing: Framing = framing
-        # Set on first use of the shared client; what ``aclose()`` ends.
-        self._client: _Lease | None = None
+        self._used_shared = False  # whether a request went through the shared client
         self._closed = False
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -98,8 +88,6 @@ class HTTPStreamAdapter:
         open; the client default adapters share (one per event loop, see
         ``_connection._pool``) stays open for the others and is closed with its loop."""
         self._closed = True
-        if self._client is not None:
-            self._client.is_closed = True
 
     async def __aenter__(self) -> HTTPStreamAdapter:
         return self
@@ -123,10 +111,8 @@ class HTTPStreamAdapter:
             raise RuntimeError("this adapter was closed (aclose()); create a new one")
         # The running loop's shared client: a client's connections belong to the loop
         # that opened them, so asyncio.run per call in sync code gets its loop's own.
-        client = shared_client()
-        if self._client is None:
-            self._client = _Lease()
-        return client
+        self._used_shared = True
+        return shared_client()
 
     # -- the adapter ---------------------------------------------------------------------
 

@@ -134,7 +134,8 @@ class ResponseReader:
                 timeout, limit = self._read_timeout(event_started, loop.time())
                 try:
                     # The scope's own watchdog, not asyncio.timeout: no objects per read.
-                    piece = await self._scope.read(chunks, timeout)
+                    with self._scope.guarding(timeout):
+                        piece = await anext(chunks, None)
                 except TimeoutError:
                     raise self._timed_out(limit) from None
                 except httpx.RequestError as exc:

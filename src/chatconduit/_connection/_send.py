@@ -157,22 +157,14 @@ async def _send(
 ) -> httpx.Response:
     """One HTTP exchange, no redirects. ``bare``: without the client's ``auth``."""
     transport = default_client_transport(client, request.url)
-    exchange: Awaitable[httpx.Response]
-    if transport is not None:  # our own client: send() would add nothing
-        exchange = transport.handle_async_request(request)
-    else:
-        exchange = client.send(
-            request,
-            stream=True,
-            follow_redirects=False,
-            auth=None if bare else httpx.USE_CLIENT_DEFAULT,
-        )
     try:
+        # Started inside the guard: an abort it raises leaves no coroutine never awaited.
         if guard is not None:
-            response = await guard.run(exchange, idle)
+            with guard.guarding(idle):
+                response = await _exchange(client, transport, request, bare=bare)
         else:
             async with asyncio.timeout(idle):
-                response = await exchange
+                response = await _exchange(client, transport, request, bare=bare)
     except TimeoutError:
         error: TransportError = StreamTimeoutError(
             f"no response from {safe_url} within {idle}s (idle_timeout)"
@@ -198,6 +190,23 @@ async def _send(
         raise OpenFailed(_with_cause(error, exc), retryable=False) from None
     response.request = request
     return response
+
+
+def _exchange(
+    client: httpx.AsyncClient,
+    transport: httpx.AsyncBaseTransport | None,
+    request: httpx.Request,
+    *,
+    bare: bool,
+) -> Awaitable[httpx.Response]:
+    if transport is not None:  # our own client: send() would add nothing
+        return transport.handle_async_request(request)
+    return client.send(
+        request,
+        stream=True,
+        follow_redirects=False,
+        auth=None if bare else httpx.USE_CLIENT_DEFAULT,
+    )
 
 
 def _trusted(origin: httpx.URL, target: httpx.URL) -> bool:
