@@ -91,12 +91,19 @@ def test_a_listener_and_keywords_together_are_refused() -> None:
         StreamProcessor(listener=Recorder(), on_stream_end=print)
 
 
-def test_keywords_make_a_callbacks_listener_and_none_share_the_empty_one() -> None:
+@pytest.mark.parametrize("name", sorted(CALLBACK_NAMES))
+def test_each_keyword_lands_on_its_own_callback(name: str) -> None:
+    def callback(*args: object) -> None: ...
+
+    listener = StreamProcessor(**{name: callback})._ctx.listener  # type: ignore[arg-type]
+    assert listener == Callbacks(**{name: callback})  # type: ignore[arg-type]
+    assert [n for n in CALLBACK_NAMES if getattr(listener, n) is not None] == [name]
+
+
+def test_without_callbacks_every_processor_shares_the_empty_listener() -> None:
     assert set(CALLBACK_NAMES) == {name for name in dir(Callbacks) if name.startswith("on_")}
-    assert not NO_CALLBACKS.given()
-    assert Callbacks(on_error=print).given()
     assert StreamProcessor()._ctx.listener is NO_CALLBACKS
-    assert StreamProcessor(on_error=print)._ctx.listener == Callbacks(on_error=print)
+    assert StreamProcessor(initial_messages=[])._ctx.listener is NO_CALLBACKS
 
 
 def test_drop_callbacks_lets_go_of_the_listener() -> None:

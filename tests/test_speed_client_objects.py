@@ -7,7 +7,7 @@ open N streams against a real server on 127.0.0.1 that sends the start of a repl
 and then holds the response open, and count the GC-tracked objects that appeared
 (the server's own side of each connection included, ~30 objects). The bounds sit
 between what the code held before the change (ChatClient ~241, ``connect()``
-~160) and after it (~188, ~128).
+~160) and after it (~188, ~128); round 11 took a ChatClient to ~157 (``connect()`` ~122).
 
 The read watchdog (``AbortScope.read``) that replaced an ``asyncio.timeout`` per
 read is checked on its own below: it still times a stalled read out, moves its one
@@ -131,6 +131,24 @@ async def test_a_live_chat_client_holds_fewer_objects() -> None:
     assert _count(kinds, "async_generator:") <= 3, kinds
     # An abort scope listens as itself: no closure, no bound method per registration.
     assert kinds["AbortSignal.add_listener.<locals>.<lambda>"] == 0, kinds
+
+
+async def test_a_live_chat_client_keeps_no_parts_it_does_not_use() -> None:
+    """Round 11: what a live ChatClient stream no longer holds (the count went ~175 -> ~157)."""
+    per_stream, kinds, new = await _live_objects("chat", N)
+    methods = collections.Counter(
+        o.__func__.__qualname__ for o in new if isinstance(o, types.MethodType)
+    )
+    del new
+    assert per_stream < 170, (per_stream, kinds.most_common(15))
+    # The conversation is the processor's listener: no bound method per callback.
+    assert not [m for m in methods if m.startswith("Conversation.")], methods
+    # Guarded awaits run in the caller's frame; the driver hands its reading coroutine on.
+    assert kinds["coroutine:AbortScope._guarded"] == 0, kinds
+    assert kinds["coroutine:PullDriver.run"] == 0, kinds
+    # Made only when needed, or shared: none of these per client.
+    for name in ("AbortController", "ReusedIdGuard", "ImmediateStrategy", "_Lease"):
+        assert kinds[name] <= N // 20, (name, kinds[name])
 
 
 async def test_a_live_connect_holds_fewer_objects() -> None:

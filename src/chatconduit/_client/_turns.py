@@ -329,11 +329,13 @@ class TurnRunner:
     def _should_auto_send(self) -> bool:
         """reference §5.6 ``shouldAutoSend``: the last assistant message has tool calls,
         all answered."""
-        messages = self._processor.messages
-        last = next((m for m in reversed(messages) if m.role == "assistant"), None)
-        if last is None or not any(isinstance(p, ToolCallPart) for p in last.parts):
-            return False
-        return self._processor.are_all_tools_complete()
+        for message in reversed(self._processor.messages):
+            if message.role == "assistant":
+                for part in message.parts:
+                    if isinstance(part, ToolCallPart):
+                        return self._processor.are_all_tools_complete()
+                return False
+        return False
 
     def _should_continue(self, request: Request) -> bool:
         """Whether a successful request is followed by another one (reference §5.3 step 13, 5.6)."""

@@ -14,7 +14,6 @@ through ``loop.call_soon_threadsafe``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
 import threading
 import weakref
@@ -104,11 +103,11 @@ class AbortSignal:
             return True
 
     def _unwatch(self, listener: Listener) -> None:
-        with _LOCK, contextlib.suppress(ValueError):  # already ran, or removed twice
+        with _LOCK:
             if self._first is not None and self._first == listener:  # as list.remove compares
                 self._first = None
-            elif self._listeners is not None:
-                self._listeners.remove(listener)
+            elif self._listeners is not None and listener in self._listeners:
+                self._listeners.remove(listener)  # else it already ran, or was removed
             if self._first is None and not self._listeners and self._links is not None:
                 for link in self._links:
                     link.strong = None

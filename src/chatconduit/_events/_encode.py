@@ -184,8 +184,10 @@ def is_terminal(event: BaseEvent | Mapping[str, Any]) -> bool:
     event_type = event.type
     if event_type == EventType.RUN_ERROR:
         return True
+    # The cheap test first: the set of fields given costs a hand-built event its pydantic
+    # state (see _hand_built), and is only needed for an intermediate finish.
     return event_type == EventType.RUN_FINISHED and not (
-        "finish_reason" not in event.model_fields_set and is_intermediate_finish(event)
+        is_intermediate_finish(event) and "finish_reason" not in event.model_fields_set
     )
 
 
@@ -202,8 +204,11 @@ def finish_reason_of(event: BaseEvent | Mapping[str, Any]) -> str | None:
         # Parsing has already restored a reason found only in metadata.tanstack (_tanstack);
         # an event built in Python may still have it there only.
         reason = event.__dict__.get("finish_reason")
-        if reason is None and "finish_reason" not in event.model_fields_set:
-            reason = event.tanstack_metadata.get("finishReason")
+        if reason is None:
+            found = event.tanstack_metadata.get("finishReason")
+            # An explicit top-level null wins (asked last: see is_terminal).
+            if found is not None and "finish_reason" not in event.model_fields_set:
+                reason = found
     return reason if isinstance(reason, str) else None
 
 
@@ -218,8 +223,11 @@ def outcome_type_of(event: BaseEvent | Mapping[str, Any]) -> str | None:
         outcome = event.get("outcome")
     else:
         outcome = event.__dict__.get("outcome")
-        if outcome is None and event.__pydantic_extra__:
-            outcome = event.__pydantic_extra__.get("outcome")
+        # Only a class without the field can keep it as an extra (and reading the extras
+        # costs a hand-built event its pydantic state).
+        if outcome is None and "outcome" not in type(event).model_fields:
+            extra = event.__pydantic_extra__
+            outcome = extra.get("outcome") if extra else None
     if isinstance(outcome, Mapping):
         kind = outcome.get("type")
     else:  # a nested model: its ``type`` may have another Python name

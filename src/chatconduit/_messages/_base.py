@@ -77,11 +77,8 @@ def _field_plan(cls: type[BaseModel]) -> tuple[tuple[str, str, int], ...]:
 def format_js_date(value: datetime) -> str:
     """``Date.prototype.toJSON``: UTC, milliseconds, ``Z``. Naive datetimes are taken as UTC."""
     value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    return (
-        f"{value.year:04d}-{value.month:02d}-{value.day:02d}T"
-        f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}."
-        f"{value.microsecond // 1000:03d}Z"
-    )
+    # 2026-12-06T03:27:46.859+00:00 (milliseconds truncated, as JS has them) -> ...859Z
+    return value.isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def to_json_value(value: Any) -> Any:

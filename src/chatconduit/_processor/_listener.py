@@ -62,9 +62,10 @@ class ProcessorListener(Protocol):
     def on_state_change(self) -> StateChangeCallback | None: ...
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True)
 class Callbacks:
-    """A listener made of separate callbacks (``StreamProcessor``'s ``on_*`` keywords)."""
+    """A listener made of separate callbacks (``StreamProcessor``'s ``on_*`` keywords,
+    which it passes in this order)."""
 
     on_messages_change: MessagesChangeCallback | None = None
     on_stream_start: MessageCallback | None = None
@@ -77,10 +78,6 @@ class Callbacks:
     on_thinking_update: ThinkingUpdateCallback | None = None
     on_tool_call_state_change: ToolCallStateCallback | None = None
     on_state_change: StateChangeCallback | None = None
-
-    def given(self) -> bool:
-        """Whether any callback is set."""
-        return any(getattr(self, name) is not None for name in CALLBACK_NAMES)
 
 
 CALLBACK_NAMES: frozenset[str] = frozenset(field.name for field in fields(Callbacks))

@@ -100,6 +100,13 @@ class MessagesView(Sequence[UIMessage]):
     def __iter__(self) -> Iterator[UIMessage]:
         return iter(self._items)
 
+    def __reversed__(self) -> Iterator[UIMessage]:
+        # The list's own (Sequence's would index item by item in Python).
+        return reversed(self._items)
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._items
+
     def __repr__(self) -> str:
         return f"MessagesView({self._items!r})"
 

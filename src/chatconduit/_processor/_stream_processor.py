@@ -105,23 +105,26 @@ class StreamProcessor:
             if initial_messages is not None
             else []
         )
-        callbacks = Callbacks(
-            on_messages_change=on_messages_change,
-            on_stream_start=on_stream_start,
-            on_stream_end=on_stream_end,
-            on_error=on_error,
-            on_tool_call=on_tool_call,
-            on_approval_request=on_approval_request,
-            on_custom_event=on_custom_event,
-            on_text_update=on_text_update,
-            on_thinking_update=on_thinking_update,
-            on_tool_call_state_change=on_tool_call_state_change,
-            on_state_change=on_state_change,
+        # In Callbacks' field order.
+        given = (
+            on_messages_change,
+            on_stream_start,
+            on_stream_end,
+            on_error,
+            on_tool_call,
+            on_approval_request,
+            on_custom_event,
+            on_text_update,
+            on_thinking_update,
+            on_tool_call_state_change,
+            on_state_change,
         )
-        if listener is None:
-            listener = callbacks if callbacks.given() else NO_CALLBACKS
-        elif callbacks.given():
-            raise TypeError("StreamProcessor takes a listener or on_* callbacks, not both")
+        if given.count(None) < len(given):  # some callback was given
+            if listener is not None:
+                raise TypeError("StreamProcessor takes a listener or on_* callbacks, not both")
+            listener = Callbacks(*given)
+        elif listener is None:
+            listener = NO_CALLBACKS
         self._ctx = Context(
             messages=messages, strategy=chunk_strategy or _IMMEDIATE, listener=listener
         )
