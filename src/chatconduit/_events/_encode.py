@@ -174,7 +174,7 @@ def is_terminal(event: BaseEvent | Mapping[str, Any]) -> bool:
     """
     if event.__class__ in _NEVER_TERMINAL:
         return False  # the hot path: one set lookup, no isinstance() on an ABC
-    if isinstance(event, Mapping):
+    if not isinstance(event, BaseEvent):
         event_type = event.get("type")
         if event_type == EventType.RUN_ERROR:
             return True
@@ -195,7 +195,8 @@ def finish_reason_of(event: BaseEvent | Mapping[str, Any]) -> str | None:
     """A RUN_FINISHED's finish reason: ``finishReason`` at the top level (TanStack 0.10),
     else ``metadata.tanstack.finishReason`` (0.58); ``None`` when neither is a string.
     A top-level key wins, even ``null``, as in the 0.33 client."""
-    if isinstance(event, Mapping):
+    # BaseEvent first: a concrete class is a quick test, the Mapping ABC a slow one.
+    if not isinstance(event, BaseEvent):
         if "finishReason" in event:
             reason = event["finishReason"]
         else:
@@ -219,7 +220,7 @@ def outcome_type_of(event: BaseEvent | Mapping[str, Any]) -> str | None:
     Read from the typed field when the event class has one, else from the raw value kept
     as an extra, so it works whichever way ``outcome`` is modelled.
     """
-    if isinstance(event, Mapping):
+    if not isinstance(event, BaseEvent):
         outcome = event.get("outcome")
     else:
         outcome = event.__dict__.get("outcome")
@@ -228,6 +229,8 @@ def outcome_type_of(event: BaseEvent | Mapping[str, Any]) -> str | None:
         if outcome is None and "outcome" not in type(event).model_fields:
             extra = event.__pydantic_extra__
             outcome = extra.get("outcome") if extra else None
+    if outcome is None:
+        return None
     if isinstance(outcome, Mapping):
         kind = outcome.get("type")
     else:  # a nested model: its ``type`` may have another Python name
@@ -240,7 +243,7 @@ def is_intermediate_finish(event: BaseEvent | Mapping[str, Any]) -> bool:
     finish reason ``"tool_calls"`` (top level or ``metadata.tanstack``) and no
     ``interrupt`` outcome (an interrupt pauses the run: a real end, even though TanStack
     0.58 sends ``tool_calls`` with it). False for any other event."""
-    event_type = event.get("type") if isinstance(event, Mapping) else event.type
+    event_type = event.type if isinstance(event, BaseEvent) else event.get("type")
     return (
         event_type == EventType.RUN_FINISHED
         and finish_reason_of(event) == "tool_calls"

@@ -24,7 +24,6 @@ from .._events import (
     RunFinishedEvent,
     RunStartedEvent,
     finish_reason_of,
-    is_intermediate_finish,
     outcome_type_of,
 )
 from .._exceptions import RunError
@@ -62,6 +61,8 @@ def on_run_finished(ctx: Context, ev: RunFinishedEvent) -> None:
         info.thread_id = ev.thread_id
     outcome = outcome_type_of(ev)
     reason = finish_reason_of(ev)
+    # is_intermediate_finish(ev), from what was just read.
+    intermediate = reason == "tool_calls" and outcome != "interrupt"
     if reason is None and outcome is not None:
         reason = _reason_from_outcome(ctx, ev, outcome)
     info.status = "finished"
@@ -74,7 +75,7 @@ def on_run_finished(ctx: Context, ev: RunFinishedEvent) -> None:
         return  # other runs of this stream are still going
     for ms in list(ctx.active.values()):
         complete_tool_calls(ctx, ms)
-    if is_intermediate_finish(ev):
+    if intermediate:
         # An agent-loop step: the same response usually continues (server tools), or it
         # ends and the owner calls finalize_stream(). Either way: not yet.
         return
