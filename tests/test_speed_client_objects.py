@@ -9,7 +9,7 @@ and then holds the response open, and count the GC-tracked objects that appeared
 between what the code held before the change (ChatClient ~241, ``connect()``
 ~160) and after it (~188, ~128); round 11 took a ChatClient to ~157 (``connect()`` ~122).
 
-The read watchdog (``AbortScope.read``) that replaced an ``asyncio.timeout`` per
+The read watchdog (``AbortScope``'s ``wait``) that replaced an ``asyncio.timeout`` per
 read is checked on its own below: it still times a stalled read out, moves its one
 timer on while reads make progress, and lets an abort win.
 """
@@ -186,7 +186,7 @@ async def _stall() -> AsyncIterator[bytes]:
 
 async def _read_all(scope: AbortScope, chunks: AsyncIterator[bytes], wait: float) -> int:
     count = 0
-    while await scope.read(chunks, wait) is not None:
+    while await scope.run(anext(chunks, None), wait) is not None:
         count += 1
     return count
 
@@ -195,7 +195,7 @@ async def test_watchdog_times_out_a_stalled_read_and_takes_its_cancel_back() -> 
     scope = AbortScope(AbortController().signal)
     try:
         with pytest.raises(TimeoutError):
-            await asyncio.wait_for(scope.read(_stall(), 0.02), 5)
+            await asyncio.wait_for(scope.run(anext(_stall(), None), 0.02), 5)
         task = asyncio.current_task()
         assert task is not None and task.cancelling() == 0
     finally:
@@ -233,22 +233,22 @@ async def test_an_abort_outranks_the_watchdog() -> None:
     asyncio.get_running_loop().call_later(0.01, both)
     try:
         with pytest.raises(Aborted):
-            await asyncio.wait_for(scope.read(_stall(), 30), 5)
+            await asyncio.wait_for(scope.run(anext(_stall(), None), 30), 5)
         task = asyncio.current_task()
         assert task is not None and task.cancelling() == 0
         with pytest.raises(Aborted):  # the scope stays aborted
-            await scope.read(_trickle(1, 0), 1)
+            await scope.run(anext(_trickle(1, 0), None), 1)
     finally:
         scope.close()
 
 
-async def test_run_and_read_raise_aborted_when_awaited_not_when_called() -> None:
+async def test_run_raises_aborted_when_awaited_not_when_called_with_or_without_a_limit() -> None:
     controller = AbortController()
     controller.abort()
     scope = AbortScope(controller.signal)
     pending: Awaitable[None] = scope.run(asyncio.sleep(0))  # no exception yet
     with pytest.raises(Aborted):
         await pending
-    reading = scope.read(_trickle(1, 0), 1)
+    reading = scope.run(anext(_trickle(1, 0), None), 1)
     with pytest.raises(Aborted):
         await reading

@@ -17,7 +17,7 @@ import asyncio
 import contextvars
 import threading
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
 __all__ = ["AbortController", "AbortScope", "AbortSignal", "Aborted"]
@@ -240,10 +240,10 @@ class AbortScope:
     cancelled, never the consumer's code between two reads, which is what makes it
     safe inside an async generator.
 
-    :meth:`read` adds the read's time limit without an ``asyncio.timeout`` per read
-    (a ``Timeout``, its timer handle and a copied context each time): one timer per
-    scope, moved only when it fires early (see :meth:`_expire`). A stream's own awaits
-    (the exchange, each read) use :meth:`guarding` instead, in their own frame::
+    An await's time limit (``wait``) is kept without an ``asyncio.timeout`` per await (a
+    ``Timeout``, its timer handle and a copied context each time): one timer per scope,
+    moved only when it fires early (see :meth:`_expire`). A stream's own awaits (the
+    exchange, each read) are guarded in their own frame::
 
         with scope.guarding(wait):
             piece = await anext(chunks, None)
@@ -298,17 +298,6 @@ class AbortScope:
             _discard(awaitable)
             return _aborted()
         return self._guarded(awaitable, wait)
-
-    def read(self, chunks: AsyncIterator[bytes], wait: float | None) -> Awaitable[bytes | None]:
-        """The next piece of a body (``None`` at its end), awaited as ``run()`` awaits:
-        :class:`Aborted` if the signal aborts first, ``TimeoutError`` after ``wait``
-        seconds (what ``run(_send.read(chunks, wait))`` did, without the objects an
-        ``asyncio.timeout`` makes per read)."""
-        if self._signal is not None and self._signal.aborted:
-            return _aborted()
-        if wait is None and self._signal is None:
-            return anext(chunks, None)
-        return self._guarded(anext(chunks, None), wait)
 
     async def _guarded(self, awaitable: Awaitable[T], wait: float | None) -> T:
         try:
@@ -440,7 +429,7 @@ def _timer_context() -> contextvars.Context:
 
 
 async def _aborted() -> Any:
-    # Raised when awaited, as from a coroutine, not when run() / read() is called.
+    # Raised when awaited, as from a coroutine, not when run() is called.
     raise Aborted
 
 
