@@ -24,6 +24,7 @@ from ._encode import (
     event_to_json,
     finish_reason_of,
     is_intermediate_finish,
+    is_loop_step,
     is_terminal,
     outcome_type_of,
 )
@@ -131,6 +132,7 @@ __all__ = [
     "event_to_json",
     "finish_reason_of",
     "is_intermediate_finish",
+    "is_loop_step",
     "is_terminal",
     "outcome_type_of",
     "parse_event",

@@ -244,8 +244,12 @@ def is_intermediate_finish(event: BaseEvent | Mapping[str, Any]) -> bool:
     ``interrupt`` outcome (an interrupt pauses the run: a real end, even though TanStack
     0.58 sends ``tool_calls`` with it). False for any other event."""
     event_type = event.type if isinstance(event, BaseEvent) else event.get("type")
-    return (
-        event_type == EventType.RUN_FINISHED
-        and finish_reason_of(event) == "tool_calls"
-        and outcome_type_of(event) != "interrupt"
+    return event_type == EventType.RUN_FINISHED and is_loop_step(
+        finish_reason_of(event), outcome_type_of(event)
     )
+
+
+def is_loop_step(reason: str | None, outcome: str | None) -> bool:
+    """:func:`is_intermediate_finish` for a RUN_FINISHED whose :func:`finish_reason_of` and
+    :func:`outcome_type_of` were already read."""
+    return reason == "tool_calls" and outcome != "interrupt"

@@ -24,6 +24,7 @@ from .._events import (
     RunFinishedEvent,
     RunStartedEvent,
     finish_reason_of,
+    is_loop_step,
     outcome_type_of,
 )
 from .._exceptions import RunError
@@ -61,8 +62,7 @@ def on_run_finished(ctx: Context, ev: RunFinishedEvent) -> None:
         info.thread_id = ev.thread_id
     outcome = outcome_type_of(ev)
     reason = finish_reason_of(ev)
-    # is_intermediate_finish(ev), from what was just read.
-    intermediate = reason == "tool_calls" and outcome != "interrupt"
+    intermediate = is_loop_step(reason, outcome)  # read before an outcome may supply one
     if reason is None and outcome is not None:
         reason = _reason_from_outcome(ctx, ev, outcome)
     info.status = "finished"
