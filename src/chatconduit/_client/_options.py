@@ -157,9 +157,9 @@ def settings_from(options: ChatClientOptions) -> Settings:
 def callbacks_from(options: Mapping[str, object]) -> Callbacks:
     """The ``on_*`` entries of ``options`` (the others are ignored), checked; the
     shared empty one when there are none."""
-    given = {name: options[name] for name in CALLBACK_NAMES & options.keys()}
+    given: dict[str, Any] = {name: options[name] for name in CALLBACK_NAMES & options.keys()}
     check_callables(given.items())
-    return Callbacks(**given) if given else NO_CALLBACKS  # type: ignore[arg-type]
+    return Callbacks(**given) if given else NO_CALLBACKS
 
 
 def check_changes(changes: OptionChanges) -> dict[str, Tool] | None:
