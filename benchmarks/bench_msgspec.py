@@ -21,10 +21,10 @@ there, median of ``--repeat``:
                           the public event classes, and nothing but their decoding differs)
     tanstack js           ``@tanstack/ai-client@0.33.2``'s adapter, for the ratio
 
-msgspec is not a dependency; install it somewhere and put it on the path to run this:
+msgspec comes with the ``fast`` extra (since round 12 the library reads plain deltas with
+it, ``_events/_delta_reader.py``); with the dev environment:
 
-    pip install --target /tmp/msgspec_pkg msgspec
-    PYTHONPATH=/tmp/msgspec_pkg .venv/bin/python benchmarks/bench_msgspec.py [--sockets]
+    .venv/bin/python benchmarks/bench_msgspec.py [--sockets]
 """
 
 from __future__ import annotations

@@ -4,10 +4,11 @@ What a ``ChatClient`` does with a streamed text delta is add its ``delta`` to th
 text. Validating each one into a ``TextMessageContentEvent`` first cost ~0.8 µs of pydantic
 per delta, more than everything else the client did with it. So the slices that
 ``ChatClient``'s pull driver reads from our own adapters (and only those: ``connect()``
-yields typed events as before) read each payload with orjson, and a payload that is
-exactly ``{"type": "TEXT_MESSAGE_CONTENT", "messageId": <str>, "delta": <non-empty str>}``
-- nothing else that the model would keep, so nothing a run could lose - is checked by
-hand; consecutive ones for one message become one :class:`PlainTextRun`.
+yields typed events as before) read each payload with msgspec's reader of plain deltas
+(``_delta_reader``), and a payload that is exactly ``{"type": "TEXT_MESSAGE_CONTENT",
+"messageId": <str>, "delta": <non-empty str>}`` - nothing else that the model would keep,
+so nothing a run could lose - joins a run: consecutive ones for one message become one
+:class:`PlainTextRun`.
 
 :meth:`PlainTextRun.events` makes the typed events whenever somebody needs them (an
 ``on_chunk`` callback, a delta that opens its message's text, a strategy other than
@@ -20,20 +21,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TypeAlias, cast
 
-from .. import _json
+from ._hand_built import DELTA_READER, hand_built_available
 from ._parse import parse_event_json, parse_event_json_batch
 from ._text_messages import TextMessageContentEvent
 from ._union import Event
 
 __all__ = ["PlainTextRun", "SliceItem", "plain_text_slice", "text_runs_available"]
 
-_TEXT_DELTA = "TEXT_MESSAGE_CONTENT"
-# orjson's own parser: it refuses what JSON.parse and it might read differently (lone
-# surrogates, invalid UTF-8, NaN), and such a slice is then read the typed way.
-_loads = _json.orjson_loads
-
-text_runs_available = _loads is not None
-"""Without orjson the stdlib parser would cost more than pydantic saves: no runs then."""
+text_runs_available = DELTA_READER is not None and hand_built_available
+"""Without msgspec (the ``fast`` extra), reading each payload in Python would cost more
+than the runs save: the slices hold typed events then."""
 
 
 class PlainTextRun:
@@ -71,8 +68,8 @@ def plain_text_slice(payloads: Sequence[bytes]) -> list[SliceItem]:
     """The slice's plain text deltas as runs, the other payloads as typed events (through
     :func:`parse_event_json_batch`, whose ``ValueError`` this raises, for the caller to
     decode the slice one payload at a time)."""
-    loads = _loads
-    assert loads is not None, "check text_runs_available first"
+    assert DELTA_READER is not None, "check text_runs_available first"
+    read, refused, unset = DELTA_READER
     out: list[SliceItem | None] = []
     others: list[bytes] = []  # the payloads that are no plain delta, in order
     slots: list[int] = []  # where each of them goes in out
@@ -82,21 +79,23 @@ def plain_text_slice(payloads: Sequence[bytes]) -> list[SliceItem]:
         # cheaper, but it could not tell where each payload ends: two payloads that are no
         # JSON, split inside a string (``{...,"delta":"x`` and ``y"}``), read as one value.
         try:
-            value = loads(payload)
-        except ValueError:  # orjson's JSONDecodeError: the reference parser words it
-            value = None
-        # Three keys, all of them these, all strings: the model could keep nothing else.
-        if type(value) is dict and len(value) == 3 and value.get("type") == _TEXT_DELTA:
-            message_id = value.get("messageId")
-            delta = value.get("delta")
-            if type(message_id) is str and type(delta) is str and delta:
-                if run is not None and message_id == run.message_id:
-                    run.deltas.append(delta)
-                    run.payloads.append(payload)
-                else:
-                    run = PlainTextRun(message_id, delta, payload)
-                    out.append(run)
-                continue
+            plain = read(payload)
+        except refused:  # no plain delta: parse_event_json_batch decides what it is
+            plain = None
+        # A text delta with some text and no timestamp: the model could keep nothing else.
+        if (
+            plain is not None
+            and plain.target[0] is TextMessageContentEvent
+            and plain.timestamp is unset
+            and plain.delta
+        ):
+            if run is not None and plain.ident == run.message_id:
+                run.deltas.append(plain.delta)
+                run.payloads.append(payload)
+            else:
+                run = PlainTextRun(plain.ident, plain.delta, payload)
+                out.append(run)
+            continue
         run = None
         slots.append(len(out))
         out.append(None)
