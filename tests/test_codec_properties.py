@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from itertools import islice, pairwise
 from typing import Any
 
@@ -124,14 +125,23 @@ def expected_dicts(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [event_to_dict(parse_event(e)) for e in events]
 
 
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+
+
 def assert_typed_decoding(
     framing: Framing, reads: list[bytes], events: list[dict[str, Any]], ids: bool
 ) -> None:
     """The typed decoder yields the original events, in their key order, with their ids."""
     typed = EventDecoder(framing)
     got = []
+    fed = b""
     for read in reads:
         got += typed.feed(read)
+        # Its count of lines (the reader's error line numbers): every line end so far,
+        # CRLF as one; NDJSON's lines end at LF alone.
+        fed += read
+        ends = fed.count(b"\n") if framing == "ndjson" else len(_LINE_END.findall(fed))
+        assert typed.lines_read == ends
     got += typed.finish()
     assert [event_to_dict(e) for e, _ in got] == expected_dicts(events)
     assert [list(event_to_dict(e)) for e, _ in got] == [list(e) for e in events]  # key order

@@ -175,6 +175,13 @@ class EventDecoder:
         return self._sse.retry if self._sse is not None else None
 
     @property
+    def lines_read(self) -> int:
+        """The complete lines of the body read so far (see ``LineDecoder.lines_read``)."""
+        lines = self._sse if self._sse is not None else self._ndjson
+        assert lines is not None
+        return lines.lines_read
+
+    @property
     def pending_error(self) -> ProtocolError | None:
         """The error that stopped decoding (strict mode), if any."""
         if self._error is not None or self.done:

@@ -138,6 +138,12 @@ class LineDecoder:
         """The error that stopped decoding (strict mode), not yet raised or already raised."""
         return self._error
 
+    @property
+    def lines_read(self) -> int:
+        """The complete lines consumed so far (for the line number of an error found by
+        whoever feeds this decoder, without counting every read's line ends again)."""
+        return self._line
+
     def check(self) -> None:
         """Raise the pending error now instead of at the next ``feed()``/``finish()``."""
         if self._error is not None:

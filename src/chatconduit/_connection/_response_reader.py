@@ -196,7 +196,10 @@ class ResponseReader:
                     if self._unknown or (piece is None and not self._decoded and not decoder.done):
                         raise self._not_events(head)
                     return
-                lines_before += piece.count(b"\n")
+                if type(decoder) is EventDecoder:  # its own count: no scan of every read
+                    lines_before = decoder.lines_read
+                else:  # a bridge's decoder keeps none
+                    lines_before += piece.count(b"\n")
                 if self._decoded > decoded_before:
                     quiet = 0
                 else:
