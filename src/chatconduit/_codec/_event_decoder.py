@@ -1,11 +1,10 @@
 """Bytes to typed events: the SSE / NDJSON framing plus the event models.
 
 This is the hot path of the HTTP transports. A read is split at line ends once (as
-bytes; we never decode text ourselves). The payloads of a read are parsed by
-:func:`~chatconduit._events.parse_event_json_batch`, which hands pydantic's core a
-slice of up to 48 payloads in one call; anything that is not the common case -
-``[DONE]``, envelopes, blank payloads, pings, unknown types, errors - makes the slice
-fail and it is redone one at a time (:func:`~chatconduit._events.parse_event_json`).
+bytes; we never decode text ourselves), and its payloads are parsed a slice at a time by
+:func:`~chatconduit._events.parse_event_json_batch`; a slice holding anything but events -
+``[DONE]``, envelopes, blank payloads, pings, unknown types, errors - is redone one
+payload at a time (:func:`~chatconduit._events.parse_event_json`).
 
 :meth:`EventDecoder.iter_feed` decodes those slices as the caller iterates (the events
 of a big read are never all alive at once); :meth:`EventDecoder.iter_slices` (the HTTP
@@ -58,6 +57,7 @@ from ._framing import (
     PING,
     ErrorHandler,
     Framing,
+    LineDecoder,
     excerpt,
     log_protocol_error,
 )
@@ -113,10 +113,13 @@ class EventDecoder:
     the safe choice when the content type is unknown.
     """
 
+    _lines: LineDecoder  # the one of the two below in use
+
     __slots__ = (
         "_done_id",
         "_error",
         "_lenient",
+        "_lines",
         "_ndjson",
         "_on_error",
         "_pending",
@@ -151,11 +154,11 @@ class EventDecoder:
         self._sse: SSEDecoder | None = None
         self._ndjson: NDJSONDecoder | None = None
         if framing == "sse":
-            self._sse = SSEDecoder(
+            self._sse = self._lines = SSEDecoder(
                 max_frame_bytes=max_frame_bytes, lenient=lenient, on_error=on_error
             )
         else:
-            self._ndjson = NDJSONDecoder(
+            self._ndjson = self._lines = NDJSONDecoder(
                 max_frame_bytes=max_frame_bytes, lenient=lenient, on_error=on_error
             )
 
@@ -177,9 +180,7 @@ class EventDecoder:
     @property
     def lines_read(self) -> int:
         """The complete lines of the body read so far (see ``LineDecoder.lines_read``)."""
-        lines = self._sse if self._sse is not None else self._ndjson
-        assert lines is not None
-        return lines.lines_read
+        return self._lines.lines_read
 
     @property
     def pending_error(self) -> ProtocolError | None:
@@ -188,10 +189,7 @@ class EventDecoder:
             # The framing layer reads a whole read at once; what it found wrong after a
             # [DONE] is past the end of the stream.
             return self._error
-        if self._sse is not None:
-            return self._sse.pending_error
-        assert self._ndjson is not None
-        return self._ndjson.pending_error
+        return self._lines.pending_error
 
     def check(self) -> None:
         """Raise the pending error now instead of at the next ``feed()``/``finish()``."""
@@ -212,15 +210,12 @@ class EventDecoder:
         return out
 
     def iter_feed(self, data: bytes) -> Iterator[DecodedEvent]:
-        """Like :meth:`feed`, but the events are validated as the iterator is consumed.
-
-        The read is framed at once; its payloads are validated a slice at a time while you
-        iterate, so that a consumer which handles each event and drops it never has a whole
-        read's events alive (the garbage collector's cost grows with what survives it). An
-        error found on the way ends the iterator and is raised by :meth:`check` or the next
-        call, as with :meth:`feed`. Exhaust the iterator before the next call: if it was
-        left unfinished, the next call finishes it and returns its events first.
-        """
+        """Like :meth:`feed`, but the read's payloads are validated a slice at a time as the
+        iterator is consumed: a consumer that handles each event and drops it never has a
+        whole read's events alive (the garbage collector's cost grows with what survives).
+        An error found on the way ends the iterator and is raised by :meth:`check` or the
+        next call, as with :meth:`feed`. Exhaust the iterator before the next call: if it
+        was left unfinished, the next call finishes it and returns its events first."""
         left = None
         if self._pending is not None:  # inline: this runs once per read
             left = list(self._pending)
@@ -240,12 +235,9 @@ class EventDecoder:
 
     def iter_slices(self, data: bytes) -> Iterator[EventSlice]:
         """Like :meth:`iter_feed`, a slice of events at a time: ``(events, ids)``, where
-        ``ids`` holds each event's id, or is ``None`` when none of them has one.
-
-        For a consumer that hands events on in batches (the HTTP reader): a slice of plain
-        events is the very list pydantic returned, so nothing runs per event on the way.
-        Exhaust the iterator before the next call (or stop using the decoder).
-        """
+        ``ids`` holds each event's id, or is ``None`` when none of them has one. For a
+        consumer that hands events on in batches (the HTTP reader); exhaust the iterator
+        before the next call (or stop using the decoder)."""
         if self._pending is not None or self._error is not None or self.done:
             # The rules for those cases live in iter_feed; these are rare.
             return pairs_to_slices(self.iter_feed(data))
