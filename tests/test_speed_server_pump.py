@@ -273,3 +273,17 @@ def test_the_stream_encoder_writes_the_codecs_bytes(
     with pytest.MonkeyPatch.context() as patch:  # the encoder made where orjson is absent
         patch.setattr(_json, "orjson_dumps", None)
         assert frame_encoder(framing, ids)(event, index) == expected
+
+
+def test_streams_share_one_encoder_per_framing() -> None:
+    """Round 12: the encoder holds no state, so streams share it (a closure per stream was
+    six objects per open connection for the GC); one made without orjson is its own."""
+    for framing in ("sse", "ndjson"):
+        for ids in (False, True):
+            assert frame_encoder(framing, ids) is frame_encoder(framing, ids)
+    assert frame_encoder("sse", False) is not frame_encoder("ndjson", False)
+    shared = frame_encoder("sse", False)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_json, "orjson_dumps", None)
+        assert frame_encoder("sse", False) is not shared
+    assert frame_encoder("sse", False) is shared

@@ -42,12 +42,27 @@ _SSE_AROUND = (b"data: ", b"\n\n")
 _NDJSON_AROUND = (b"", b"\n")
 
 
-def frame_encoder(framing: Framing, event_ids: bool) -> Callable[[dict[str, Any], int], bytes]:
+_Encoder = Callable[[dict[str, Any], int], bytes]
+# The encoders made so far, by framing, ids and the JSON encoder they call (tests take
+# orjson away): they hold no state, so every stream shares one rather than keeping a
+# closure of its own (six objects per open connection for the garbage collector).
+_ENCODERS: dict[tuple[Framing, bool, object], _Encoder] = {}
+
+
+def frame_encoder(framing: Framing, event_ids: bool) -> _Encoder:
     """A stream's ``transform``: the bytes of :func:`encode_frame` for each event, with the
     ids ``"0"``, ``"1"``, ... when ``event_ids``. Chosen once per stream, and the event's
     JSON framed as :func:`frame_payload` frames it: the server's events are dicts, whose
     compact JSON never holds a raw CR/LF, so the codec's checks for them (and its
     dispatch on the event's type) would only cost time on every frame."""
+    key = (framing, event_ids, _json.orjson_dumps)
+    encoder = _ENCODERS.get(key)
+    if encoder is None:
+        encoder = _ENCODERS[key] = _new_encoder(framing, event_ids)
+    return encoder
+
+
+def _new_encoder(framing: Framing, event_ids: bool) -> _Encoder:
     dumps = _json.dumps_bytes
     if event_ids:
 
