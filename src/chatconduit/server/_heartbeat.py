@@ -224,14 +224,86 @@ async def heartbeat_batches(
     if max_items < 1:
         raise ValueError(f"max_items must be at least 1, got {max_items!r}")
     loop = asyncio.get_running_loop()
-    pending: list[Any] = []  # entries, then _END or a _Failure last
-    ready = asyncio.Event()  # pending has something, or a heartbeat is due
-    room = asyncio.Event()  # the source may add to pending
-    room.set()
-    beat = False
+    state = _Batches(source, max_items, step, end)
+    pending, ready, room = state.pending, state.ready, state.room
+    task = asyncio.create_task(state.pump(), name="chatconduit-batch-pump")
+    # Nothing pending means the consumer is waiting for the source: a heartbeat is due.
+    silence = None if interval is None else _Silence(interval, state.idle, state.heartbeat_due)
+    try:
+        while True:
+            if not pending:
+                if state.beat:
+                    state.beat = False
+                    yield HEARTBEAT
+                    continue
+                ready.clear()
+                await ready.wait()
+                continue
+            # One step may put several entries: past max_items the rest waits for the
+            # next batch (the terminal marker is last, so never in a cut-off head).
+            if len(pending) > max_items:
+                batch = pending[:max_items]
+                del pending[:max_items]
+            else:
+                batch = pending[:]
+                pending.clear()
+                room.set()
+            state.beat = False
+            if silence is not None:
+                silence.last = loop.time()
+            tail = batch[-1]
+            if tail is _END or isinstance(tail, _Failure):
+                batch.pop()
+                if batch:
+                    yield batch
+                if isinstance(tail, _Failure):
+                    tail.reraise()
+                return
+            yield batch
+    finally:
+        if silence is not None:
+            silence.cancel()
+        if not task.done():
+            task.cancel()
+            await asyncio.wait({task})
 
-    async def pump() -> None:
-        iterator = aiter(source)
+
+class _Batches:
+    """What :func:`heartbeat_batches`' pump task and its consumer share: one object with
+    slots, where closures over the generator's variables kept a cell per variable and a
+    function per callback (~14 objects per open stream for the cyclic GC to walk). Only
+    the generator holds the pump's task, so no reference cycle is left behind."""
+
+    __slots__ = ("beat", "end", "max_items", "pending", "ready", "room", "source", "step")
+
+    def __init__(
+        self,
+        source: AsyncIterable[Any],
+        max_items: int,
+        step: Callable[[list[Any], Any], None],
+        end: Callable[[list[Any]], None] | None,
+    ) -> None:
+        self.source = source
+        self.max_items = max_items
+        self.step = step
+        self.end = end
+        self.pending: list[Any] = []  # entries, then _END or a _Failure last
+        self.ready = asyncio.Event()  # pending has something, or a heartbeat is due
+        self.room = asyncio.Event()  # the source may add to pending
+        self.room.set()
+        self.beat = False
+
+    def idle(self) -> bool:
+        return not self.pending
+
+    def heartbeat_due(self) -> None:
+        self.beat = True
+        self.ready.set()
+
+    async def pump(self) -> None:
+        pending, ready, room = self.pending, self.ready, self.room
+        step, max_items = self.step, self.max_items
+        iterator = aiter(self.source)
         first = True
         try:
             async for item in iterator:
@@ -251,8 +323,8 @@ async def heartbeat_batches(
                 elif len(pending) >= max_items:
                     room.clear()
                     await room.wait()
-            if end is not None:
-                end(pending)
+            if self.end is not None:
+                self.end(pending)
         except Exception as exc:  # handed to the consumer, which re-raises it
             pending.append(_Failure(exc))
             ready.set()
@@ -267,52 +339,6 @@ async def heartbeat_batches(
             await aclose_quietly(iterator)
         pending.append(_END)
         ready.set()
-
-    def heartbeat_due() -> None:
-        nonlocal beat
-        beat = True
-        ready.set()
-
-    task = asyncio.create_task(pump(), name="chatconduit-batch-pump")
-    # Nothing pending means the consumer is waiting for the source: a heartbeat is due.
-    silence = None if interval is None else _Silence(interval, lambda: not pending, heartbeat_due)
-    try:
-        while True:
-            if not pending:
-                if beat:
-                    beat = False
-                    yield HEARTBEAT
-                    continue
-                ready.clear()
-                await ready.wait()
-                continue
-            # One step may put several entries: past max_items the rest waits for the
-            # next batch (the terminal marker is last, so never in a cut-off head).
-            if len(pending) > max_items:
-                batch = pending[:max_items]
-                del pending[:max_items]
-            else:
-                batch = pending[:]
-                pending.clear()
-                room.set()
-            beat = False
-            if silence is not None:
-                silence.last = loop.time()
-            tail = batch[-1]
-            if tail is _END or isinstance(tail, _Failure):
-                batch.pop()
-                if batch:
-                    yield batch
-                if isinstance(tail, _Failure):
-                    tail.reraise()
-                return
-            yield batch
-    finally:
-        if silence is not None:
-            silence.cancel()
-        if not task.done():
-            task.cancel()
-            await asyncio.wait({task})
 
 
 async def inline_batches(
