@@ -100,7 +100,15 @@ class EventStreamResponse(Response):
         streamer = asyncio.create_task(self._stream(send), name="chatconduit-stream")
         watcher = asyncio.create_task(self._watch(receive, streamer), name="chatconduit-watch")
         try:
-            await asyncio.wait({streamer})
+            # Awaited directly, not through asyncio.wait: that kept a set, two coroutines,
+            # a future and a closure of four cells alive for the whole stream.
+            await streamer
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # *we* were cancelled (the stream with us), not just the stream
+        except Exception:  # the stream's own error: raised below, after the cleanup
+            pass
         finally:
             watcher.cancel()
             streamer.cancel()  # no-op when it has finished; needed if *we* were cancelled
