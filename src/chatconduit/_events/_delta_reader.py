@@ -16,7 +16,7 @@ int64 (orjson reads a timestamp beyond its 64-bit ints as a double, which is no 
 and JSON that is broken or that orjson refuses too (lone surrogates, invalid UTF-8). What
 it refuses takes the orjson path as before, which alone decides what the payload is; so
 what it takes, the orjson path would have taken with the same values
-(``tests/test_events_hand_built.py`` checks both on generated payloads).
+(``tests/test_events_delta_reader.py`` checks both on generated payloads).
 
 msgspec comes with the ``fast`` extra, like orjson. Without it there is no reader,
 and the callers read every payload with orjson, as they did before.
