@@ -29,7 +29,7 @@ from .._run_input import RunAgentInput
 from ._dialect import Dialect
 from ._errors import ErrorPayloadMapper
 from ._errors import run_error_payload as default_error_payload
-from ._heartbeat import aclose_quietly
+from ._heartbeat import aclose_quietly, raised_by_source
 from ._http import NDJSON_HEADERS, SSE_HEADERS, merge_headers
 from ._streams import (
     DEFAULT_HEARTBEAT,
@@ -103,9 +103,8 @@ class EventStreamResponse(Response):
             # Awaited directly, not through asyncio.wait: that kept a set, two coroutines,
             # a future and a closure of four cells alive for the whole stream.
             await streamer
-        except asyncio.CancelledError:
-            current = asyncio.current_task()
-            if current is not None and current.cancelling():
+        except asyncio.CancelledError as exc:
+            if not raised_by_source(exc):
                 raise  # *we* were cancelled (the stream with us), not just the stream
         except Exception:  # the stream's own error: raised below, after the cleanup
             pass
