@@ -24,7 +24,7 @@ from typing import Any
 
 from bench_decode import GCClock  # the cyclic GC's collections and seconds (gc.callbacks)
 
-from chatconduit.server import _current_dialect, _streams
+from chatconduit.server import _current_dialect, _frames
 from chatconduit.server._streams import event_bytes
 
 
@@ -66,7 +66,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.model_path:
-        _streams.fast_event_dict = lambda item: None  # type: ignore[assignment]
+        _frames.fast_event_dict = lambda item: None  # type: ignore[assignment]
+        _frames.Frames.push = _frames.Frames.push_any  # type: ignore[method-assign]
         _current_dialect.CurrentDialect._steady = False
     path = "model path" if args.model_path else "fast paths"
     clock = GCClock()

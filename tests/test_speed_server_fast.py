@@ -20,7 +20,7 @@ from chatconduit import _json
 from chatconduit._codec import encode_ndjson, encode_sse
 from chatconduit._events import event_to_dict
 from chatconduit._events._agent_fast import fast_event_dict
-from chatconduit.server import _current_dialect, _current_state, _errors, _streams
+from chatconduit.server import _current_dialect, _current_state, _errors, _frames
 from chatconduit.server._streams import dialect_events, event_bytes, frame_payload, guarded_events
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -263,7 +263,8 @@ def _drain(make: Callable[[], AsyncIterator[Any]], fast: bool) -> list[Any]:
             patch.setattr(module, "now_ms", lambda: 1_700_000_000_000)
         patch.setattr(_current_state, "generate_id", lambda *a, **k: f"id-{next(counter)}")
         if not fast:  # the model path, and the current dialect without its shortcut
-            patch.setattr(_streams, "fast_event_dict", lambda item: None)
+            patch.setattr(_frames, "fast_event_dict", lambda item: None)
+            patch.setattr(_frames.Frames, "push", _frames.Frames.push_any)
             patch.setattr(_current_dialect.CurrentDialect, "_steady", False)
         return asyncio.run(run())
 
@@ -348,6 +349,70 @@ def test_an_invalid_delta_ends_the_stream_with_the_same_run_error() -> None:
             assert value == out["False" + key[4:]], key
     sse = out["True tanstack-0.18 sse False"][0]
     assert b"RUN_ERROR" in sse and b"never sent" not in sse
+
+
+def _frames_of(stream: _frames.DialectStream) -> tuple[_frames.Frames[Any], list[Any]]:
+    """A frames step over ``stream`` whose transform writes the event itself."""
+    return _frames.Frames(stream, lambda event, index: event, _frames.RunIds(), None), []
+
+
+async def _nothing() -> AsyncIterator[Any]:
+    return
+    yield
+
+
+def _refuse(event: dict[str, Any]) -> list[dict[str, Any]]:
+    raise AssertionError(f"convert was called for {event}")
+
+
+@pytest.mark.parametrize("dialect", ["tanstack-0.18", "current", None])
+def test_the_frames_step_writes_an_open_plain_delta_as_it_is(
+    dialect: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if dialect is None:  # guarded_events over a plain source: written as it comes
+        stream = _frames.as_dialect_stream(_nothing())
+    else:
+        stream = dialect_events(_nothing(), dialect, run_id="r", thread_id="t")
+    frames, pending = _frames_of(stream)
+    frames.push(pending, {"type": "RUN_STARTED", "threadId": "t", "runId": "r"})
+    frames.push(pending, {"type": "TEXT_MESSAGE_START", "messageId": "m", "role": "assistant"})
+    monkeypatch.setattr(stream.converter, "convert", _refuse)  # the shortcut must not ask
+    delta = {"type": "TEXT_MESSAGE_CONTENT", "messageId": "m", "delta": "x"}
+    frames.push(pending, delta)
+    assert pending[-1] is delta and stream.index == 3 and frames.count == len(pending)
+    # Not the keys in order, not exact strings, one key more: the converter decides.
+    for other in (
+        {"messageId": "m", "type": "TEXT_MESSAGE_CONTENT", "delta": "x"},
+        {"type": "TEXT_MESSAGE_CONTENT", "messageId": "m", "delta": _Str("x")},
+        {**delta, "model": "g"},
+    ):
+        with pytest.raises(AssertionError, match="convert was called"):
+            frames.push(pending, other)
+
+
+def test_the_current_dialect_passes_only_what_is_open_and_steady() -> None:
+    stream = dialect_events(_nothing(), "current", run_id="r", thread_id="t")
+    frames, pending = _frames_of(stream)
+    converter = stream.converter
+    assert converter.as_is == {}  # no run yet: a delta would open one
+    stray = {"type": "TEXT_MESSAGE_CONTENT", "messageId": "m", "delta": "x"}
+    frames.push(pending, stray)
+    assert [event["type"] for event in pending] == [
+        "RUN_STARTED",
+        "TEXT_MESSAGE_START",
+        "TEXT_MESSAGE_CONTENT",
+    ]
+    assert converter.as_is != {} and pending[-1] == stray  # the full path: a copy
+    frames.push(pending, {"type": "TOOL_CALL_END", "toolCallId": "c", "result": "r"})
+    assert converter.as_is == {}  # a result is owed before whatever comes next
+    frames.push(pending, {"type": "TEXT_MESSAGE_CONTENT", "messageId": "m", "delta": "y"})
+    assert pending[-2]["type"] == "TOOL_CALL_RESULT" and converter.as_is != {}
+    frames.end(pending)
+    assert converter.as_is == {}
+
+
+class _Str(str):
+    pass
 
 
 def _recorded_events(path: Path) -> list[Any]:

@@ -11,6 +11,9 @@ classes and checks they stay out.
 
 from __future__ import annotations
 
+from collections.abc import Container, Mapping
+from typing import TypeAlias
+
 from pydantic import BaseModel
 
 from ._base import BaseEvent, WireModel
@@ -97,3 +100,7 @@ DELTA_KEYS: dict[str, tuple[str, str, str]] = {
     "REASONING_MESSAGE_CONTENT": ("type", "messageId", "delta"),
     "TOOL_CALL_ARGS": ("type", "toolCallId", "delta"),
 }
+
+PlainDeltas: TypeAlias = Mapping[str, tuple[tuple[str, str, str], Container[str] | None]]
+"""Some of the plain deltas, by type: the type's ``DELTA_KEYS`` and the ids taken (``None``:
+any id). A server's dialect converter names so the deltas it passes on unchanged."""

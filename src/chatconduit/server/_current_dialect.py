@@ -19,9 +19,10 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from .. import _json
+from .._events._plain import PlainDeltas
 from .._ids import now_ms
 from .._run_input._interrupts import approval_interrupt, client_tool_interrupt
-from ._current_state import CurrentDialectState
+from ._current_state import NOTHING, CurrentDialectState
 from ._spec_keys import SPEC_KEYS, to_spec
 
 __all__ = ["CurrentDialect"]
@@ -51,33 +52,45 @@ class CurrentDialect(CurrentDialectState):
       both).
     """
 
-    # The steady-delta shortcut at the top of convert; off only where tests and
-    # benchmarks compare it with the full path.
+    # The steady-delta shortcuts (at the top of convert, and the frames step's through
+    # as_is); off only where tests and benchmarks compare them with the full path.
     _steady: ClassVar[bool] = True
 
     # --- the converter interface ----------------------------------------------------------
 
     def convert(self, event: dict[str, Any]) -> list[dict[str, Any]]:
         # The events sent most, in a run going smoothly: a content delta of a message or
-        # call that is open, with no result owed and no synthetic reasoning open. All
-        # the full path would do for one is [to_spec(event)], so that is done at once,
-        # here rather than in a method of its own: this runs once per token, and the
-        # call was a quarter of the dialect's cost per delta.
+        # call that is open (``as_is``: empty unless the run is steady). All the full path
+        # would do for one is [to_spec(event)], so that is done at once, here rather than
+        # in a method of its own: this runs once per token. (A plain delta with nothing
+        # but its keys does not get here: the frames step writes it itself.)
+        passing = self.as_is.get(event.get("type", ""))
+        if passing is not None:
+            keys, ids = passing
+            # Normalised events: the id is a str or None, and None is never open.
+            if ids is not None and event.get(keys[1]) in ids:
+                if len(event) == 3 and "delta" in event:
+                    # Just type, id and delta: all spec keys, so to_spec would only copy
+                    # it. Passed on as is, like fast_event_dict's.
+                    return [event]
+                return [to_spec(event)]
+        out = self._convert_fully(event)
+        self.as_is = self._passing()
+        return out
+
+    def _passing(self) -> PlainDeltas:
+        """``as_is`` for the state now: the open deltas while nothing else is owed (no
+        result pending, no synthetic reasoning open) in a running run."""
         if (
             self._phase == "running"
             and self._pending_result is None
             and self._synthetic is None
             and self._steady
         ):
-            owner = self._open_by_delta.get(event.get("type", ""))
-            # Normalised events: the id is a str or None, and None is never open.
-            if owner is not None and event.get(owner[0]) in owner[1]:
-                if len(event) == 3 and "delta" in event:
-                    # Just type, id and delta (the token agents yield): all spec keys,
-                    # so to_spec would only copy it. Passed on as is, like
-                    # fast_event_dict's.
-                    return [event]
-                return [to_spec(event)]
+            return self._open_by_delta
+        return NOTHING
+
+    def _convert_fully(self, event: dict[str, Any]) -> list[dict[str, Any]]:
         if self._phase == "errored":
             return []  # @ag-ui/client: nothing may follow RUN_ERROR
         kind = event.get("type")
@@ -108,6 +121,7 @@ class CurrentDialect(CurrentDialectState):
         return out
 
     def finish(self) -> list[dict[str, Any]]:
+        self.as_is = NOTHING  # the run ends here
         out: list[dict[str, Any]] = []
         self._flush_result(out, None)
         if self._phase == "held":
@@ -122,6 +136,7 @@ class CurrentDialect(CurrentDialectState):
         return out
 
     def error(self, event: dict[str, Any]) -> list[dict[str, Any]]:
+        self.as_is = NOTHING  # nothing follows a RUN_ERROR
         if self._phase == "errored":
             return []
         out: list[dict[str, Any]] = []

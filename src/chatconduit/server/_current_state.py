@@ -14,10 +14,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
+from .._events._plain import DELTA_KEYS, PlainDeltas
 from .._ids import generate_id, now_ms
 from ._spec_keys import to_spec
 
-__all__ = ["CurrentDialectState"]
+__all__ = ["NOTHING", "CurrentDialectState"]
+
+NOTHING: PlainDeltas = {}  # no delta passes unchanged (shared, never written to)
 
 
 class CurrentDialectState:
@@ -44,13 +47,19 @@ class CurrentDialectState:
         self._reasoning_ids: set[str] = set()  # every reasoning id used, so none repeats
         self._counter = 0
         self._interrupts: list[dict[str, Any]] = []
-        # Per content-delta type, the key naming what it belongs to and the ids open of
-        # that kind (the dicts above, never replaced): what the steady-delta test reads.
-        self._open_by_delta: dict[str, tuple[str, dict[str, None]]] = {
-            "TEXT_MESSAGE_CONTENT": ("messageId", self._text),
-            "TOOL_CALL_ARGS": ("toolCallId", self._tools),
-            "REASONING_MESSAGE_CONTENT": ("messageId", self._reasoning_messages),
+        # Per content-delta type, its keys (the id's second) and the ids open of that kind
+        # (the dicts above, never replaced).
+        self._open_by_delta: PlainDeltas = {
+            "TEXT_MESSAGE_CONTENT": (DELTA_KEYS["TEXT_MESSAGE_CONTENT"], self._text),
+            "TOOL_CALL_ARGS": (DELTA_KEYS["TOOL_CALL_ARGS"], self._tools),
+            "REASONING_MESSAGE_CONTENT": (
+                DELTA_KEYS["REASONING_MESSAGE_CONTENT"],
+                self._reasoning_messages,
+            ),
         }
+        # What passes unchanged right now (DialectConverter.as_is): _open_by_delta while
+        # a run goes smoothly, nothing otherwise; set again after every full step.
+        self.as_is: PlainDeltas = NOTHING
 
     # --- helpers ----------------------------------------------------------------------
 

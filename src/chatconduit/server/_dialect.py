@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, Protocol, TypeAlias
 
+from .._events._plain import PlainDeltas
 from .._run_input import RunAgentInput
 from ._current_dialect import CurrentDialect
 from ._tanstack_018_dialect import Tanstack018Dialect
@@ -81,6 +82,11 @@ def choose_dialect(params: RunAgentInput | None, dialect: Dialect = "auto") -> W
 
 class DialectConverter(Protocol):
     """Rewrites one stream of normalised event dicts into a dialect (one per stream)."""
+
+    as_is: PlainDeltas
+    """The plain deltas ``convert`` would return unchanged (as the one event, the same
+    dict), given the converter's state now: the frames step writes those without calling
+    it (``_frames``). Kept up to date by the converter; empty when none would."""
 
     def convert(self, event: dict[str, Any]) -> list[dict[str, Any]]:
         """The events to send for ``event`` (none, itself, or several)."""

@@ -39,6 +39,7 @@ from ._dialect import Dialect, check_dialect, choose_dialect
 from ._durable import DurableRuns, durable_runs, scoped_key
 from ._errors import ErrorPayloadMapper
 from ._errors import run_error_payload as default_error_payload
+from ._frames import dialect_events
 from ._heartbeat import aclose_quietly
 from ._http import (
     DEFAULT_BODY_TIMEOUT,
@@ -58,7 +59,6 @@ from ._streams import (
     EventSource,
     Framing,
     check_heartbeat,
-    dialect_events,
     event_bytes,
 )
 

@@ -25,28 +25,15 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections import deque
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Final, Generic, TypeAlias, TypeVar
-
-from pydantic import BaseModel
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeAlias, TypeVar
 
 from .._codec import Framing
-from .._events import BaseEvent, event_to_dict
-from .._events._agent_fast import fast_event_dict
-from .._exceptions import AgentOutputError, MalformedEventError
+from .._exceptions import AgentOutputError
 from .._redact import redact_text
 from .._run_input import RunAgentInput
 from ._chunks import encode_frame, frame_encoder, frame_payload, heartbeat_frame, joined_chunks
-from ._dialect import (
-    Dialect,
-    DialectConverter,
-    WireDialect,
-    check_dialect,
-    choose_dialect,
-    make_converter,
-)
+from ._dialect import Dialect, WireDialect, check_dialect, choose_dialect
 from ._errors import (
     ErrorPayloadMapper,
     RunErrorPayload,
@@ -54,6 +41,14 @@ from ._errors import (
     run_error_event,
 )
 from ._errors import run_error_payload as default_error_payload
+from ._frames import (
+    DialectStream,
+    EventSource,
+    Frames,
+    RunIds,
+    as_dialect_stream,
+    dialect_events,
+)
 from ._heartbeat import (
     HEARTBEAT,
     MAX_BATCH_ITEMS,
@@ -83,9 +78,6 @@ __all__ = [
 
 logger = logging.getLogger("chatconduit.server")
 
-EventSource: TypeAlias = AsyncIterable[BaseEvent | Mapping[str, Any] | BaseModel]
-"""What an agent produces: AG-UI events, as camelCase dicts, as chatconduit's event models,
-or as any pydantic model of an event (``ag_ui.core`` events, pydantic-ai's)."""
 DisconnectHook: TypeAlias = Callable[[list[dict[str, Any]]], Awaitable[None] | None]
 """Called with the events produced so far when a stream is abandoned before the end."""
 
@@ -94,102 +86,7 @@ DEFAULT_HEARTBEAT = 15.0
 # Hook tasks that outlived a cancelled stream; kept here so they are not garbage collected.
 _background: set[asyncio.Task[None]] = set()
 
-
-def _normalize(item: object, index: int) -> dict[str, Any]:
-    """The model path (``fast_event_dict`` is tried first, see :meth:`DialectStream.events_for`)."""
-    if not isinstance(item, BaseEvent) and isinstance(item, BaseModel):
-        # A foreign event model (``ag_ui.core``, pydantic-ai): its camelCase aliases are
-        # the wire keys, ``None`` means "not set", and an enum ``type`` becomes its string.
-        try:
-            item = item.model_dump(mode="json", by_alias=True, exclude_none=True)
-        except Exception as exc:  # a model pydantic cannot serialise: the agent's fault
-            raise AgentOutputError(
-                f"agent event #{index} ({type(item).__name__}) cannot be dumped: {exc}"
-            ) from None
-    if isinstance(item, BaseEvent | Mapping):
-        try:
-            return event_to_dict(item)
-        except MalformedEventError as exc:  # no string "type", a field of the wrong type, ...
-            raise AgentOutputError(
-                f"agent event #{index} is not a valid AG-UI event: {exc}"
-            ) from None
-    raise AgentOutputError(
-        f"agent event #{index} is a {type(item).__name__}, "
-        "expected an AG-UI event model or a mapping with a string 'type'"
-    )
-
-
-class DialectStream:
-    """An agent's events, normalised to wire dicts and rewritten into one dialect.
-
-    An async iterator, so it fits anywhere an :data:`EventSource` does; the streams here
-    (:func:`guarded_batches`) do not iterate it but drive its ``source`` themselves and
-    call :meth:`events_for` on each item, a plain call where the agent runs, so the
-    RUN_ERROR they write for a failed agent goes through the same ``converter`` (in the
-    stream's dialect too). The source's own exceptions pass through unchanged; closing
-    this closes the source.
-    """
-
-    def __init__(self, source: EventSource, converter: DialectConverter) -> None:
-        self.converter = converter
-        self.source: AsyncIterator[object] = aiter(source)
-        self._ready: deque[dict[str, Any]] = deque()
-        self._index = 0
-        self._ended = False
-
-    def events_for(self, item: object) -> list[dict[str, Any]]:
-        """What the agent's next ``item`` is written as (none, one or several events)."""
-        # The events agents yield most, as plain dicts of strings: checked by hand, no
-        # model built (same dict as event_to_dict's; anything else gets None).
-        event = fast_event_dict(item)
-        if event is None:
-            event = _normalize(item, self._index)
-        self._index += 1
-        return self.converter.convert(event)
-
-    def __aiter__(self) -> DialectStream:
-        return self
-
-    async def __anext__(self) -> dict[str, Any]:
-        while not self._ready:
-            if self._ended:
-                raise StopAsyncIteration
-            try:
-                item = await anext(self.source)
-            except StopAsyncIteration:
-                self._ended = True
-                self._ready.extend(self.converter.finish())
-                continue
-            self._ready.extend(self.events_for(item))
-        return self._ready.popleft()
-
-    async def aclose(self) -> None:
-        self._ended = True
-        await aclose_quietly(self.source)
-
-
-class _Verbatim:
-    """The converter of a stream written as the agent yields it (no dialect)."""
-
-    def convert(self, event: dict[str, Any]) -> list[dict[str, Any]]:
-        return [event]
-
-    def finish(self) -> list[dict[str, Any]]:
-        return []
-
-    def error(self, event: dict[str, Any]) -> list[dict[str, Any]]:
-        return [event]
-
-
-def dialect_events(
-    events: EventSource,
-    dialect: WireDialect,
-    *,
-    run_id: str | None = None,
-    thread_id: str | None = None,
-) -> DialectStream:
-    """``events`` written in ``dialect``; ``run_id``/``thread_id`` are the request's."""
-    return DialectStream(events, make_converter(dialect, run_id=run_id, thread_id=thread_id))
+T = TypeVar("T")
 
 
 async def _call_hook(hook: DisconnectHook, events: list[dict[str, Any]]) -> None:
@@ -221,71 +118,6 @@ def _client_payload(mapper: ErrorPayloadMapper, exc: BaseException) -> RunErrorP
     except Exception as failure:
         log_agent_failure(failure, where="error_payload mapper")
         return default_error_payload(exc)
-
-
-@dataclass
-class _RunIds:
-    """Ids of the run the agent announced (RUN_STARTED), so a RUN_ERROR names the same run."""
-
-    run_id: str | None = None
-    thread_id: str | None = None
-
-    def note(self, event: dict[str, Any]) -> None:
-        """Take the ids of a RUN_STARTED (the caller checks the type, once per event)."""
-        run_id, thread_id = event.get("runId"), event.get("threadId")
-        self.run_id = run_id if isinstance(run_id, str) else self.run_id
-        self.thread_id = thread_id if isinstance(thread_id, str) else self.thread_id
-
-
-T = TypeVar("T")
-
-_FINISH: Final = object()  # the item _Frames.push takes for "the agent has ended"
-
-
-class _Frames(Generic[T]):
-    """The one step between the agent and the pending batch, run where the agent runs.
-
-    Each item the agent yields is normalised, converted into the stream's dialect and
-    transformed (encoded) by plain calls before the agent is resumed, its frames
-    appended to the batch in the making: no coroutine, generator or tuple per event
-    (each was a hand-over on the profile), and a waiting batch holds bytes, not event
-    dicts and tuples that the cyclic GC scans (and promotes) while they wait. The
-    bookkeeping the RUN_ERROR and ``on_disconnect`` need is done here too.
-    """
-
-    __slots__ = ("count", "events", "produced", "run", "transform")
-
-    def __init__(
-        self,
-        events: DialectStream,
-        transform: Callable[[dict[str, Any], int], T],
-        run: _RunIds,
-        produced: list[dict[str, Any]] | None,
-    ) -> None:
-        self.events = events
-        self.transform = transform
-        self.run = run
-        self.produced = produced
-        self.count = 0  # frames made, the index of the next
-
-    def push(self, pending: list[T], item: object) -> None:
-        # One loop for the agent's items and for what is owed at its end (_FINISH), so
-        # the per-event path is a single call deep.
-        stream = self.events
-        events = stream.events_for(item) if item is not _FINISH else stream.converter.finish()
-        transform, produced = self.transform, self.produced
-        for event in events:
-            pending.append(transform(event, self.count))
-            self.count += 1
-            if event.get("type") == "RUN_STARTED":
-                self.run.note(event)
-            if produced is not None:
-                # A copy: the hook keeps the events, and one may be the agent's own dict
-                # (a delta passed through as is), which the agent may reuse.
-                produced.append(dict(event))
-
-    def end(self, pending: list[T]) -> None:
-        self.push(pending, _FINISH)
 
 
 async def guarded_events(
@@ -347,12 +179,12 @@ async def guarded_batches(
 
     ``events`` written in a dialect (:func:`dialect_events`) are converted by its
     converter; anything else is written as it comes. Either way each item is finished
-    (normalised, converted, transformed) where the agent runs (:class:`_Frames`): an
+    (normalised, converted, transformed) where the agent runs (:class:`~._frames.Frames`): an
     event that fails stops the agent right there, never a batch later."""
-    stream = events if isinstance(events, DialectStream) else DialectStream(events, _Verbatim())
+    stream = as_dialect_stream(events)
     produced: list[dict[str, Any]] | None = [] if on_disconnect is not None else None
-    ids = _RunIds(run_id, thread_id)
-    frames = _Frames(stream, transform, ids, produced)
+    ids = RunIds(run_id, thread_id)
+    frames = Frames(stream, transform, ids, produced)
     ticks = heartbeat > 0 and pulse is not None
     ticking: AsyncIterator[Any]
     if batched or ticks:

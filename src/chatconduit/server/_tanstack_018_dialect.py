@@ -18,9 +18,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import _json
+from .._events._plain import DELTA_KEYS, PlainDeltas
 from .._run_input._interrupts import APPROVAL_REASON, CLIENT_TOOL_REASON
 
 __all__ = ["Tanstack018Dialect"]
+
+
+# The plain deltas this dialect passes unchanged: text and reasoning, whatever their id. Not
+# TOOL_CALL_ARGS: ``convert`` keeps a call's arguments (an interrupt's CUSTOM events need them).
+_TEXT_AND_REASONING: PlainDeltas = {
+    kind: (DELTA_KEYS[kind], None) for kind in ("TEXT_MESSAGE_CONTENT", "REASONING_MESSAGE_CONTENT")
+}
 
 
 def _tanstack_of(event: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -59,6 +67,7 @@ class Tanstack018Dialect:
     """
 
     def __init__(self) -> None:
+        self.as_is = _TEXT_AND_REASONING
         # Tool calls seen in this stream: an interrupt without TanStack metadata
         # (pydantic-ai's) names only the call, and the CUSTOM events need its name and input.
         self._calls: dict[str, tuple[str | None, str]] = {}

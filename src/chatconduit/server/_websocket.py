@@ -57,9 +57,10 @@ from ._durable import DurableRuns, scoped_key
 from ._endpoint import Agent, Authorize, agent_events, error_response
 from ._errors import ErrorPayloadMapper, RunErrorPayload, log_agent_failure, run_error_event
 from ._errors import run_error_payload as default_error_payload
+from ._frames import EventSource, dialect_events
 from ._heartbeat import aclose_quietly
 from ._http import DEFAULT_MAX_BODY_BYTES
-from ._streams import EventSource, dialect_events, guarded_events
+from ._streams import guarded_events
 
 __all__ = ["DEFAULT_WS_HEARTBEAT", "websocket_endpoint"]
 
