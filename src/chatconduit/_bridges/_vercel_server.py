@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
@@ -26,6 +26,7 @@ from .._run_input import RunAgentInput, parse_run_agent_input
 from ..server._callers import is_authorized
 from ..server._errors import ErrorPayloadMapper
 from ..server._errors import run_error_payload as default_error_payload
+from ..server._heartbeat import aclose_quietly
 from ..server._requests import (
     PendingBodies,
     check_json_content_type,
@@ -45,12 +46,13 @@ def _frame(chunk: Mapping[str, Any]) -> bytes:
 
 
 async def vercel_stream(
-    events: AsyncIterator[Any], error_payload: ErrorPayloadMapper = default_error_payload
+    events: AsyncIterable[Any], error_payload: ErrorPayloadMapper = default_error_payload
 ) -> AsyncIterator[bytes]:
     """An agent's events as the bytes of a UI message stream, ``[DONE]`` last."""
     encoder = VercelChunkEncoder()
+    iterator = aiter(events)
     try:
-        async for item in events:
+        async for item in iterator:
             event = event_to_dict(coerce_event(item))
             for chunk in encoder.encode(event):
                 yield _frame(chunk)
@@ -59,6 +61,8 @@ async def vercel_stream(
         message = error_payload(exc).get("message") or "the agent failed"
         for chunk in encoder.encode({"type": "RUN_ERROR", "message": message}):
             yield _frame(chunk)
+    finally:
+        await aclose_quietly(iterator)  # the agent's finally runs now, not at GC time
     for chunk in encoder.end():
         yield _frame(chunk)
     yield b"data: [DONE]\n\n"
@@ -96,7 +100,7 @@ async def read_vercel_request(
     return parse_run_agent_input(vercel_body_to_run_input(body))
 
 
-Run = Callable[[RunAgentInput, Request], AsyncIterator[Any]]
+Run = Callable[[RunAgentInput, Request], AsyncIterable[Any]]
 """The agent's events for a request (``chat_endpoint`` passes its own ``agent_events``)."""
 Refuse = Callable[[int, str, str, Mapping[str, str] | None], Response]
 """``chat_endpoint``'s ``error_response``: the shape of every refusal."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
+from functools import partial
 from typing import Any, Literal, TypeAlias
 
 from pydantic import BaseModel
@@ -40,7 +41,7 @@ from ._durable import DurableRuns, durable_runs, scoped_key
 from ._errors import ErrorPayloadMapper
 from ._errors import run_error_payload as default_error_payload
 from ._frames import dialect_events
-from ._heartbeat import aclose_quietly
+from ._heartbeat import Deferred
 from ._http import (
     DEFAULT_BODY_TIMEOUT,
     DEFAULT_MAX_BODY_BYTES,
@@ -81,11 +82,17 @@ def error_response(
     )
 
 
-async def agent_events(
+def agent_events(
+    agent: Agent, params: RunAgentInput, request: Request
+) -> Deferred[BaseEvent | Mapping[str, Any] | BaseModel]:
+    """The agent's events, the agent called lazily, inside the stream, so that even an
+    agent failing at call time ends as a RUN_ERROR like any other failure."""
+    return Deferred(partial(_open_agent, agent, params, request))
+
+
+async def _open_agent(
     agent: Agent, params: RunAgentInput, request: Request
 ) -> AsyncIterator[BaseEvent | Mapping[str, Any] | BaseModel]:
-    """Call the agent lazily, inside the stream, so that even an agent failing at
-    call time ends as a RUN_ERROR like any other failure."""
     result = agent(params, request)
     if inspect.isawaitable(result):
         result = await result
@@ -93,12 +100,7 @@ async def agent_events(
         raise AgentOutputError(
             f"agent returned a {type(result).__name__}; expected an async iterable of events"
         )
-    iterator = aiter(result)
-    try:
-        async for event in iterator:
-            yield event
-    finally:
-        await aclose_quietly(iterator)
+    return aiter(result)
 
 
 def _short(value: str | None) -> str:

@@ -26,7 +26,7 @@ from .._events._agent_fast import fast_event_dict
 from .._events._plain import DELTA_KEYS, PlainDeltas
 from .._exceptions import AgentOutputError, MalformedEventError
 from ._dialect import DialectConverter, WireDialect, make_converter
-from ._heartbeat import aclose_quietly
+from ._heartbeat import Deferred, aclose_quietly, start
 
 __all__ = ["DialectStream", "EventSource", "Frames", "RunIds", "dialect_events"]
 
@@ -72,7 +72,10 @@ class DialectStream:
 
     def __init__(self, source: EventSource, converter: DialectConverter) -> None:
         self.converter = converter
-        self.source: AsyncIterator[object] = aiter(source)
+        # A Deferred stays one: the pumps start it themselves (``_heartbeat.start``).
+        self.source: AsyncIterable[object] = (
+            source if isinstance(source, Deferred) else aiter(source)
+        )
         self._ready: deque[dict[str, Any]] = deque()
         self.index = 0  # the agent's items taken so far: an error names an item by it
         self._ended = False
@@ -94,8 +97,11 @@ class DialectStream:
         while not self._ready:
             if self._ended:
                 raise StopAsyncIteration
+            source = self.source
+            if not isinstance(source, AsyncIterator):  # a Deferred, not started yet
+                source = self.source = await start(source)
             try:
-                item = await anext(self.source)
+                item = await anext(source)
             except StopAsyncIteration:
                 self._ended = True
                 self._ready.extend(self.converter.finish())

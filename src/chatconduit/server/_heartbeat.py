@@ -19,18 +19,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
-from collections.abc import AsyncIterable, AsyncIterator, Callable
-from typing import Any, Final, NoReturn, TypeVar
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from typing import Any, Final, Generic, NoReturn, TypeVar
 
 __all__ = [
     "HEARTBEAT",
     "MAX_BATCH_ITEMS",
+    "Deferred",
     "Heartbeat",
     "aclose_quietly",
     "check_heartbeat",
     "heartbeat_batches",
     "inline_batches",
     "raised_by_source",
+    "start",
     "with_heartbeats",
 ]
 
@@ -117,6 +119,39 @@ async def aclose_quietly(iterator: object) -> None:
             await aclose()
 
 
+class Deferred(Generic[T]):
+    """An async iterable whose iterator ``open()`` makes, once iteration starts: an agent
+    called inside its stream, so that one failing at call time ends as any failure does.
+
+    The pumps here :func:`start` it (await ``open()``) and iterate the agent's own
+    iterator: no async generator passing each item on (~75 ns an item, and one more
+    object per open stream). Anything else iterates it like any async iterable."""
+
+    __slots__ = ("open",)
+
+    def __init__(self, open: Callable[[], Awaitable[AsyncIterator[T]]]) -> None:
+        self.open = open
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return _opened(self.open)
+
+
+async def _opened(open: Callable[[], Awaitable[AsyncIterator[T]]]) -> AsyncIterator[T]:
+    iterator = await open()
+    try:
+        async for item in iterator:
+            yield item
+    finally:
+        await aclose_quietly(iterator)
+
+
+async def start(source: AsyncIterable[T]) -> AsyncIterator[T]:
+    """The iterator of ``source``; a :class:`Deferred`'s is made now."""
+    if isinstance(source, Deferred):
+        return await source.open()
+    return aiter(source)
+
+
 def check_heartbeat(heartbeat: float) -> None:
     """Refuse a negative or non-numeric interval when the stream is set up, not mid-stream."""
     if isinstance(heartbeat, bool) or not isinstance(heartbeat, int | float) or heartbeat < 0:
@@ -151,8 +186,9 @@ async def with_heartbeats(
     queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=1)
 
     async def pump() -> None:
-        iterator = aiter(source)
+        iterator = None
         try:
+            iterator = await start(source)
             async for item in iterator:
                 await queue.put(item)
         except Exception as exc:  # handed to the consumer, which re-raises it
@@ -319,9 +355,10 @@ class _Batches:
     async def pump(self) -> None:
         pending, step, max_items = self.pending, self.step, self.max_items
         loop = asyncio.get_running_loop()
-        iterator = aiter(self.source)
+        iterator = None
         first = True
         try:
+            iterator = await start(self.source)
             async for item in iterator:
                 had = len(pending)
                 step(pending, item)
@@ -367,10 +404,11 @@ async def inline_batches(
     task (its context variables and cancellation are the caller's) and each batch is what
     one item became (``step``, ``end`` as there). Entries a failing step put before it
     failed are handed over before the exception."""
-    iterator = aiter(source)
+    iterator = None
     pending: list[Any] = []
     try:
         try:
+            iterator = await start(source)
             async for item in iterator:
                 step(pending, item)
                 if pending:
