@@ -20,6 +20,7 @@ from chatconduit import _json
 from chatconduit._codec import encode_ndjson, encode_sse
 from chatconduit._events import event_to_dict
 from chatconduit._events._agent_fast import fast_event_dict
+from chatconduit._exceptions import AgentOutputError
 from chatconduit.server import _current_dialect, _current_state, _errors, _frames
 from chatconduit.server._streams import dialect_events, event_bytes, frame_payload, guarded_events
 
@@ -413,6 +414,26 @@ def test_the_current_dialect_passes_only_what_is_open_and_steady() -> None:
 
 class _Str(str):
     pass
+
+
+@pytest.mark.parametrize("kind", [["TEXT_MESSAGE_CONTENT"], {"a": 1}, None, 5])
+def test_a_delta_shaped_dict_of_no_string_type_is_the_models_to_refuse(kind: Any) -> None:
+    events = [
+        {"type": "RUN_STARTED", "threadId": "t", "runId": "r"},
+        {"type": "TEXT_MESSAGE_START", "messageId": "m", "role": "assistant"},
+        {"type": kind, "messageId": "m", "delta": "d"},
+    ]
+    out = _every_output(events)
+    for key, value in out.items():
+        if key.startswith("True"):
+            assert value == out["False" + key[4:]], key
+    sse = out["True current sse False"][0]
+    assert b"RUN_ERROR" in sse and b'"delta":"d"' not in sse
+    # And the log says why: the model's refusal, not a failed lookup of the type.
+    for dialect in ("current", "tanstack-0.18"):
+        frames, pending = _frames_of(dialect_events(_nothing(), dialect, run_id="r"))
+        with pytest.raises(AgentOutputError, match="not a valid AG-UI event"):
+            frames.push(pending, events[-1])
 
 
 def _recorded_events(path: Path) -> list[Any]:

@@ -200,7 +200,9 @@ class Frames(Generic[T]):
         # is), of an id the converter passes on unchanged (``as_is``). Checked inline and
         # written as it is: the two calls that would return it cost ~0.5 us a token.
         if type(item) is dict and len(item) == 3:
-            passing = self.events.converter.as_is.get(item.get("type"))  # type: ignore[arg-type]
+            kind = item.get("type")
+            # Only a str is looked up: a list there would not even be a key.
+            passing = self.events.converter.as_is.get(kind) if type(kind) is str else None
             if passing is not None:
                 keys, ids = passing
                 kind_key, id_key, delta_key = item
@@ -214,7 +216,6 @@ class Frames(Generic[T]):
                     if (
                         type(ident) is str
                         and type(item[delta_key]) is str
-                        and type(item[kind_key]) is str
                         and (ids is None or ident in ids)
                     ):
                         self.events.index += 1
