@@ -78,9 +78,17 @@ def _events(response: httpx.Response) -> list[dict[str, Any]]:
     return [json.loads(line) for line in body.splitlines() if line]
 
 
-@pytest.mark.parametrize("path", ["/raises_at_call", "/raises_at_call/ndjson"])
+@pytest.mark.parametrize(
+    ("path", "cause"),
+    [
+        ("/raises_at_call", "could not reach the model"),
+        ("/raises_at_call/ndjson", "could not reach the model"),
+        ("/returns_a_list", "agent returned a list; expected an async iterable of events"),
+        ("/returns_a_list/ndjson", "agent returned a list; expected an async iterable of events"),
+    ],
+)
 def test_an_agent_failing_at_call_time_ends_in_a_run_error(
-    server: RunningServer, path: str, caplog: pytest.LogCaptureFixture
+    server: RunningServer, path: str, cause: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.ERROR, logger="chatconduit.server"):
         response = httpx.post(server.url + path, json=BODY, timeout=LIVENESS)
@@ -89,17 +97,7 @@ def test_an_agent_failing_at_call_time_ends_in_a_run_error(
     assert events[-1]["type"] == "RUN_ERROR"
     assert events[-1]["message"] == "Internal server error"
     assert SECRET not in response.text
-    assert "could not reach the model" in caplog.text  # the log keeps what went wrong
-
-
-@pytest.mark.parametrize("path", ["/returns_a_list", "/returns_a_list/ndjson"])
-def test_an_agent_returning_no_async_iterable_ends_in_a_run_error(
-    server: RunningServer, path: str, caplog: pytest.LogCaptureFixture
-) -> None:
-    with caplog.at_level(logging.ERROR, logger="chatconduit.server"):
-        response = httpx.post(server.url + path, json=BODY, timeout=LIVENESS)
-    assert [event["type"] for event in _events(response)][-1] == "RUN_ERROR"
-    assert "agent returned a list; expected an async iterable of events" in caplog.text
+    assert cause in caplog.text  # the log keeps what went wrong
 
 
 def test_an_async_agent_returning_a_generator_streams(server: RunningServer) -> None:
