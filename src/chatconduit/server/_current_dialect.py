@@ -62,8 +62,8 @@ class CurrentDialect(CurrentDialectState):
         # The events sent most, in a run going smoothly: a content delta of a message or
         # call that is open (``as_is``: empty unless the run is steady). All the full path
         # would do for one is [to_spec(event)], so that is done at once, here rather than
-        # in a method of its own: this runs once per token. (A plain delta with nothing
-        # but its keys does not get here: the frames step writes it itself.)
+        # in a method of its own: this runs once per token. (The frames step writes a
+        # plain delta with nothing but its keys itself; other callers still bring them.)
         passing = self.as_is.get(event.get("type", ""))
         if passing is not None:
             keys, ids = passing

@@ -124,8 +124,8 @@ class Deferred(Generic[T]):
     called inside its stream, so that one failing at call time ends as any failure does.
 
     The pumps here :func:`start` it (await ``open()``) and iterate the agent's own
-    iterator: no async generator passing each item on (~75 ns an item, and one more
-    object per open stream). Anything else iterates it like any async iterable."""
+    iterator: no async generator passing each item on (~75 ns an item). Anything else
+    iterates it like any async iterable."""
 
     __slots__ = ("open",)
 
