@@ -191,6 +191,34 @@ def test_one_item_at_a_time_too_an_agent_failing_at_call_time_is_a_run_error() -
     assert SECRET not in json.dumps(events)
 
 
+def test_a_dialect_stream_iterated_directly_starts_the_agent_itself() -> None:
+    agent = Agent()
+
+    async def run() -> list[dict[str, Any]]:
+        stream = dialect_events(
+            agent_events(agent, _params(), None),  # type: ignore[arg-type]
+            "current",
+            run_id="r",
+            thread_id="t",
+        )
+        assert agent.called == 0
+        events = [event async for event in stream]
+        await stream.aclose()
+        return events
+
+    events = asyncio.run(run())
+    assert agent.called == 1 and agent.closed == 1
+    assert [event["type"] for event in events] == [
+        "RUN_STARTED",  # made from the request's ids: the agent started with a delta
+        "TEXT_MESSAGE_START",
+        "TEXT_MESSAGE_CONTENT",
+        "TEXT_MESSAGE_CONTENT",
+        "TEXT_MESSAGE_CONTENT",
+        "TEXT_MESSAGE_END",
+        "RUN_FINISHED",
+    ]
+
+
 def test_start_takes_any_async_iterable() -> None:
     async def run() -> list[int]:
         async def numbers() -> AsyncIterator[int]:
