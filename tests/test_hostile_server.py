@@ -48,6 +48,7 @@ from chatconduit import (
     UnexpectedResponseError,
     fetch_http_stream,
     fetch_server_sent_events,
+    vercel_ui_stream,
 )
 from chatconduit._connection._http import HTTPStreamAdapter
 from chatconduit._connection._resume import ResumeTracker
@@ -395,6 +396,24 @@ async def test_gzipped_newlines_are_bounded_in_memory_and_cpu(newlines_gzip: byt
             tracemalloc.stop()
     assert cpu < 3, f"{cpu:.1f}s of CPU"
     assert peak < 32 * MIB, f"peak {peak / MIB:.1f} MiB"
+
+
+@pytest.mark.parametrize("wire", ["ag-ui", "vercel"])
+async def test_a_body_of_comments_is_refused_with_the_lines_read(wire: str) -> None:
+    """Comment lines ended by a bare CR, over twice max_frame_bytes: refused, and the error
+    names the line reached as the decoder counts lines (a bare CR ends one), for the
+    AG-UI decoder and a bridge's alike."""
+    options = FetchOptions(max_frame_bytes=1024)
+    with RawServer(body_of(b":\r" * 3000)) as server:
+        adapter = (
+            fetch_server_sent_events(server.url, options)
+            if wire == "ag-ui"
+            else vercel_ui_stream(server.url, options)
+        )
+        with pytest.raises(FrameTooLargeError, match="without a single event") as caught:
+            await collect(adapter)
+    # Over 2,048 quiet bytes of 2-byte lines: at least 1,024 lines read before it.
+    assert caught.value.line is not None and 1024 <= caught.value.line <= 3000
 
 
 def test_body_decoder_steps_are_bounded_and_lossless() -> None:

@@ -49,6 +49,10 @@ class ChunkDecoder:
     def retry(self) -> int | None:
         return self._sse.retry
 
+    @property
+    def lines_read(self) -> int:
+        return self._sse.lines_read
+
     def check(self) -> None:
         error = self._error or (None if self.done else self._sse.pending_error)
         if error is not None:

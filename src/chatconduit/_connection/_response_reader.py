@@ -128,7 +128,7 @@ class ResponseReader:
         # would be read to its end. Bytes without an event are bounded separately.
         quiet = 0
         quiet_limit = 2 * options.max_frame_bytes
-        lines_before = 0  # line ends before the current read, for an error's line number
+        lines_before = 0  # lines before the current read, for an error's line number
         try:
             while True:
                 timeout, limit = self._read_timeout(event_started, loop.time())
@@ -196,10 +196,7 @@ class ResponseReader:
                     if self._unknown or (piece is None and not self._decoded and not decoder.done):
                         raise self._not_events(head)
                     return
-                if type(decoder) is EventDecoder:  # its own count: no scan of every read
-                    lines_before = decoder.lines_read
-                else:  # a bridge's decoder keeps none
-                    lines_before += piece.count(b"\n")
+                lines_before = decoder.lines_read  # the decoder counts them as it reads
                 if self._decoded > decoded_before:
                     quiet = 0
                 else:
